@@ -1,0 +1,69 @@
+"""The ``pulbench`` command. Subcommands live in their own modules and load on first use,
+so ``pulbench --help`` stays fast and never imports torch."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+from pul_bench import __version__
+from pul_bench.errors import PulBenchError
+
+#: command name -> "module:attribute" of a click command
+COMMANDS: dict[str, str] = {
+    "trackers": "pul_bench.commands.trackers:trackers_cmd",
+    "benchmarks": "pul_bench.commands.trackers:benchmarks_cmd",
+    "eval": "pul_bench.commands.evaluate:eval_cmd",
+    "score": "pul_bench.commands.evaluate:score_cmd",
+}
+
+
+class LazyGroup(click.Group):
+    """A click group whose subcommands are imported only when invoked or listed in --help."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        ref = COMMANDS.get(name)
+        if ref is None:
+            return None
+        module, _, attr = ref.partition(":")
+        return getattr(importlib.import_module(module), attr)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="pulbench")
+def cli() -> None:
+    """Evaluate and train single-object visual trackers (OTB, VOT; PUL unsupervised training).
+
+    \b
+    Real data defaults to $PULBENCH_DATA, else ../shared/data beside the checkout.
+    Examples:
+      pulbench trackers
+      pulbench eval otb kcf --root ../shared/data/sequences/otb
+      pulbench score otb2015 ../shared/data/reference/otb/results/*
+    """
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: user errors print one line and exit 2, never a traceback."""
+    try:
+        cli.main(args=argv, standalone_mode=False)
+    except PulBenchError as e:
+        click.secho(f"error: {e}", fg="red", err=True)
+        sys.exit(2)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(e.exit_code)
+    except click.exceptions.Exit as e:
+        sys.exit(e.exit_code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,75 @@
+"""``pulbench eval`` and ``pulbench score``: one verb each, dispatched on the benchmark's kind.
+
+Each kind supplies two modules with the same small contract:
+
+* ``pul_bench.experiments.<runner>.evaluate(bench, tracker, root, out, workers, sequences,
+  checkpoint) -> dict`` runs (resumably) and scores; the dict is ``{tracker: scores}``.
+* ``pul_bench.analysis.<kind>.score(bench, result_dirs, root, convention) -> dict`` and
+  ``format_table(scores) -> str``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from pathlib import Path
+
+import click
+
+from pul_bench.benchmarks import get_benchmark
+
+RUNNERS = {"otb": "pul_bench.experiments.ope", "vot": "pul_bench.experiments.supervised"}
+ANALYSES = {"otb": "pul_bench.analysis.otb", "vot": "pul_bench.analysis.vot"}
+CONVENTIONS = ("matlab", "pysot", "got10k", "vot")
+
+
+def _split(seqs: str | None) -> list[str] | None:
+    return [s.strip() for s in seqs.split(",") if s.strip()] if seqs else None
+
+
+@click.command("eval")
+@click.argument("benchmark")
+@click.argument("tracker")
+@click.option("--root", type=click.Path(path_type=Path, file_okay=False),
+              help="Benchmark folder with images (default: the shared data's copy).")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=Path("runs"),
+              show_default=True, help="Output folder: results/, performance.json, plots.")
+@click.option("--workers", type=int, default=1, show_default=True,
+              help="Sequences run in parallel processes.")
+@click.option("--sequences", help="Comma-separated subset of sequence names.")
+@click.option("--checkpoint", type=click.Path(path_type=Path, dir_okay=False),
+              help="Use this checkpoint instead of the tracker spec's.")
+@click.option("--json", "as_json", is_flag=True, help="Print the scores as JSON.")
+def eval_cmd(benchmark: str, tracker: str, root: Path | None, out: Path, workers: int,
+             sequences: str | None, checkpoint: Path | None, as_json: bool) -> None:
+    """Run TRACKER on BENCHMARK, write raw results, score them and plot.
+
+    Sequences already finished in --out are skipped, so an interrupted run resumes.
+    """
+    bench = get_benchmark(benchmark)
+    runner = importlib.import_module(RUNNERS[bench.kind])
+    analysis = importlib.import_module(ANALYSES[bench.kind])
+    scores = runner.evaluate(bench=bench, tracker=tracker, root=root or bench.default_root(),
+                             out=out, workers=workers, sequences=_split(sequences),
+                             checkpoint=checkpoint)
+    click.echo(json.dumps(scores, indent=2) if as_json else analysis.format_table(scores))
+
+
+@click.command("score")
+@click.argument("benchmark")
+@click.argument("result_dirs", nargs=-1, required=True,
+                type=click.Path(path_type=Path, file_okay=False, exists=True))
+@click.option("--root", type=click.Path(path_type=Path, file_okay=False),
+              help="Annotations (images not needed; default: the shared data's copy).")
+@click.option("--convention", type=click.Choice(CONVENTIONS), default=None,
+              help="Whose numbers to reproduce (default: matlab for OTB, vot for VOT).")
+@click.option("--json", "as_json", is_flag=True, help="Print the scores as JSON.")
+def score_cmd(benchmark: str, result_dirs: tuple[Path, ...], root: Path | None,
+              convention: str | None, as_json: bool) -> None:
+    """Score existing raw-result folders (folder name = tracker name) on BENCHMARK."""
+    bench = get_benchmark(benchmark)
+    analysis = importlib.import_module(ANALYSES[bench.kind])
+    scores = analysis.score(bench=bench, result_dirs=list(result_dirs),
+                            root=root or bench.default_root(annotations_only=True),
+                            convention=convention)
+    click.echo(json.dumps(scores, indent=2) if as_json else analysis.format_table(scores))

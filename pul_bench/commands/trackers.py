@@ -1,0 +1,39 @@
+"""``pulbench trackers`` and ``pulbench benchmarks``: what can be run."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from pul_bench.benchmarks import all_benchmarks
+from pul_bench.registry import all_specs
+
+
+@click.command("trackers")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object instead of a table.")
+def trackers_cmd(as_json: bool) -> None:
+    """List every registered tracker, one line each, and whether it is ready to run."""
+    rows = []
+    for name, spec in all_specs().items():
+        ok, why = spec.ready()
+        rows.append({"name": name, "ready": ok, "status": why, "description": spec.description,
+                     "source": spec.source})
+    if as_json:
+        click.echo(json.dumps({r["name"]: r for r in rows}, indent=2))
+        return
+    width = max((len(r["name"]) for r in rows), default=4)
+    for r in rows:
+        mark = click.style("ready", fg="green") if r["ready"] else click.style("not ready",
+                                                                               fg="yellow")
+        click.echo(f"{r['name']:<{width}}  {mark:<9}  {r['description']}")
+        if not r["ready"]:
+            click.echo(f"{'':<{width}}    {r['status']}")
+
+
+@click.command("benchmarks")
+def benchmarks_cmd() -> None:
+    """List the benchmarks `eval` and `score` accept."""
+    for name, b in all_benchmarks().items():
+        n = f"{len(b.sequences)} seqs" if b.sequences is not None else "folder"
+        click.echo(f"{name:<10} {b.kind:<4} {n:>9}  {b.description}")

@@ -1,0 +1,1 @@
+"""Benchmark readers (OTB one-pass, VOT supervised). Boxes come out 0-based."""

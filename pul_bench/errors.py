@@ -1,0 +1,19 @@
+"""One error type for bad input, so the CLI can print it in one line and exit non-zero."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class PulBenchError(Exception):
+    """A user-facing error: bad input, missing data, unknown name. Never a bug."""
+
+
+class InputError(PulBenchError):
+    """Bad content in a file; names the file and (1-based) line so the user can fix it."""
+
+    def __init__(self, path: str | Path, message: str, line: int | None = None) -> None:
+        self.path = Path(path)
+        self.line = line
+        where = f"{self.path}:{line}" if line is not None else str(self.path)
+        super().__init__(f"{where}: {message}")

@@ -1,0 +1,90 @@
+"""Atomic writes and strict numeric-table reading shared by every result and annotation format."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pul_bench.errors import InputError
+
+_SPLIT = re.compile(r"[,\t ;]+")
+
+
+@contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it over ``path`` only if the block succeeds.
+
+    A killed run therefore leaves either the old file or the complete new one, never a half file.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, path)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()
+
+
+def write_text(path: str | Path, text: str) -> None:
+    """Atomically write ``text`` to ``path``."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text)
+
+
+def write_json(path: str | Path, obj: Any) -> None:
+    """Atomically write ``obj`` as indented JSON."""
+    write_text(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
+
+
+def read_table(
+    path: str | Path, columns: int | tuple[int, ...], allow_nan: bool = True
+) -> np.ndarray:
+    """Read a text table of numbers (comma, tab, space or semicolon separated; CRLF tolerated).
+
+    ``columns`` is the allowed column count(s). Blank lines at the end are ignored; a blank line
+    inside the table, a non-numeric cell or a wrong column count raises :class:`InputError`
+    naming the file and 1-based line. Rows with fewer columns than the widest allowed count are
+    padded with NaN only if that narrower count is itself allowed.
+    """
+    path = Path(path)
+    allowed = (columns,) if isinstance(columns, int) else tuple(columns)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(path, "file not found") from None
+    except OSError as e:
+        raise InputError(path, f"cannot read: {e.strerror}") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError(path, "not a UTF-8 text file") from None
+    lines = text.splitlines()
+    while lines and not lines[-1].strip():
+        lines.pop()
+    width = max(allowed)
+    out = np.full((len(lines), width), np.nan, dtype=np.float64)
+    for i, line in enumerate(lines):
+        cells = [c for c in _SPLIT.split(line.strip()) if c]
+        if len(cells) not in allowed:
+            want = " or ".join(str(a) for a in allowed)
+            raise InputError(path, f"expected {want} values, found {len(cells)}: {line!r}", i + 1)
+        try:
+            vals = [float(c) for c in cells]
+        except ValueError:
+            raise InputError(path, f"non-numeric value in {line!r}", i + 1) from None
+        if not allow_nan and not np.all(np.isfinite(vals)):
+            raise InputError(path, f"NaN or infinite value in {line!r}", i + 1)
+        out[i, : len(vals)] = vals
+    return out

@@ -1,0 +1,47 @@
+"""Where real data, specs and manifests live, without hard-coding a checkout layout."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from pul_bench.errors import PulBenchError
+
+#: Repository root when running from a checkout or an editable install.
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DATA_ENV = "PULBENCH_DATA"
+
+
+def data_root(required: bool = True) -> Path | None:
+    """The shared real-data folder: ``$PULBENCH_DATA``, else ``../shared/data`` beside the repo."""
+    env = os.environ.get(DATA_ENV)
+    candidates = [Path(env)] if env else []
+    candidates += [REPO_ROOT.parent / "shared" / "data", Path.cwd().parent / "shared" / "data"]
+    for c in candidates:
+        if c.is_dir():
+            return c.resolve()
+    if required:
+        raise PulBenchError(
+            f"real data not found: set {DATA_ENV} or pass --root (looked in "
+            + ", ".join(str(c) for c in candidates) + ")"
+        )
+    return None
+
+
+def resource_dirs(kind: str) -> list[Path]:
+    """Folders holding ``kind`` ('trackers' or 'datasets') YAML files, most specific first.
+
+    ``$PULBENCH_<KIND>`` (os.pathsep-separated) comes first, then the checkout, then the
+    copy installed under ``<prefix>/share/pul_bench``.
+    """
+    dirs: list[Path] = []
+    env = os.environ.get(f"PULBENCH_{kind.upper()}")
+    if env:
+        dirs += [Path(p) for p in env.split(os.pathsep) if p]
+    dirs += [REPO_ROOT / kind, Path(sys.prefix) / "share" / "pul_bench" / kind]
+    seen: list[Path] = []
+    for d in dirs:
+        if d.is_dir() and d.resolve() not in seen:
+            seen.append(d.resolve())
+    return seen
