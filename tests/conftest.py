@@ -1,0 +1,37 @@
+"""Shared fixtures: the real data folder (tests that need it skip, with the reason, if absent)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pul_bench.paths import data_root as _data_root
+
+
+@pytest.fixture(scope="session")
+def data_root() -> Path:
+    root = _data_root(required=False)
+    if root is None:
+        pytest.skip("real data not found: set PULBENCH_DATA or place shared/data beside the repo")
+    return root
+
+
+@pytest.fixture(scope="session")
+def otb_sequences(data_root: Path) -> Path:
+    return data_root / "sequences" / "otb"
+
+
+@pytest.fixture(scope="session")
+def otb_reference(data_root: Path) -> Path:
+    return data_root / "reference" / "otb"
+
+
+@pytest.fixture(scope="session")
+def vot_sequences(data_root: Path) -> Path:
+    return data_root / "sequences" / "vot"
+
+
+@pytest.fixture(scope="session")
+def vot2018_reference(data_root: Path) -> Path:
+    return data_root / "reference" / "vot2018"
