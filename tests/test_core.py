@@ -1,0 +1,143 @@
+"""The core pieces every command rests on: strict tables, atomic writes, specs, the CLI shell."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from pul_bench import registry
+from pul_bench.cli import cli
+from pul_bench.errors import InputError, PulBenchError
+from pul_bench.io import read_table, write_text
+from pul_bench.tracker import IdentityTracker, read_image
+
+
+def test_read_table_accepts_official_variants(tmp_path: Path) -> None:
+    p = tmp_path / "gt.txt"
+    p.write_bytes(b"1,2,3,4\r\n5\t6\t7\t8\r\n9 10 11 12")  # CRLF, mixed delimiters, no final EOL
+    np.testing.assert_array_equal(read_table(p, 4), [[1, 2, 3, 4], [5, 6, 7, 8], [9, 10, 11, 12]])
+
+
+@pytest.mark.parametrize(
+    "content, line, words",
+    [(b"1,2,3,4\n1,2,x,4\n", 2, "non-numeric"), (b"1,2,3,4\n\n1,2,3\n", 2, "expected 4")],
+)
+def test_read_table_names_file_and_line(tmp_path: Path, content: bytes, line: int,
+                                        words: str) -> None:
+    p = tmp_path / "bad.txt"
+    p.write_bytes(content)
+    with pytest.raises(InputError) as e:
+        read_table(p, 4)
+    assert e.value.line == line and words in str(e.value) and str(p) in str(e.value)
+
+
+def test_atomic_write_keeps_old_file_when_interrupted(tmp_path: Path, monkeypatch) -> None:
+    p = tmp_path / "r.txt"
+    write_text(p, "old")
+
+    def boom(self, text):  # the write dies half-way
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Path, "write_text", boom)
+    with pytest.raises(KeyboardInterrupt):
+        write_text(p, "new")
+    monkeypatch.undo()
+    assert p.read_text() == "old"
+    assert [f.name for f in tmp_path.iterdir()] == ["r.txt"]  # no temp file left behind
+
+
+def test_spec_rejects_unknown_keys(tmp_path: Path) -> None:
+    p = tmp_path / "t.yaml"
+    p.write_text(yaml.safe_dump({"name": "t", "description": "d",
+                                 "factory": "pul_bench.tracker:IdentityTracker", "windw": 1}))
+    with pytest.raises(InputError, match="unknown keys"):
+        registry.load_spec(p)
+
+
+def test_missing_checkpoint_is_not_ready_and_names_training_command(tmp_path: Path) -> None:
+    p = tmp_path / "t.yaml"
+    p.write_text(yaml.safe_dump({"name": "t", "description": "d",
+                                 "factory": "pul_bench.tracker:IdentityTracker",
+                                 "checkpoint": "weights/t.pt", "train": "pul_train bd --config x"}))
+    spec = registry.load_spec(p)
+    ok, why = spec.ready()
+    assert not ok and "pul_train bd --config x" in why
+    with pytest.raises(PulBenchError, match="pul_train bd --config x"):
+        spec.create()
+
+
+def test_entry_point_plugins_are_listed(monkeypatch) -> None:
+    class FakeEP:
+        name = "thirdparty"
+        value = "pkg:Factory"
+
+        def load(self):
+            return IdentityTracker
+
+    monkeypatch.setattr(registry, "entry_points", lambda group: [FakeEP()])
+    spec = registry.get_spec("thirdparty")
+    assert spec.source == "entry point pkg:Factory"
+    assert isinstance(spec.create(), IdentityTracker)
+
+
+def test_unknown_tracker_suggests_close_names() -> None:
+    registry.register("identity-test", IdentityTracker)
+    with pytest.raises(PulBenchError, match="identity-test"):
+        registry.get_spec("identity-tset")
+
+
+def test_cli_errors_are_one_line_and_exit_2(tmp_path: Path) -> None:
+    r = subprocess.run([sys.executable, "-m", "pul_bench.cli", "eval", "nosuchbench", "kcf"],
+                       capture_output=True, text=True)
+    assert r.returncode == 2
+    assert r.stderr.strip().startswith("error: unknown benchmark 'nosuchbench'")
+    assert "Traceback" not in r.stderr
+
+
+def test_help_lists_commands_without_importing_torch() -> None:
+    code = ("import sys; from pul_bench.cli import main\n"
+            "try: main(['--help'])\nexcept SystemExit: pass\n"
+            "assert 'torch' not in sys.modules, 'help imported torch'")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    for verb in ("eval", "score", "trackers"):
+        assert verb in r.stdout
+
+
+def test_trackers_command_lists_builtin_specs() -> None:
+    out = CliRunner().invoke(cli, ["trackers", "--json"])
+    assert out.exit_code == 0, out.output
+    listed = json.loads(out.output)
+    assert listed["identity"]["ready"] is True
+    assert listed["identity"]["source"] == "trackers/identity.yaml"
+
+
+def test_corrupt_image_is_a_clear_error(tmp_path: Path) -> None:
+    p = tmp_path / "0001.jpg"
+    p.write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    with pytest.raises(InputError, match="cannot decode"):
+        read_image(p)
+
+
+def test_cv2_has_ximgproc_and_opencv_trackers() -> None:
+    import cv2
+
+    assert hasattr(cv2, "ximgproc"), "cv2 is not a contrib build: run scripts/setup.sh"
+    assert hasattr(cv2.ximgproc, "createEdgeBoxes")
+
+
+def test_only_two_import_names_are_installed() -> None:
+    """`datasets` and `trackers` are popular PyPI names: the repo folders must not shadow them."""
+    import setuptools
+
+    found = set(setuptools.find_packages(str(Path(__file__).resolve().parents[1]),
+                                         include=["*"], exclude=["tests*"]))
+    top = {p.split(".")[0] for p in found}
+    assert top <= {"pul_bench", "pul_train"}, top
