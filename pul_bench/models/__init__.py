@@ -1,0 +1,1 @@
+"""Backbones and the Siamese network shared by the trackers and by ``pul_train``."""

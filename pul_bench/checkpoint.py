@@ -1,0 +1,184 @@
+"""Backbone checkpoints: one documented file format with provenance, checked when loaded.
+
+Format (a ``torch.save`` file, read back with ``weights_only=True``, so loading runs no code)::
+
+    {
+      "format": "pul_bench.checkpoint",
+      "version": 1,
+      "meta": {
+        "architecture": "alexnet" | "ciresnet22",   # required: backbone name
+        "recipe": "...", "data": "...",             # what trained it (free text or paths)
+        "git_revision": "<sha>", "date": "<ISO 8601 UTC>",
+        "dtype": "float16" | "float32",             # how the weights are stored
+        "sha256": "<hex>",                          # of the weights, see weights_sha256()
+        ...                                         # anything else the trainer adds (scores)
+      },
+      "state_dict": {name: tensor},                 # the backbone's own keys, no prefix
+    }
+
+``fp16=True`` stores floating tensors as float16 (half the size; committed reference weights use
+it); :func:`load_checkpoint` always returns float32. The weights' sha256 is recomputed on load,
+so a truncated or altered file is an :class:`InputError`, never a silently wrong tracker.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import subprocess
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from pul_bench.errors import InputError
+from pul_bench.io import atomic_path
+from pul_bench.paths import REPO_ROOT
+
+FORMAT = "pul_bench.checkpoint"
+VERSION = 1
+_INIT_PREFIXES = ("module.", "backbone.", "features.")
+
+
+def weights_sha256(state_dict: Mapping[str, torch.Tensor]) -> str:
+    """Hash of names, dtypes, shapes and bytes in key order: independent of pickling details."""
+    h = hashlib.sha256()
+    for name in sorted(state_dict):
+        t = state_dict[name].detach().cpu().contiguous()
+        h.update(f"{name}|{t.dtype}|{tuple(t.shape)}|".encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    return h.hexdigest()
+
+
+def file_sha256(path: str | Path) -> str:
+    """sha256 of a file's bytes (what a manifest records)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def git_revision() -> str:
+    """The checkout's commit (``+dirty`` if it has uncommitted changes), or ``unknown``."""
+    try:
+        rev = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True,
+                             text=True, timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=REPO_ROOT, capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return rev + ("+dirty" if dirty.strip() else "")
+
+
+def save_checkpoint(path: str | Path, state_dict: Mapping[str, torch.Tensor],
+                    meta: dict[str, Any], fp16: bool = False) -> dict[str, Any]:
+    """Atomically write a checkpoint; returns the full metadata that was stored.
+
+    ``meta`` must name the ``architecture``; ``git_revision`` and ``date`` are filled in when
+    absent, ``dtype`` and ``sha256`` always.
+    """
+    if not isinstance(meta.get("architecture"), str):
+        raise ValueError("checkpoint meta needs an 'architecture' (backbone name)")
+    sd = {}
+    for k, v in state_dict.items():
+        t = v.detach().cpu().clone()
+        sd[k] = t.half() if fp16 and t.is_floating_point() else t
+    full = dict(meta)
+    full.setdefault("git_revision", git_revision())
+    full.setdefault("date", _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"))
+    full["dtype"] = "float16" if fp16 else "float32"
+    full["sha256"] = weights_sha256(sd)
+    with atomic_path(path) as tmp:
+        torch.save({"format": FORMAT, "version": VERSION, "meta": full, "state_dict": sd}, tmp)
+    return full
+
+
+def _torch_load(path: Path) -> Any:
+    if not path.is_file():
+        raise InputError(path, "checkpoint file not found")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # torch raises many types for a bad file; all mean the same here
+        raise InputError(path, f"not a readable PyTorch weights file (corrupt or truncated?): "
+                               f"{type(e).__name__}: {str(e).splitlines()[0][:200]}") from None
+
+
+def load_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """Read and verify a checkpoint written by :func:`save_checkpoint`: (float32 weights, meta)."""
+    path = Path(path)
+    obj = _torch_load(path)
+    if not isinstance(obj, dict) or obj.get("format") != FORMAT:
+        raise InputError(path, "not a pul_bench checkpoint (no 'format' marker); a plain "
+                               "state_dict such as ImageNet weights belongs in --init")
+    if obj.get("version") != VERSION:
+        raise InputError(path, f"checkpoint version {obj.get('version')!r}, this pul_bench "
+                               f"reads version {VERSION}")
+    meta, sd = obj.get("meta"), obj.get("state_dict")
+    if not isinstance(meta, dict) or not isinstance(sd, dict) or not all(
+            isinstance(v, torch.Tensor) for v in sd.values()):
+        raise InputError(path, "checkpoint lacks 'meta' or a tensor 'state_dict'")
+    if weights_sha256(sd) != meta.get("sha256"):
+        raise InputError(path, "weights do not match the sha256 stored with them (corrupt file)")
+    weights = {k: v.float() if v.is_floating_point() else v for k, v in sd.items()}
+    return weights, meta
+
+
+def apply_state_dict(module: nn.Module, state_dict: Mapping[str, torch.Tensor],
+                     path: str | Path) -> None:
+    """Load weights that must match ``module`` exactly; a mismatch names keys and the file."""
+    own = module.state_dict()
+    missing = sorted(set(own) - set(state_dict))
+    extra = sorted(set(state_dict) - set(own))
+    shapes = sorted(k for k in set(own) & set(state_dict)
+                    if own[k].shape != state_dict[k].shape)
+    if missing or extra or shapes:
+        parts = [f"{label} {keys[:4]}{' ...' if len(keys) > 4 else ''}"
+                 for label, keys in (("missing", missing), ("unexpected", extra),
+                                     ("wrong shape", shapes)) if keys]
+        raise InputError(path, f"weights do not fit {type(module).__name__}: "
+                               + "; ".join(parts))
+    module.load_state_dict(state_dict)
+
+
+def load_backbone_init(path: str | Path,
+                       backbone: nn.Module | None = None) -> dict[str, torch.Tensor]:
+    """Read a user-supplied initialisation (e.g. ImageNet-pretrained weights) for ``--init``.
+
+    Accepts a plain state_dict, a dict holding one under ``state_dict``/``model``/``net``, or a
+    pul_bench checkpoint; ``module.``/``backbone.``/``features.`` prefixes are stripped. With
+    ``backbone``, the tensors whose names and shapes fit are loaded into it (a classifier head
+    in the file is ignored) and a file that fits nothing, or a same-named tensor with another
+    shape, is an :class:`InputError`. Returns the tensors that were (or would be) used.
+    """
+    path = Path(path)
+    obj = _torch_load(path)
+    if isinstance(obj, dict) and obj.get("format") == FORMAT:
+        obj = load_checkpoint(path)[0]
+    for key in ("state_dict", "model", "net"):
+        if isinstance(obj, dict) and isinstance(obj.get(key), dict):
+            obj = obj[key]
+    if not isinstance(obj, dict) or not obj or not all(
+            isinstance(v, torch.Tensor) for v in obj.values()):
+        raise InputError(path, "expected a state_dict (names -> tensors)")
+    sd: dict[str, torch.Tensor] = {}
+    for name, t in obj.items():
+        for prefix in _INIT_PREFIXES:
+            if name.startswith(prefix):
+                name = name[len(prefix):]
+        sd[name] = t.float() if t.is_floating_point() else t
+    if backbone is None:
+        return sd
+    own = backbone.state_dict()
+    bad = sorted(k for k in sd if k in own and own[k].shape != sd[k].shape)
+    if bad:
+        raise InputError(path, f"init tensors with the wrong shape for "
+                               f"{type(backbone).__name__}: {bad[:4]}")
+    used = {k: v for k, v in sd.items() if k in own}
+    if not used:
+        raise InputError(path, f"no tensor in the init file fits {type(backbone).__name__} "
+                               f"(first names: {sorted(sd)[:4]})")
+    backbone.load_state_dict(used, strict=False)
+    return used

@@ -1,0 +1,124 @@
+"""The checkpoint format: round trip, provenance, and a clear error for every bad file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from pul_bench.checkpoint import (
+    apply_state_dict,
+    load_backbone_init,
+    load_checkpoint,
+    save_checkpoint,
+    weights_sha256,
+)
+from pul_bench.errors import InputError
+from pul_bench.models.siamese import build_backbone
+
+
+@pytest.fixture(scope="module")
+def alexnet_sd() -> dict[str, torch.Tensor]:
+    torch.manual_seed(0)
+    return build_backbone("alexnet").state_dict()
+
+
+def test_round_trip_fp32_exact_with_metadata(tmp_path: Path, alexnet_sd) -> None:
+    path = tmp_path / "a.pt"
+    stored = save_checkpoint(path, alexnet_sd, {"architecture": "alexnet", "recipe": "bd.yaml",
+                                                "data": "unlabeled/"})
+    sd, meta = load_checkpoint(path)
+    assert meta == stored
+    for key in ("architecture", "recipe", "data", "git_revision", "date", "sha256", "dtype"):
+        assert meta[key], key
+    assert meta["dtype"] == "float32"
+    assert meta["sha256"] == weights_sha256(alexnet_sd)
+    assert sd.keys() == alexnet_sd.keys()
+    for k in sd:
+        assert torch.equal(sd[k], alexnet_sd[k]), k
+    apply_state_dict(build_backbone("alexnet"), sd, path)
+
+
+def test_fp16_is_half_size_and_loads_as_float32(tmp_path: Path, alexnet_sd) -> None:
+    full, half = tmp_path / "full.pt", tmp_path / "half.pt"
+    save_checkpoint(full, alexnet_sd, {"architecture": "alexnet"})
+    save_checkpoint(half, alexnet_sd, {"architecture": "alexnet"}, fp16=True)
+    assert half.stat().st_size < 0.55 * full.stat().st_size
+    sd, meta = load_checkpoint(half)
+    assert meta["dtype"] == "float16"
+    w = "conv1.0.weight"
+    assert sd[w].dtype == torch.float32
+    torch.testing.assert_close(sd[w], alexnet_sd[w], rtol=1e-3, atol=1e-4)
+    assert sd["conv1.1.num_batches_tracked"].dtype == torch.int64
+
+
+def test_missing_architecture_is_refused(tmp_path: Path, alexnet_sd) -> None:
+    with pytest.raises(ValueError, match="architecture"):
+        save_checkpoint(tmp_path / "x.pt", alexnet_sd, {})
+    assert not list(tmp_path.iterdir())
+
+
+def test_truncated_file_is_a_clear_error(tmp_path: Path, alexnet_sd) -> None:
+    path = tmp_path / "t.pt"
+    save_checkpoint(path, alexnet_sd, {"architecture": "alexnet"})
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    with pytest.raises(InputError, match=r"t\.pt: not a readable PyTorch weights file"):
+        load_checkpoint(path)
+
+
+def test_text_file_and_missing_file(tmp_path: Path) -> None:
+    path = tmp_path / "notes.pt"
+    path.write_text("hello\n")
+    with pytest.raises(InputError, match="notes.pt"):
+        load_checkpoint(path)
+    with pytest.raises(InputError, match="checkpoint file not found"):
+        load_checkpoint(tmp_path / "absent.pt")
+
+
+def test_altered_weights_fail_the_hash(tmp_path: Path, alexnet_sd) -> None:
+    path = tmp_path / "a.pt"
+    save_checkpoint(path, alexnet_sd, {"architecture": "alexnet"})
+    obj = torch.load(path, weights_only=True)
+    obj["state_dict"]["conv1.0.weight"][0, 0, 0, 0] += 1.0
+    torch.save(obj, path)
+    with pytest.raises(InputError, match="sha256"):
+        load_checkpoint(path)
+
+
+def test_plain_state_dict_points_to_init(tmp_path: Path, alexnet_sd) -> None:
+    path = tmp_path / "plain.pt"
+    torch.save(alexnet_sd, path)
+    with pytest.raises(InputError, match="--init"):
+        load_checkpoint(path)
+
+
+def test_wrong_architecture_names_the_keys(tmp_path: Path, alexnet_sd) -> None:
+    path = tmp_path / "a.pt"
+    save_checkpoint(path, alexnet_sd, {"architecture": "alexnet"})
+    sd, _ = load_checkpoint(path)
+    with pytest.raises(InputError, match=r"a\.pt: weights do not fit CIResNet22: missing"):
+        apply_state_dict(build_backbone("ciresnet22"), sd, path)
+
+
+def test_init_file_with_prefixes_and_classifier(tmp_path: Path) -> None:
+    torch.manual_seed(4)
+    src = build_backbone("ciresnet22").state_dict()
+    blob = {f"module.features.{k}": v for k, v in src.items()}
+    blob["fc.weight"] = torch.zeros(1000, 2048)
+    path = tmp_path / "imagenet.pth"
+    torch.save({"state_dict": blob}, path)
+    target = build_backbone("ciresnet22")
+    used = load_backbone_init(path, target)
+    assert set(used) == set(src)
+    assert torch.equal(target.state_dict()["layer2.4.conv3.weight"], src["layer2.4.conv3.weight"])
+
+
+def test_init_file_that_fits_nothing_or_wrong_shape(tmp_path: Path) -> None:
+    path = tmp_path / "other.pth"
+    torch.save({"encoder.weight": torch.zeros(3, 3)}, path)
+    with pytest.raises(InputError, match="no tensor in the init file fits AlexNetV1"):
+        load_backbone_init(path, build_backbone("alexnet"))
+    torch.save({"conv1.0.weight": torch.zeros(64, 3, 7, 7)}, path)
+    with pytest.raises(InputError, match="wrong shape"):
+        load_backbone_init(path, build_backbone("alexnet"))
