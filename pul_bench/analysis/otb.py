@@ -1,0 +1,242 @@
+"""Score OTB one-pass results the way a chosen toolkit does, to its last digit.
+
+Result files are ``<dir>/<Seq>.txt``, one ``x,y,w,h`` row per evaluated frame, 1-based (the
+OTB text format; any of comma/tab/space separators); the folder name is the tracker name.
+File names are matched to sequences case- and separator-insensitively (``jogging_1``,
+``Jogging.1``, ``human4_2``, ``blurBody``). A Tiger1 file may also hold all 354 annotated
+frames; its first 5 rows are then dropped, since the one-pass run starts at frame 6.
+
+Conventions (``--convention``), each difference in one line:
+
+* ``matlab`` (default, the official OTB toolkit): frame 1 is replaced by the ground truth; a
+  result row with a NaN or a width/height <= 0 takes the previous row's box; overlaps count
+  pixels inclusively (right = x + w - 1); thresholds are MATLAB's ``0:0.05:1``; a ground-truth
+  row with any value <= 0 is an overlap failure and a precision success; sequences whose curve
+  is all zero are left out of averages.
+* ``pysot``: frame 1 is scored as the tracker gave it; NaN or empty boxes are failures;
+  continuous overlap (right = x + w, clipped to [0, 1]); thresholds ``np.arange(0, 1.05, .05)``;
+  only ground-truth rows with w or h <= 0 are overlap failures, and only rows whose centre has
+  a coordinate <= 0 are precision successes.
+* ``got10k``: frame 1 replaced by the ground truth; NaN rows are failures (TLD: AUC 0.357 vs
+  0.406 with matlab); continuous overlap with machine epsilon added to the union; thresholds
+  ``np.linspace(0, 1, 21)``; every frame counts, whatever its ground truth.
+
+Normalised precision (centre error over the ground-truth size, at 0.2) is pysot's definition;
+the other conventions compute it with their own frame handling.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pul_bench.benchmarks import Benchmark
+from pul_bench.datasets.otb import ATTRIBUTES, OTBSequence, load_otb, match_names, read_boxes
+from pul_bench.errors import InputError, PulBenchError
+from pul_bench.metrics import ope
+from pul_bench.metrics.overlap import center_error, centers, iou, normalized_center_error
+
+CONVENTIONS = ("matlab", "pysot", "got10k")
+_THRESHOLDS = {
+    "matlab": ope.OVERLAP_THRESHOLDS,
+    "pysot": np.arange(0, 1.05, 0.05),
+    "got10k": np.linspace(0, 1, 21),
+}
+_TO_FILE = np.array([1.0, 1.0, 0.0, 0.0])  # 0-based -> the 1-based values the toolkits read
+
+
+def score(bench: Benchmark, result_dirs: Sequence[str | Path], root: str | Path,
+          convention: str | None = None) -> dict[str, Any]:
+    """Score every result folder on ``bench``'s sequences found under ``root``.
+
+    Returns ``{tracker: {auc, dp20, norm_prec, sr50, success_curve, precision_curve,
+    per_sequence, per_attribute, missing, n_sequences, convention}}``; ``missing`` lists the
+    benchmark's sequences absent from ``root`` or from that folder.
+    """
+    convention = _check_convention(bench, convention)
+    seqs, absent = load_otb(bench, root)
+    if not seqs:
+        raise PulBenchError(f"no {bench.name} sequences found under {root}")
+    out: dict[str, Any] = {}
+    for d in map(Path, result_dirs):
+        if not d.is_dir():
+            raise PulBenchError(f"{d}: no such result folder")
+        boxes, no_file = read_results(d, seqs)
+        if not boxes:
+            raise PulBenchError(f"{d}: no result file for any of the {len(seqs)} {bench.name} "
+                                f"sequences under {root}")
+        order = [s.name for s in seqs] + absent if bench.sequences is None else bench.sequences
+        missing = [n for n in order if n in set(absent) | set(no_file)]
+        out[d.name] = _score_tracker(seqs, boxes, convention, missing)
+    return out
+
+
+def score_results(sequences: Sequence[OTBSequence], results: Mapping[str, Mapping[str, Any]],
+                  convention: str = "matlab", missing: Sequence[str] = ()) -> dict[str, Any]:
+    """Score in-memory results: ``{tracker: {sequence: (N, 4) 0-based boxes}}``.
+
+    Same output as :func:`score`; sequences a tracker has no boxes for are listed as missing.
+    """
+    if convention not in CONVENTIONS:
+        raise PulBenchError(f"unknown OTB convention {convention!r}; use one of {CONVENTIONS}")
+    out: dict[str, Any] = {}
+    for tracker, per_seq in results.items():
+        boxes: dict[str, np.ndarray] = {}
+        for s in sequences:
+            if s.name in per_seq:
+                b = np.asarray(per_seq[s.name], dtype=np.float64).reshape(-1, 4)
+                if len(b) != len(s):
+                    raise PulBenchError(f"{tracker}: {len(b)} boxes for {s.name}, which has "
+                                        f"{len(s)} frames")
+                boxes[s.name] = b + _TO_FILE
+        lacking = [s.name for s in sequences if s.name not in boxes]
+        if not boxes:
+            raise PulBenchError(f"{tracker}: no boxes for any sequence")
+        out[tracker] = _score_tracker(sequences, boxes, convention, list(missing) + lacking)
+    return out
+
+
+def read_results(result_dir: str | Path, sequences: Sequence[OTBSequence]
+                 ) -> tuple[dict[str, np.ndarray], list[str]]:
+    """Read a tracker folder's box files as written (1-based); return (boxes, names lacking).
+
+    A file with the wrong number of rows raises :class:`InputError` naming it and the line.
+    """
+    result_dir = Path(result_dir)
+    files = {p.stem: p for p in result_dir.glob("*.txt") if not p.stem.endswith("_time")}
+    found = match_names([s.name for s in sequences], files)
+    boxes: dict[str, np.ndarray] = {}
+    for s in sequences:
+        if s.name not in found:
+            continue
+        path = files[found[s.name]]
+        b = read_boxes(path)
+        if s.ope_offset and len(b) == len(s) + s.ope_offset:
+            b = b[s.ope_offset:]
+        if len(b) > len(s):
+            raise InputError(path, f"{len(b)} boxes but {s.name} has {len(s)} evaluated frames "
+                             f"(from frame {s.start_frame}); extra rows start here", len(s) + 1)
+        if len(b) < len(s):
+            raise InputError(path, f"only {len(b)} boxes but {s.name} has {len(s)} evaluated "
+                             f"frames (from frame {s.start_frame}); the file ends here", len(b))
+        boxes[s.name] = b
+    return boxes, [s.name for s in sequences if s.name not in boxes]
+
+
+def sequence_curves(gt: np.ndarray, valid: np.ndarray, boxes: np.ndarray, convention: str
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(success, precision, normalised precision) curves of one sequence.
+
+    ``gt`` and ``boxes`` are (N, 4) in the files' 1-based values (the toolkits' validity rules
+    are stated on them); ``valid`` is the MATLAB toolkit's 'every value > 0' mask of ``gt``.
+    """
+    curves = _curves(gt, valid, boxes, np.array([0]), convention)
+    return curves[0][0], curves[1][0], curves[2][0]
+
+
+def _curves(gt: np.ndarray, valid: np.ndarray, boxes: np.ndarray, starts: np.ndarray,
+            convention: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-sequence curves, (S, T) each, of sequences concatenated frame-wise.
+
+    ``starts`` holds each sequence's first row; all work is done on the whole stack at once.
+    """
+    n = len(gt)
+    res = np.array(boxes, dtype=np.float64)
+    if convention == "matlab":
+        bad = np.isnan(res).any(axis=1) | (res[:, 2] <= 0) | (res[:, 3] <= 0)
+        bad &= ~np.isnan(gt).any(axis=1)
+        bad[starts] = False
+        # each bad row takes the latest good row's box, as the toolkit's forward loop does
+        res = res[np.maximum.accumulate(np.where(bad, 0, np.arange(n)))]
+        res[starts] = gt[starts]
+        overlap = np.full(n, -1.0)
+        overlap[valid] = iou(res[valid], gt[valid], inclusive=True)
+        err = np.where(valid, center_error(res, gt), -1.0)
+        norm_err = np.where(valid, normalized_center_error(res, gt), -1.0)
+    elif convention == "pysot":
+        sized = (gt[:, 2] > 0) & (gt[:, 3] > 0)
+        overlap = np.full(n, -1.0)
+        overlap[sized] = iou(res[sized], gt[sized])
+        gt_centers = centers(gt)
+        err = np.where((gt_centers > 0).all(axis=1), center_error(res, gt), -1.0)
+        norm_err = np.where((gt_centers / (gt[:, 2:4] + 1e-16) > 0).all(axis=1),
+                            normalized_center_error(res, gt), -1.0)
+    elif convention == "got10k":
+        res[starts] = gt[starts]
+        overlap = iou(res, gt, eps=np.finfo(np.float64).eps)
+        err = center_error(res, gt)
+        norm_err = normalized_center_error(res, gt)
+    else:
+        raise PulBenchError(f"unknown OTB convention {convention!r}; use one of {CONVENTIONS}")
+    return (ope.success_curves(overlap, starts, _THRESHOLDS[convention]),
+            ope.precision_curves(err, starts, ope.PRECISION_THRESHOLDS),
+            ope.precision_curves(norm_err, starts, ope.NORM_PRECISION_THRESHOLDS))
+
+
+def format_table(scores: Mapping[str, Mapping[str, Any]]) -> str:
+    """A plain-text table, best AUC first, followed by the sequences each tracker lacks."""
+    if not scores:
+        return "no scores"
+    names = sorted(scores, key=lambda t: (-scores[t]["auc"], t))
+    width = max(12, *(len(t) for t in names))
+    conv = {scores[t].get("convention", "matlab") for t in names}
+    lines = [f"OTB one-pass scores ({', '.join(sorted(conv))} convention)",
+             f"{'tracker':<{width}}  {'AUC':>6}  {'DP@20':>6}  {'NormP':>6}  {'SR@0.5':>6}  "
+             f"{'seqs':>5}"]
+    for t in names:
+        s = scores[t]
+        lines.append(f"{t:<{width}}  {s['auc']:6.3f}  {s['dp20']:6.3f}  {s['norm_prec']:6.3f}  "
+                     f"{s['sr50']:6.3f}  {s['n_sequences']:5d}")
+    for t in names:
+        if scores[t]["missing"]:
+            miss = scores[t]["missing"]
+            lines.append(f"{t}: {len(miss)} sequence(s) missing, not scored: {', '.join(miss)}")
+    return "\n".join(lines)
+
+
+def _check_convention(bench: Benchmark, convention: str | None) -> str:
+    if bench.kind != "otb":
+        raise PulBenchError(f"benchmark {bench.name!r} is of kind {bench.kind!r}, not otb")
+    convention = convention or "matlab"
+    if convention not in CONVENTIONS:
+        raise PulBenchError(f"convention {convention!r} does not apply to OTB benchmarks; use "
+                            f"one of {', '.join(CONVENTIONS)}")
+    return convention
+
+
+def _score_tracker(seqs: Sequence[OTBSequence], boxes: Mapping[str, np.ndarray],
+                   convention: str, missing: Sequence[str]) -> dict[str, Any]:
+    """Scores of one tracker from its 1-based boxes on the sequences it has results for."""
+    scored = [s for s in seqs if s.name in boxes]
+    lengths = np.array([len(s) for s in scored])
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    succ, prec, norm = _curves(np.concatenate([s.groundtruth for s in scored]) + _TO_FILE,
+                               np.concatenate([s.valid for s in scored]),
+                               np.concatenate([boxes[s.name] for s in scored]), starts,
+                               convention)
+    drop = convention == "matlab"
+    success, precision = ope.mean_curve(succ, drop), ope.mean_curve(prec, drop)
+    per_attribute: dict[str, dict[str, float | int]] = {}
+    for att in ATTRIBUTES:
+        rows = [i for i, s in enumerate(scored) if s.attributes.get(att)]
+        if rows:
+            per_attribute[att] = {"auc": ope.auc(ope.mean_curve(succ[rows], drop)),
+                                  "dp20": ope.dp20(ope.mean_curve(prec[rows], drop)),
+                                  "n": len(rows)}
+    return {
+        "auc": ope.auc(success),
+        "dp20": ope.dp20(precision),
+        "norm_prec": ope.norm_precision(ope.mean_curve(norm, drop)),
+        "sr50": ope.sr50(success),
+        "success_curve": success.tolist(),
+        "precision_curve": precision.tolist(),
+        "per_sequence": {s.name: {"auc": ope.auc(succ[i]), "dp20": ope.dp20(prec[i])}
+                         for i, s in enumerate(scored)},
+        "per_attribute": per_attribute,
+        "missing": list(missing),
+        "n_sequences": len(scored),
+        "convention": convention,
+    }
