@@ -1,0 +1,1 @@
+"""Bridges to other tracking toolkits (got10k), imported only on demand."""
