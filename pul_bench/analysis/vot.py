@@ -1,0 +1,142 @@
+"""Score VOT baseline-experiment result folders: accuracy, robustness, failures, EAO, per tag.
+
+A result folder is named after its tracker and holds ``baseline/<seq>/<seq>_NNN.txt`` (one
+file per repetition), or is that ``baseline`` folder itself. ``convention`` picks the overlap
+rule: ``vot`` (default; also ``matlab``/``pysot``) rasterises regions like the VOT region
+library, ``got10k`` intersects the outlines as they are (got10k's ``poly_iou``).
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from pul_bench.benchmarks import Benchmark
+from pul_bench.datasets.vot import VOTSequence, load_sequences
+from pul_bench.errors import PulBenchError
+from pul_bench.metrics import vot as M
+
+PIXEL_CONVENTIONS = {None: True, "vot": True, "matlab": True, "pysot": True, "got10k": False}
+
+
+@dataclass
+class TrackerResult:
+    """Scores plus the expected-overlap curve (for plots) of one tracker."""
+
+    scores: dict
+    curve: np.ndarray
+
+
+def _baseline_dir(result_dir: Path) -> Path:
+    result_dir = Path(result_dir)
+    return result_dir if result_dir.name == "baseline" else result_dir / "baseline"
+
+
+def tracker_name(result_dir: Path) -> str:
+    """The tracker a result folder belongs to (its name, or its parent's for ``baseline``)."""
+    result_dir = Path(result_dir)
+    return result_dir.parent.name if result_dir.name == "baseline" else result_dir.name
+
+
+def run_files(result_dir: Path, seq: str) -> list[Path]:
+    """The repetition files ``<seq>_001.txt, <seq>_002.txt, ...`` present, in order."""
+    folder = _baseline_dir(result_dir) / seq
+    return sorted(p for p in folder.glob(f"{seq}_[0-9][0-9][0-9].txt"))
+
+
+def score_tracker(sequences: list[VOTSequence], result_dir: Path,
+                  interval: tuple[int, int] | None, pixels: bool = True) -> TrackerResult:
+    """Every measure for one tracker over ``sequences`` (all must have results)."""
+    runs: list[tuple[M.RunScore, float]] = []
+    acc_sum = acc_weight = 0.0
+    failures = 0.0
+    frames = 0
+    tags = sorted({t for s in sequences for t in s.tags})
+    per_tag = {t: np.zeros(4) for t in [*tags, "empty"]} if tags else {}
+    repetitions = []
+    for seq in sequences:
+        files = run_files(result_dir, seq.name)
+        if not files:
+            raise PulBenchError(f"{_baseline_dir(result_dir) / seq.name}: no result file "
+                                f"{seq.name}_001.txt for sequence {seq.name!r}")
+        scored = [M.score_run(M.read_trajectory(f), seq.polygons, seq.size,
+                              pixels=pixels, path=f) for f in files]
+        repetitions.append(len(scored))
+        weight = 1.0 / len(scored)
+        runs += [(r, weight) for r in scored]
+        accs = [r.accuracy for r in scored if not math.isnan(r.accuracy)]
+        if accs:  # sequence accuracy: mean over runs; dataset: weighted by sequence length
+            acc_sum += float(np.mean(accs)) * len(seq)
+            acc_weight += len(seq)
+        failures += float(np.mean([r.failures.sum() for r in scored]))
+        frames += len(seq)
+        if tags:
+            empty = ~np.any([seq.tags.get(t, np.zeros(len(seq), bool)) for t in tags], axis=0)
+            for t in per_tag:
+                mask = empty if t == "empty" else seq.tags.get(t, np.zeros(len(seq), bool))
+                per_tag[t] += weight * np.sum([[r.overlaps[mask & r.valid].sum(),
+                                                (mask & r.valid).sum(),
+                                                (mask & r.failures).sum(), mask.sum()]
+                                               for r in scored], axis=0)
+    curve = M.expected_overlap_curve(runs, max(len(s) for s in sequences))
+    scores = {
+        "accuracy": acc_sum / acc_weight if acc_weight else float("nan"),
+        "robustness": 100.0 * failures / frames,
+        "failures": failures,
+        "eao": M.eao(curve, interval) if interval else float("nan"),
+        "eao_interval": list(interval) if interval else None,
+        "frames": frames,
+        "sequences": len(sequences),
+        "repetitions": max(repetitions),
+        "tags": {t: {"accuracy": v[0] / v[1] if v[1] else float("nan"),
+                     "robustness": 100.0 * v[2] / v[3] if v[3] else float("nan"),
+                     "failures": float(v[2]), "frames": int(v[3])}
+                 for t, v in per_tag.items()},
+    }
+    return TrackerResult(scores=scores, curve=curve)
+
+
+def score_details(bench: Benchmark, result_dirs: list[Path], root: Path,
+                  convention: str | None = None) -> dict[str, TrackerResult]:
+    """Like :func:`score` but keeps each tracker's expected-overlap curve."""
+    if convention not in PIXEL_CONVENTIONS:
+        raise PulBenchError(f"convention {convention!r} does not apply to VOT; use one of "
+                            f"{', '.join(c for c in PIXEL_CONVENTIONS if c)}")
+    sequences, missing = load_sequences(root, bench.sequences)
+    if missing:
+        shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
+        print(f"note: {len(missing)} of {bench.name}'s sequences are not in {root} "
+              f"({shown}); scoring the {len(sequences)} present", file=sys.stderr)
+    out = {}
+    for d in result_dirs:
+        out[tracker_name(d)] = score_tracker(sequences, Path(d), bench.eao_interval,
+                                             PIXEL_CONVENTIONS[convention])
+    return out
+
+
+def score(bench: Benchmark, result_dirs: list[Path], root: Path,
+          convention: str | None = None) -> dict[str, dict]:
+    """``{tracker: {accuracy, robustness, failures, eao, ...}}`` for each result folder."""
+    return {k: v.scores for k, v in score_details(bench, result_dirs, root, convention).items()}
+
+
+def format_table(scores: dict[str, dict]) -> str:
+    """A plain-text table, best EAO first."""
+    rows = sorted(scores.items(), key=lambda kv: -_key(kv[1]["eao"]))
+    width = max([len(k) for k in scores] + [7])
+    lines = [f"{'tracker':<{width}}  {'A':>6}  {'R':>6}  {'fail':>6}  {'EAO':>6}  frames"]
+    for name, s in rows:
+        lines.append(f"{name:<{width}}  {s['accuracy']:6.3f}  {s['robustness']:6.3f}  "
+                     f"{s['failures']:6.1f}  {s['eao']:6.3f}  {s['frames']}")
+    interval = next(iter(scores.values()), {}).get("eao_interval")
+    lines.append(f"A: mean overlap (10-frame burn-in); R: failures per 100 frames; "
+                 f"EAO over lengths {interval}")
+    return "\n".join(lines)
+
+
+def _key(x: float) -> float:
+    return -1.0 if math.isnan(x) else x
