@@ -10,6 +10,7 @@ Deterministic trackers run once; others up to 15 times, stopping after 3 identic
 
 from __future__ import annotations
 
+import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
@@ -113,7 +114,7 @@ def evaluate(bench: Benchmark, tracker: str, root: Path, out: Path, workers: int
     seqs, missing = load_sequences(root, names, need_images=True)
     if missing:
         tqdm.write(f"note: {len(missing)} of {bench.name}'s sequences are not in {root}; "
-                   f"running the {len(seqs)} present")
+                   f"running the {len(seqs)} present", file=sys.stderr)
     out = Path(out)
     reps = 1 if deterministic else REPETITIONS
     total = sum(len(s) for s in seqs) * reps
