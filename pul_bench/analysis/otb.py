@@ -60,17 +60,20 @@ def score(bench: Benchmark, result_dirs: Sequence[str | Path], root: str | Path,
     seqs, absent = load_otb(bench, root)
     if not seqs:
         raise PulBenchError(f"no {bench.name} sequences found under {root}")
+    order = [s.name for s in seqs] + absent if bench.sequences is None else bench.sequences
     out: dict[str, Any] = {}
     for d in map(Path, result_dirs):
         if not d.is_dir():
             raise PulBenchError(f"{d}: no such result folder")
+        if d.name in out:
+            raise PulBenchError(f"two result folders are named {d.name!r} (the folder name is "
+                                "the tracker name); rename one")
         boxes, no_file = read_results(d, seqs)
         if not boxes:
             raise PulBenchError(f"{d}: no result file for any of the {len(seqs)} {bench.name} "
                                 f"sequences under {root}")
-        order = [s.name for s in seqs] + absent if bench.sequences is None else bench.sequences
-        missing = [n for n in order if n in set(absent) | set(no_file)]
-        out[d.name] = _score_tracker(seqs, boxes, convention, missing)
+        lacking = set(absent) | set(no_file)
+        out[d.name] = _score_tracker(seqs, boxes, convention, [n for n in order if n in lacking])
     return out
 
 
@@ -126,22 +129,13 @@ def read_results(result_dir: str | Path, sequences: Sequence[OTBSequence]
     return boxes, [s.name for s in sequences if s.name not in boxes]
 
 
-def sequence_curves(gt: np.ndarray, valid: np.ndarray, boxes: np.ndarray, convention: str
-                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(success, precision, normalised precision) curves of one sequence.
-
-    ``gt`` and ``boxes`` are (N, 4) in the files' 1-based values (the toolkits' validity rules
-    are stated on them); ``valid`` is the MATLAB toolkit's 'every value > 0' mask of ``gt``.
-    """
-    curves = _curves(gt, valid, boxes, np.array([0]), convention)
-    return curves[0][0], curves[1][0], curves[2][0]
-
-
 def _curves(gt: np.ndarray, valid: np.ndarray, boxes: np.ndarray, starts: np.ndarray,
             convention: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per-sequence curves, (S, T) each, of sequences concatenated frame-wise.
+    """(success, precision, normalised precision) curves, (S, T) each, of S sequences
+    stacked frame-wise; ``starts`` holds each sequence's first row.
 
-    ``starts`` holds each sequence's first row; all work is done on the whole stack at once.
+    ``gt`` and ``boxes`` hold the files' 1-based values (the toolkits' validity rules are
+    stated on them); ``valid`` is the MATLAB toolkit's 'every value > 0' mask of ``gt``.
     """
     n = len(gt)
     res = np.array(boxes, dtype=np.float64)
