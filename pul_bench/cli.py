@@ -19,6 +19,8 @@ COMMANDS: dict[str, str] = {
     "score": "pul_bench.commands.evaluate:score_cmd",
     "bench": "pul_bench.commands.bench:bench_cmd",
     "export": "pul_bench.commands.export:export_cmd",
+    "plot": "pul_bench.commands.plot:plot_cmd",
+    "vot-toolkit": "pul_bench.commands.vot_toolkit:vot_toolkit_cmd",
 }
 
 
