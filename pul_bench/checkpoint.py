@@ -19,6 +19,10 @@ Format (a ``torch.save`` file, read back with ``weights_only=True``, so loading 
 ``fp16=True`` stores floating tensors as float16 (half the size; committed reference weights use
 it); :func:`load_checkpoint` always returns float32. The weights' sha256 is recomputed on load,
 so a truncated or altered file is an :class:`InputError`, never a silently wrong tracker.
+
+Reference checkpoints committed under ``trackers/weights/`` are listed in its ``MANIFEST.yaml``
+(file sha256, weights sha256, architecture, recipe, data, scores); :func:`update_manifest`
+writes an entry and :func:`verify_manifest` checks the folder against it.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import yaml
 from torch import nn
 
 from pul_bench.errors import InputError
@@ -182,3 +187,58 @@ def load_backbone_init(path: str | Path,
                                f"(first names: {sorted(sd)[:4]})")
     backbone.load_state_dict(used, strict=False)
     return used
+
+
+def update_manifest(manifest: str | Path, name: str, checkpoint: str | Path,
+                    scores: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Record (or replace) ``name``'s entry for a checkpoint beside ``manifest``; atomic."""
+    manifest, checkpoint = Path(manifest), Path(checkpoint)
+    _, meta = load_checkpoint(checkpoint)
+    entry = {"file": checkpoint.name, "sha256": file_sha256(checkpoint),
+             "weights_sha256": meta["sha256"], "architecture": meta["architecture"],
+             "dtype": meta["dtype"], "recipe": meta.get("recipe"), "data": meta.get("data"),
+             "git_revision": meta.get("git_revision"), "date": meta.get("date"),
+             "scores": scores or {}}
+    doc = _read_manifest(manifest)
+    doc["weights"][name] = entry
+    with atomic_path(manifest) as tmp:
+        tmp.write_text(_MANIFEST_HEADER + yaml.safe_dump(doc, sort_keys=True))
+    return entry
+
+
+def verify_manifest(manifest: str | Path) -> list[str]:
+    """Problems between a manifest and the ``.pt`` files beside it (empty when consistent)."""
+    manifest = Path(manifest)
+    entries = _read_manifest(manifest)["weights"]
+    problems = []
+    listed = set()
+    for name, entry in entries.items():
+        f = manifest.parent / str(entry.get("file"))
+        listed.add(f.name)
+        if not f.is_file():
+            problems.append(f"{name}: {f} is missing")
+        elif file_sha256(f) != entry.get("sha256"):
+            problems.append(f"{name}: {f} does not match its sha256")
+    for f in sorted(manifest.parent.glob("*.pt")):
+        if f.name not in listed:
+            problems.append(f"{f} is not listed in {manifest}")
+    return problems
+
+
+_MANIFEST_HEADER = """\
+# Reference checkpoints (format: pul_bench/checkpoint.py), one entry per trackers/weights/*.pt.
+# Written by pul_bench.checkpoint.update_manifest; checked by verify_manifest in the tests.
+"""
+
+
+def _read_manifest(manifest: Path) -> dict[str, Any]:
+    if not manifest.is_file():
+        return {"weights": {}}
+    try:
+        doc = yaml.safe_load(manifest.read_text()) or {}
+    except yaml.YAMLError as e:
+        raise InputError(manifest, f"invalid YAML: {e}") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("weights", {}), dict):
+        raise InputError(manifest, "expected a mapping with a 'weights' mapping")
+    doc.setdefault("weights", {})
+    return doc

@@ -122,3 +122,27 @@ def test_init_file_that_fits_nothing_or_wrong_shape(tmp_path: Path) -> None:
     torch.save({"conv1.0.weight": torch.zeros(64, 3, 7, 7)}, path)
     with pytest.raises(InputError, match="wrong shape"):
         load_backbone_init(path, build_backbone("alexnet"))
+
+
+def test_manifest_records_and_detects_changes(tmp_path: Path, alexnet_sd) -> None:
+    from pul_bench.checkpoint import update_manifest, verify_manifest
+
+    manifest = tmp_path / "MANIFEST.yaml"
+    ckpt = tmp_path / "alexpul.pt"
+    save_checkpoint(ckpt, alexnet_sd, {"architecture": "alexnet", "recipe": "r.yaml",
+                                       "data": "unlabeled"}, fp16=True)
+    entry = update_manifest(manifest, "alexpul", ckpt, {"otb2015": {"auc": 0.5}})
+    assert entry["recipe"] == "r.yaml" and entry["dtype"] == "float16"
+    assert verify_manifest(manifest) == []
+    (tmp_path / "stray.pt").write_bytes(ckpt.read_bytes())
+    save_checkpoint(ckpt, alexnet_sd, {"architecture": "alexnet"})  # replaced, not re-recorded
+    problems = verify_manifest(manifest)
+    assert any("alexpul" in p and "sha256" in p for p in problems)
+    assert any("stray.pt is not listed" in p for p in problems)
+
+
+def test_committed_reference_weights_match_their_manifest() -> None:
+    from pul_bench.checkpoint import verify_manifest
+    from pul_bench.paths import REPO_ROOT
+
+    assert verify_manifest(REPO_ROOT / "trackers" / "weights" / "MANIFEST.yaml") == []
