@@ -1,10 +1,14 @@
-"""``pulbench bench``: measurements of trackers (a group; ``speed`` is the first subcommand).
+"""``pulbench bench``: measurements of trackers (``speed``; ``precision``, the accuracy cost of a
+lower inference precision).
 
 ``bench speed`` times the per-frame update (crop, network, response post-processing; not image
 decoding) on real frames, for the optimised tracker and, in the same run and on the same frames,
 the plain eager network (fp32, NCHW, batch norm unfused). Rounds alternate between the two, so
 load from other processes affects both alike. Without a trained checkpoint it times seeded
 random weights of the same network: speed does not depend on the weights.
+
+``bench precision`` runs the OTB one-pass evaluation twice, fp32 and the lower precision, on
+the same sequences and reports both AUCs and their difference.
 """
 
 from __future__ import annotations
@@ -145,3 +149,43 @@ def speed_cmd(tracker: str, precision: str, threads: int | None, root: Path | No
     click.echo(f"  optimised : {fps:7.2f} fps  {fps * gflop:7.1f} GFLOP/s")
     click.echo(f"  eager fp32: {eager_fps:7.2f} fps  {eager_fps * gflop:7.1f} GFLOP/s")
     click.echo(f"  {gflop:.2f} GFLOP per frame; speedup {fps / eager_fps:.2f}x")
+
+
+@bench_cmd.command("precision")
+@click.argument("tracker")
+@click.option("--precision", type=click.Choice(["bf16", "fp16"]), default="bf16",
+              show_default=True, help="The precision compared with fp32.")
+@click.option("--root", type=click.Path(path_type=Path, file_okay=False),
+              help="OTB-layout folder (default: the shared sequences/otb).")
+@click.option("--sequences", help="Comma-separated subset of sequence names.")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False),
+              default=Path("runs/bench-precision"), show_default=True,
+              help="Where both runs' results go (resumable).")
+@click.option("--checkpoint", type=click.Path(path_type=Path, dir_okay=False),
+              help="Weights to load instead of the spec's.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def precision_cmd(tracker: str, precision: str, root: Path | None, sequences: str | None,
+                  out: Path, checkpoint: Path | None, as_json: bool) -> None:
+    """OTB AUC of TRACKER in fp32 and in a lower precision on the same sequences."""
+    from pul_bench.benchmarks import get_benchmark
+    from pul_bench.experiments.ope import evaluate
+    from pul_bench.registry import register
+
+    spec = get_spec(tracker)
+    bench = get_benchmark("otb")
+    names = [s.strip() for s in sequences.split(",")] if sequences else None
+    aucs = {}
+    for prec in ("fp32", precision):
+        variant = f"{tracker}@{prec}"
+        register(variant, spec.factory, spec.description, args={**spec.args, "precision": prec},
+                 checkpoint=spec.checkpoint, train=spec.train)
+        scores = evaluate(bench=bench, tracker=variant, root=root or bench.default_root(),
+                          out=out, sequences=names, checkpoint=checkpoint)
+        aucs[prec] = scores[variant]["auc"]
+    result = {"tracker": tracker, "auc_fp32": aucs["fp32"], f"auc_{precision}": aucs[precision],
+              "auc_change": aucs[precision] - aucs["fp32"]}
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    click.echo(f"{tracker}: AUC fp32 {aucs['fp32']:.4f}, {precision} {aucs[precision]:.4f}, "
+               f"change {result['auc_change']:+.4f}")
