@@ -1,0 +1,222 @@
+"""Background-discrimination (BD) learning: contrastive learning on EdgeBox proposal patches.
+
+Each epoch takes ``patches_per_video`` proposals from one random sampled frame of every video.
+Every patch gives two augmented views; NT-Xent on the globally pooled backbone features asks
+each view to pick its twin among all other views of the mini-batch, so the backbone learns to
+tell one object from the background and from other objects. After ``ahm_start_epoch`` the
+mini-batches come from anchor-based hard negative mining (:mod:`pul_train.ahm`).
+
+Augmentations (each view independently; a small set on purpose):
+
+* crop jitter: the centre moves by up to 10% of the crop side in x and y;
+* scale: the crop side is multiplied by a log-uniform factor in [0.8, 1.25];
+* horizontal flip with probability 0.5;
+* colour, with probability 0.8: brightness, contrast and saturation factors each in [0.7, 1.3];
+* Gaussian blur with probability 0.5, sigma in [0.1, 1.5].
+
+Patches are cropped like SiamFC exemplars (square, ``context`` of the box's mean side added,
+padded with the frame's mean colour) so BD sees what the tracker will see.
+"""
+
+from __future__ import annotations
+
+import math
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from pul_bench.errors import PulBenchError
+from pul_train.ahm import ahm_batches, random_batches
+from pul_train.proposals import frame_proposals
+from pul_train.video import FrameRef, open_videos
+
+MARGIN = 1.5  # stored crops cover 1.5x the patch so that jitter and zoom-out stay inside
+SCALE_RANGE = (0.8, 1.25)
+SHIFT = 0.1
+COLOUR_P, COLOUR_RANGE = 0.8, (0.7, 1.3)
+BLUR_P, BLUR_SIGMA = 0.5, (0.1, 1.5)
+
+
+def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float = 0.5) -> torch.Tensor:
+    """NT-Xent (SimCLR) loss of paired embeddings (B, D): mean over all 2B views.
+
+    For view i with twin j: -log(exp(s_ij / t) / sum_{k != i} exp(s_ik / t)), s = cosine.
+    """
+    n = z1.shape[0]
+    z = F.normalize(torch.cat([z1, z2]).float(), dim=1)
+    sim = (z @ z.t()) / temperature
+    self_mask = torch.eye(2 * n, dtype=torch.bool, device=z.device)
+    sim = sim.masked_fill(self_mask, float("-inf"))
+    twin = torch.cat([torch.arange(n, 2 * n), torch.arange(n)]).to(z.device)
+    return F.cross_entropy(sim, twin)
+
+
+def pooled(features: torch.Tensor) -> torch.Tensor:
+    """Global average pooling: (B, C, h, w) -> (B, C)."""
+    return features.mean(dim=(2, 3))
+
+
+def crop_square(image: np.ndarray, box: np.ndarray, context: float, size: int,
+                zoom: float = 1.0) -> np.ndarray:
+    """The SiamFC-style square around ``box`` ([x, y, w, h]), ``zoom`` times wider, resized to
+    ``size`` pixels."""
+    x, y, w, h = (float(v) for v in box[:4])
+    pad = context * (w + h)
+    side = math.sqrt((w + pad) * (h + pad)) * zoom
+    cx, cy = x + w / 2.0, y + h / 2.0
+    k = size / side
+    m = np.array([[k, 0, size / 2.0 - k * cx], [0, k, size / 2.0 - k * cy]], np.float32)
+    mean = tuple(float(c) for c in image.reshape(-1, 3).mean(axis=0))
+    return cv2.warpAffine(image, m, (size, size), flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_CONSTANT, borderValue=mean)
+
+
+def augment(base: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
+    """One augmented ``size`` x ``size`` float32 view of a stored crop (see module docstring)."""
+    b = base.shape[0]
+    side = size * math.exp(rng.uniform(*np.log(SCALE_RANGE)))  # crop side in base pixels
+    cx = b / 2.0 + rng.uniform(-SHIFT, SHIFT) * side
+    cy = b / 2.0 + rng.uniform(-SHIFT, SHIFT) * side
+    k = size / side
+    flip = -1.0 if rng.random() < 0.5 else 1.0
+    m = np.array([[flip * k, 0, size / 2.0 - flip * k * cx],
+                  [0, k, size / 2.0 - k * cy]], np.float32)
+    view = cv2.warpAffine(base, m, (size, size), flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_REFLECT).astype(np.float32)
+    if rng.random() < COLOUR_P:
+        bright, contrast, sat = rng.uniform(*COLOUR_RANGE, size=3).astype(np.float32)
+        view *= bright
+        view = (view - view.mean()) * contrast + view.mean()
+        grey = view.mean(axis=2, keepdims=True)
+        view = (view - grey) * sat + grey
+    if rng.random() < BLUR_P:
+        view = cv2.GaussianBlur(view, (0, 0), rng.uniform(*BLUR_SIGMA))
+    return np.clip(view, 0.0, 255.0).astype(np.float32, copy=False)
+
+
+@dataclass(frozen=True)
+class BDConfig:
+    """The ``bd`` recipe section."""
+
+    patches_per_video: int = 12  # proposals per video per epoch, from one random frame
+    batch_size: int = 64  # N: patches per mini-batch (2N views)
+    temperature: float = 0.5
+    patch_size: int = 127  # SiamFC exemplar size
+    context: float = 0.5  # SiamFC exemplar context
+    ahm_start_epoch: int | None = 20  # first AHM epoch (0-based); null: random batches only
+    ahm_expansion: int = 5  # E: N * E candidate anchors per epoch
+    embed_batch: int = 128  # patches per forward pass when embedding for AHM
+
+
+class BDTask:
+    """BD learning as a trainer task: data plan per epoch, batches of views, NT-Xent loss."""
+
+    Config = BDConfig
+
+    def __init__(self, recipe: Any, data_root: Any, device: torch.device, progress: bool) -> None:
+        self.recipe = recipe
+        self.cfg: BDConfig = recipe.options
+        if self.cfg.batch_size < 2:
+            raise PulBenchError(f"{recipe.source}: bd.batch_size must be >= 2")
+        self.device = device
+        self.progress = progress
+        self.videos = open_videos(data_root, recipe.data.kind)
+        self.frames = [v.sampled(recipe.data.stride) for v in self.videos]
+        self.boxes: dict[FrameRef, np.ndarray] = {}
+        self.crops = np.zeros((0, 1, 1, 3), np.uint8)
+
+    def build_model(self) -> nn.Module:
+        from pul_train.trainer import build_backbone
+
+        return build_backbone(self.recipe.backbone)
+
+    def prepare(self, compute: bool) -> None:
+        """Proposals of every sampled frame (computed if ``compute``, else read from cache)."""
+        flat = [f for frames in self.frames for f in frames]
+        boxes = frame_proposals(flat, self.recipe.proposals, workers=self.recipe.runtime.workers,
+                                progress=self.progress and compute)
+        self.boxes = dict(zip(flat, boxes, strict=True))
+
+    def phase(self, epoch: int) -> str:
+        """``random`` or ``ahm``: how the epoch's mini-batches are formed."""
+        start = self.cfg.ahm_start_epoch
+        return "random" if start is None or epoch < start else "ahm"
+
+    def _patch_set(self, epoch: int) -> list[tuple[FrameRef, np.ndarray]]:
+        rng = np.random.default_rng([self.recipe.seed, epoch, 1])
+        chosen = []
+        for frames in self.frames:
+            frame = frames[rng.integers(len(frames))]
+            boxes = self.boxes[frame]
+            if len(boxes) == 0:
+                continue
+            pick = rng.choice(len(boxes), min(self.cfg.patches_per_video, len(boxes)),
+                              replace=False)
+            chosen.append((frame, boxes[np.sort(pick)]))
+        return chosen
+
+    def _crop_frame(self, item: tuple[FrameRef, np.ndarray]) -> np.ndarray:
+        frame, boxes = item
+        image = frame.read()
+        size = round(self.cfg.patch_size * MARGIN)
+        return np.stack([crop_square(image, b, self.cfg.context, size, MARGIN) for b in boxes])
+
+    def epoch_batches(self, epoch: int, model: nn.Module) -> list[np.ndarray]:
+        """The epoch's mini-batches (patch indices): random, or AHM after the warm-up."""
+        chosen = self._patch_set(epoch)
+        with ThreadPoolExecutor(self.recipe.runtime.workers) as pool:
+            crops = list(pool.map(self._crop_frame, chosen))
+        if not crops:
+            raise PulBenchError("no proposals in any sampled frame: nothing to train on")
+        self.crops = np.concatenate(crops)
+        n = len(self.crops)
+        size = min(self.cfg.batch_size, n)
+        steps = max(1, n // size)
+        gen = torch.Generator().manual_seed(self.recipe.seed * 100_003 + epoch)
+        if self.phase(epoch) == "random":
+            return [b.numpy() for b in random_batches(n, size, steps, gen)]
+        emb = self.embed(model)
+        return [b.numpy() for b in ahm_batches(emb, size, steps, self.cfg.ahm_expansion, gen)]
+
+    @torch.no_grad()
+    def embed(self, model: nn.Module) -> torch.Tensor:
+        """Pooled features of the centre crop of every patch of the epoch, in eval mode."""
+        was_training = model.training
+        model.eval()
+        p, off = self.cfg.patch_size, (self.crops.shape[1] - self.cfg.patch_size) // 2
+        out = []
+        for i in range(0, len(self.crops), self.cfg.embed_batch):
+            x = self.crops[i:i + self.cfg.embed_batch, off:off + p, off:off + p]
+            x = torch.from_numpy(np.ascontiguousarray(x)).permute(0, 3, 1, 2).float()
+            out.append(pooled(model(x.to(self.device))).float().cpu())
+        model.train(was_training)
+        return torch.cat(out)
+
+    def make_batch(self, epoch: int, step: int, indices: np.ndarray) -> dict[str, torch.Tensor]:
+        """Two augmented views of each patch: (2N, 3, P, P) float, first views then second."""
+        views = np.empty((2, len(indices), self.cfg.patch_size, self.cfg.patch_size, 3),
+                         np.float32)
+        for j, idx in enumerate(indices):
+            for v in range(2):
+                rng = np.random.default_rng([self.recipe.seed, epoch, step, j, v, 2])
+                views[v, j] = augment(self.crops[idx], self.cfg.patch_size, rng)
+        x = torch.from_numpy(views.reshape(-1, *views.shape[2:])).permute(0, 3, 1, 2)
+        return {"views": x.contiguous()}
+
+    def loss(self, model: nn.Module, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]:
+        """NT-Xent of the two views' pooled features, and the number of images seen."""
+        x = batch["views"]
+        z = pooled(model(x))
+        n = x.shape[0] // 2
+        return nt_xent(z[:n], z[n:], self.cfg.temperature), x.shape[0]
+
+    def export(self, model: nn.Module) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        """The backbone's weights and metadata for a tracker checkpoint."""
+        phase = "bd" if self.cfg.ahm_start_epoch is None else "bd+ahm"
+        return model.state_dict(), {"architecture": self.recipe.backbone, "stage": phase}

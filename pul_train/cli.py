@@ -1,0 +1,161 @@
+"""The ``pul_train`` command (also ``pulbench train``). Subcommands load on first use, so
+``--help`` never imports torch; other training stages add a line to :data:`COMMANDS`."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+
+import click
+
+from pul_bench.errors import PulBenchError
+
+#: command name -> "module:attribute" of a click command
+COMMANDS: dict[str, str] = {
+    "bd": "pul_train.cli:bd_cmd",
+    "proposals": "pul_train.cli:proposals_cmd",
+}
+
+
+class _Group(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        ref = COMMANDS.get(name)
+        if ref is None:
+            return None
+        module, _, attr = ref.partition(":")
+        return getattr(importlib.import_module(module), attr)
+
+
+@click.group("pul_train", cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+def group() -> None:
+    """Train tracker backbones from unlabeled video (PUL: BD, AHM, ...).
+
+    \b
+    Examples:
+      pul_train proposals ../shared/data/unlabeled --video cup --frame 10 --out cup.png
+      pul_train bd --config alexpul-bd-ahm --out runs/train/alexpul-bd-ahm
+      pul_train bd --config alexpul-bd-ahm --out runs/train/alexpul-bd-ahm --resume
+      torchrun --nproc_per_node 2 -m pul_train.cli bd --config FILE --out DIR
+    """
+
+
+@click.command("bd")
+@click.option("--config", "config", required=True,
+              help="Recipe YAML file, or a shipped recipe name (e.g. alexpul-bd-ahm).")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Run folder (default runs/train/<recipe name>).")
+@click.option("--resume", is_flag=True, help="Continue from OUT/checkpoints/last.pt.")
+@click.option("--data-root", type=click.Path(path_type=Path, file_okay=False),
+              help="Base for a relative data.root (default: the shared data folder).")
+@click.option("--export", type=click.Path(path_type=Path, dir_okay=False),
+              help="Also write the final backbone here as a compact fp16 tracker checkpoint.")
+@click.option("--quiet", is_flag=True, help="No progress bars.")
+def bd_cmd(config: str, out: Path | None, resume: bool, data_root: Path | None,
+           export: Path | None, quiet: bool) -> None:
+    """Background-discrimination learning (NT-Xent on proposals), with AHM if the recipe says.
+
+    Writes OUT/checkpoints/last.pt every epoch, OUT/log.csv, log.json, loss.png and finally
+    OUT/model.pt (a pul_bench checkpoint usable by the siamfc trackers).
+    """
+    from pul_train.recipe import load_recipe
+    from pul_train.trainer import train
+
+    recipe = load_recipe(config)
+    if recipe.task != "bd":
+        raise PulBenchError(f"{recipe.source}: task is {recipe.task!r}, not 'bd'")
+    out = out or Path("runs") / "train" / Path(recipe.source).stem
+    summary = train(recipe, out, resume=resume, data_root=data_root, progress=not quiet)
+    if "model" in summary:
+        last = summary["log"][-1] if summary["log"] else {}
+        click.echo(f"done: {summary['model']} (final loss {last.get('loss', float('nan')):.4f}, "
+                   f"{last.get('images_per_s', 0)} images/s, world size {summary['world_size']})")
+        if export is not None:
+            from pul_bench.checkpoint import load_checkpoint, save_checkpoint
+
+            weights, meta = load_checkpoint(summary["model"])
+            for key in ("dtype", "sha256"):
+                meta.pop(key, None)
+            save_checkpoint(export, weights, meta, fp16=True)
+            click.echo(f"exported fp16 checkpoint: {export}")
+
+
+@click.command("proposals")
+@click.argument("source", type=click.Path(path_type=Path, exists=True))
+@click.option("--video", help="Video name inside SOURCE (default: the first).")
+@click.option("--frame", type=int, default=0, show_default=True,
+              help="Frame number (0-based) within the video.")
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False),
+              help="PNG with the proposals drawn (default proposals_<video>_<frame>.png).")
+@click.option("--top", type=int, default=64, show_default=True, help="Boxes to draw.")
+@click.option("--kind", default="auto", show_default=True, help="Video layout of SOURCE.")
+@click.option("--edge-model", type=click.Path(path_type=Path, dir_okay=False),
+              help="Structured-forest model.yml.gz (default: Sobel edges, no model).")
+@click.option("--all", "every", is_flag=True,
+              help="Instead, compute (and cache) proposals for every sampled frame of SOURCE.")
+@click.option("--stride", type=int, default=10, show_default=True,
+              help="With --all: one frame in STRIDE.")
+@click.option("--workers", type=int, default=2, show_default=True, help="With --all.")
+def proposals_cmd(source: Path, video: str | None, frame: int, out: Path | None, top: int,
+                  kind: str, edge_model: Path | None, every: bool, stride: int,
+                  workers: int) -> None:
+    """Show EdgeBox proposals on one frame of SOURCE (an image, a video file or a video folder)
+    as a PNG, or with --all precompute them for training."""
+    import cv2
+
+    from pul_bench.io import atomic_path
+    from pul_train.proposals import ProposalSettings, draw_proposals, frame_proposals
+    from pul_train.video import IMAGE_EXTS, FrameRef, open_videos
+
+    settings = ProposalSettings(edge_model=str(edge_model) if edge_model else None)
+    if source.is_file() and source.suffix.lower() in IMAGE_EXTS:
+        name, ref = source.stem, FrameRef(source)
+    else:
+        videos = open_videos(source, kind)
+        if every:
+            frames = [f for v in videos for f in v.sampled(stride)]
+            boxes = frame_proposals(frames, settings, workers=workers)
+            n = sum(len(b) for b in boxes)
+            click.echo(f"{len(frames)} frames of {len(videos)} videos: {n} proposals "
+                       f"({n / max(len(frames), 1):.1f} per frame), cached")
+            return
+        chosen = next((v for v in videos if v.name == video), None) if video else videos[0]
+        if chosen is None:
+            raise PulBenchError(f"no video {video!r} in {source}; found: "
+                                + ", ".join(v.name for v in videos[:10]))
+        if not 0 <= frame < len(chosen.frames):
+            raise PulBenchError(f"video {chosen.name!r} has frames 0..{len(chosen.frames) - 1}")
+        name, ref = f"{chosen.name}_{frame}", chosen.frames[frame]
+    boxes = frame_proposals([ref], settings, progress=False)[0]
+    image = draw_proposals(ref.read(), boxes, top)
+    out = out or Path(f"proposals_{name}.png")
+    with atomic_path(out) as tmp:
+        ok, png = cv2.imencode(".png", cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+        tmp.write_bytes(png.tobytes())
+    where = f"{ref.path}" + (f" frame {ref.index}" if ref.index >= 0 else "")
+    click.echo(f"{len(boxes)} proposals on {where}; drew {min(top, len(boxes))} (best in red) "
+               f"-> {out}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: user errors print one line and exit 2, never a traceback."""
+    try:
+        group.main(args=argv, standalone_mode=False)
+    except PulBenchError as e:
+        click.secho(f"error: {e}", fg="red", err=True)
+        sys.exit(2)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(e.exit_code)
+    except click.exceptions.Exit as e:
+        sys.exit(e.exit_code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,269 @@
+"""The generic training loop: one task object (data plan, batches, loss) plugged into one loop.
+
+The loop owns what every PUL stage shares: seeds, device and mixed precision,
+DistributedDataParallel under ``torchrun`` (NCCL on GPUs, gloo on CPU), Adam, a checkpoint with
+optimizer state after every epoch, ``resume``, progress bars, the CSV/JSON log and the loss plot.
+A task (``pul_train.bd.BDTask``) implements ``build_model``, ``prepare``, ``phase``,
+``epoch_batches``, ``make_batch``, ``loss`` and ``export``; everything random in a task is
+derived from (seed, epoch, step), so a resumed run repeats what an uninterrupted run does.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import importlib
+import io
+import os
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch import nn
+from tqdm import tqdm
+
+from pul_bench.errors import InputError, PulBenchError
+from pul_bench.io import atomic_path, write_json, write_text
+from pul_bench.paths import data_root as shared_data_root
+from pul_train.recipe import Recipe, task_class
+
+LOG_FIELDS = ("epoch", "phase", "steps", "loss", "lr", "images", "seconds", "images_per_s",
+              "data_wait_s", "plan_s")
+
+
+def build_backbone(ref: str) -> nn.Module:
+    """A backbone by name (``alexnet``, ``ciresnet22``) or by factory reference ``module:attr``."""
+    if ":" in ref:
+        module, _, attr = ref.partition(":")
+        try:
+            factory = getattr(importlib.import_module(module), attr)
+        except (ImportError, AttributeError) as e:
+            raise PulBenchError(f"cannot load backbone factory {ref!r}: {e}") from None
+        return factory()
+    from pul_bench.models.siamese import build_backbone as build
+
+    return build(ref)
+
+
+@dataclasses.dataclass(frozen=True)
+class Dist:
+    """This process's place in a (possibly one-process) run."""
+
+    rank: int
+    world: int
+    device: torch.device
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+
+def _setup(recipe: Recipe) -> Dist:
+    want = recipe.runtime.device
+    cuda = torch.cuda.is_available()
+    if want == "cuda" and not cuda:
+        raise PulBenchError(f"{recipe.source}: runtime.device is 'cuda' but no GPU is available")
+    use_cuda = cuda and want != "cpu"
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    local = int(os.environ.get("LOCAL_RANK", "0"))
+    if world > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if use_cuda else "gloo")
+    if use_cuda:
+        torch.cuda.set_device(local)
+    device = torch.device("cuda", local) if use_cuda else torch.device("cpu")
+    if recipe.runtime.threads:
+        torch.set_num_threads(recipe.runtime.threads)
+    return Dist(rank, world, device)
+
+
+def _resolve_root(recipe: Recipe, data_root: Path | None) -> Path:
+    root = Path(recipe.data.root).expanduser()
+    if root.is_absolute():
+        return root
+    base = data_root if data_root is not None else shared_data_root()
+    return Path(base) / root
+
+
+def _comparable(recipe: Recipe) -> dict[str, Any]:
+    """The recipe without runtime settings: what must match for a resume to be valid."""
+    d = recipe.to_dict()
+    d.pop("runtime")
+    return d
+
+
+def _load_state(path: Path) -> dict[str, Any]:
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # torch raises many types for a damaged file
+        raise InputError(path, f"cannot read training checkpoint (corrupt?): "
+                               f"{type(e).__name__}: {str(e).splitlines()[0][:200]}") from None
+    if not isinstance(state, dict) or not {"epoch", "model", "optimizer"} <= set(state):
+        raise InputError(path, "not a pul_train training checkpoint")
+    return state
+
+
+def _write_logs(out: Path, recipe: Recipe, rows: list[dict[str, Any]], world: int) -> None:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=LOG_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    write_text(out / "log.csv", buf.getvalue())
+    write_json(out / "log.json", {"recipe": recipe.to_dict(), "source": recipe.source,
+                                  "world_size": world, "epochs": rows})
+    plot_loss(rows, out / "loss.png")
+
+
+def plot_loss(rows: list[dict[str, Any]], path: Path) -> None:
+    """The per-epoch loss curve, coloured by phase (e.g. random vs AHM mini-batches)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.5), dpi=100)
+    for phase in dict.fromkeys(r["phase"] for r in rows):
+        pts = [(r["epoch"], r["loss"]) for r in rows if r["phase"] == phase]
+        ax.plot(*zip(*pts, strict=True), marker=".", label=phase or "loss")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png")
+    plt.close(fig)
+
+
+def _shard(plan: list[Any], rank: int, world: int) -> list[Any]:
+    """This rank's share of the epoch's batches; shares are padded (by wrapping) to one length."""
+    per = -(-len(plan) // world)
+    padded = (plan * (1 + per * world // max(len(plan), 1)))[: per * world]
+    return padded[rank::world]
+
+
+def train(
+    recipe: Recipe,
+    out: str | Path,
+    resume: bool = False,
+    data_root: str | Path | None = None,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Run (or resume) ``recipe``; write checkpoints, logs and ``out/model.pt``; return a summary.
+
+    ``out/checkpoints/last.pt`` holds the model, optimizer and scaler state after the last
+    finished epoch. Without ``resume`` an existing checkpoint is an error, so no run is lost.
+    """
+    out = Path(out)
+    d = _setup(recipe)
+    ckpt = out / "checkpoints" / "last.pt"
+    if ckpt.exists() and not resume:
+        raise PulBenchError(f"{ckpt} exists: pass --resume to continue it, or choose another "
+                            f"--out")
+    root = _resolve_root(recipe, None if data_root is None else Path(data_root))
+    show = progress and d.main
+    torch.manual_seed(recipe.seed)
+    task = task_class(recipe.task)(recipe, root, d.device, show)
+    if d.main:
+        task.prepare(compute=True)
+    if d.world > 1:
+        dist.barrier()
+        if not d.main:
+            task.prepare(compute=False)
+    model = task.build_model().to(d.device)
+    opt = torch.optim.Adam(model.parameters(), lr=recipe.optimizer.lr,
+                           weight_decay=recipe.optimizer.weight_decay)
+    amp = recipe.runtime.amp and d.device.type == "cuda"
+    scaler = torch.amp.GradScaler("cuda", enabled=amp)
+    start, rows = 0, []
+    if resume and ckpt.exists():
+        state = _load_state(ckpt)
+        if state.get("recipe") != _comparable(recipe):
+            raise InputError(ckpt, f"was written by a different recipe than {recipe.source}; "
+                                   f"use another --out")
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        scaler.load_state_dict(state["scaler"])
+        start, rows = int(state["epoch"]), list(state["log"])
+        if show:
+            tqdm.write(f"resuming {ckpt} after epoch {start}")
+    net = nn.parallel.DistributedDataParallel(model) if d.world > 1 else model
+    bar = tqdm(range(start, recipe.epochs), desc=recipe.task, unit="epoch", disable=not show,
+               initial=start, total=recipe.epochs)
+    with ThreadPoolExecutor(1) as loader:
+        for epoch in bar:
+            torch.manual_seed(recipe.seed * 1_000_003 + epoch * 101 + d.rank)
+            t_plan = time.perf_counter()
+            plan = task.epoch_batches(epoch, model)
+            if d.world > 1:  # every rank must follow rank 0's plan exactly
+                box = [plan]
+                dist.broadcast_object_list(box, src=0)
+                plan = box[0]
+            plan_s = time.perf_counter() - t_plan
+            row = _run_epoch(task, net, opt, scaler, amp, loader, epoch, plan, d, show)
+            row.update(epoch=epoch + 1, phase=task.phase(epoch), plan_s=round(plan_s, 3),
+                       lr=opt.param_groups[0]["lr"])
+            rows.append({k: row[k] for k in LOG_FIELDS})
+            if d.main:
+                state = {"epoch": epoch + 1, "model": model.state_dict(),
+                         "optimizer": opt.state_dict(), "scaler": scaler.state_dict(),
+                         "recipe": _comparable(recipe), "log": rows}
+                with atomic_path(ckpt) as tmp:
+                    torch.save(state, tmp)
+                _write_logs(out, recipe, rows, d.world)
+                bar.set_postfix(loss=f"{row['loss']:.4f}", ips=f"{row['images_per_s']:.1f}")
+            if d.world > 1:
+                dist.barrier()
+    summary = {"epochs": recipe.epochs, "world_size": d.world, "log": rows}
+    if d.main:
+        from pul_bench.checkpoint import save_checkpoint
+
+        weights, meta = task.export(model)
+        meta.update(recipe=recipe.source, data=str(root), epochs=recipe.epochs,
+                    seed=recipe.seed, final_loss=rows[-1]["loss"] if rows else None)
+        save_checkpoint(out / "model.pt", weights, meta)
+        summary["model"] = str(out / "model.pt")
+    return summary
+
+
+def _run_epoch(task: Any, net: nn.Module, opt: torch.optim.Optimizer,
+               scaler: torch.amp.GradScaler, amp: bool, loader: ThreadPoolExecutor,
+               epoch: int, plan: list[Any], d: Dist, show: bool) -> dict[str, Any]:
+    """One epoch over this rank's batches; the next batch is prepared while this one trains."""
+    mine = _shard(plan, d.rank, d.world)
+    net.train()
+    losses, images, wait = [], 0, 0.0
+    t0 = time.perf_counter()
+
+    def submit(step: int) -> Future | None:
+        return loader.submit(task.make_batch, epoch, step * d.world + d.rank, mine[step]) \
+            if step < len(mine) else None
+
+    pending = submit(0)
+    for step in tqdm(range(len(mine)), desc=f"epoch {epoch + 1}", unit="batch", leave=False,
+                     disable=not show):
+        tw = time.perf_counter()
+        batch = pending.result()
+        wait += time.perf_counter() - tw
+        pending = submit(step + 1)
+        batch = {k: v.to(d.device, non_blocking=True) for k, v in batch.items()}
+        with torch.autocast(d.device.type, dtype=torch.float16, enabled=amp):
+            loss, n = task.loss(net, batch)
+        opt.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        scaler.step(opt)
+        scaler.update()
+        losses.append(float(loss.detach()))
+        images += n
+    seconds = time.perf_counter() - t0
+    stats = torch.tensor([float(np.sum(losses)), len(losses), images], dtype=torch.float64)
+    if d.world > 1:
+        dist.all_reduce(stats)
+    total, steps, images_all = stats.tolist()
+    return {"loss": total / max(steps, 1), "steps": int(steps), "images": int(images_all),
+            "seconds": round(seconds, 3), "images_per_s": round(images_all / seconds, 2),
+            "data_wait_s": round(wait, 3)}

@@ -1,0 +1,142 @@
+"""The training loop on a tiny backbone and three real clips: kill-and-resume, DDP, recipes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from pul_bench.checkpoint import load_checkpoint
+from pul_bench.errors import InputError, PulBenchError
+from pul_train.recipe import load_recipe
+from pul_train.trainer import train
+
+TINY_NET = '''
+from torch import nn
+
+def build():
+    return nn.Sequential(nn.Conv2d(3, 8, 5, 2), nn.BatchNorm2d(8), nn.ReLU(),
+                         nn.Conv2d(8, 16, 3))
+'''
+
+
+@pytest.fixture()
+def setup(data_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict:
+    """A tiny recipe over symlinks to three short real clips, a private proposal cache."""
+    root = tmp_path / "clips"
+    root.mkdir()
+    for clip in ("tree", "realshort", "carphone"):
+        (root / clip).symlink_to(data_root / "unlabeled" / clip)
+    (tmp_path / "tiny_net.py").write_text(TINY_NET)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("PUL_TRAIN_CACHE", str(tmp_path / "cache"))
+    recipe = tmp_path / "tiny.yaml"
+    recipe.write_text(f"""task: bd
+backbone: tiny_net:build
+epochs: 6
+seed: 3
+data: {{root: {root}, kind: folders, stride: 20}}
+runtime: {{device: cpu, workers: 1, threads: 1}}
+bd: {{patches_per_video: 6, batch_size: 6, patch_size: 32, ahm_start_epoch: 2,
+      ahm_expansion: 2, embed_batch: 8}}
+""")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get(
+        "PYTHONPATH", "")]), "PUL_TRAIN_CACHE": str(tmp_path / "cache"), "OMP_NUM_THREADS": "1"}
+    return {"recipe": recipe, "env": env, "tmp": tmp_path}
+
+
+def _cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "pul_train.cli", "bd", *args, "--quiet"]
+
+
+def _epochs_done(out: Path) -> int:
+    try:
+        return len(json.loads((out / "log.json").read_text())["epochs"])
+    except (OSError, ValueError):
+        return 0
+
+
+def test_kill_and_resume_matches_uninterrupted_run(setup: dict) -> None:
+    tmp, env, recipe = setup["tmp"], setup["env"], str(setup["recipe"])
+    subprocess.run(_cli("--config", recipe, "--out", str(tmp / "full")), env=env, check=True)
+
+    killed = tmp / "killed"
+    proc = subprocess.Popen(_cli("--config", recipe, "--out", str(killed)), env=env)
+    deadline = time.time() + 120
+    while _epochs_done(killed) < 2 and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    state = torch.load(killed / "checkpoints" / "last.pt", weights_only=True)
+    assert 2 <= state["epoch"] < 6, "the kill must land mid-run"
+    assert not (killed / "model.pt").exists()
+
+    with pytest.raises(PulBenchError, match="--resume"):  # never silently overwrite a run
+        train(load_recipe(recipe), killed, progress=False)
+    subprocess.run(_cli("--config", recipe, "--out", str(killed), "--resume"), env=env,
+                   check=True)
+    a, _ = load_checkpoint(tmp / "full" / "model.pt")
+    b, meta = load_checkpoint(killed / "model.pt")
+    assert meta["architecture"] == "tiny_net:build" and meta["stage"] == "bd+ahm"
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+    full = json.loads((tmp / "full" / "log.json").read_text())["epochs"]
+    resumed = json.loads((killed / "log.json").read_text())["epochs"]
+    assert [r["loss"] for r in full] == [r["loss"] for r in resumed]
+    assert [r["phase"] for r in full] == ["random"] * 2 + ["ahm"] * 4
+    assert (killed / "loss.png").stat().st_size > 1000
+    assert (killed / "log.csv").read_text().count("\n") == 7
+
+
+def test_ddp_two_cpu_processes(setup: dict) -> None:
+    tmp, env = setup["tmp"], setup["env"]
+    out = tmp / "ddp"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node",
+           "2", "-m", "pul_train.cli", "bd", "--config", str(setup["recipe"]), "--out",
+           str(out), "--quiet"]
+    subprocess.run(cmd, env=env, check=True, timeout=300)
+    log = json.loads((out / "log.json").read_text())
+    assert log["world_size"] == 2
+    # 18 patches = 3 mini-batches per epoch, split 2 + 2 (one wrapped) over the two ranks
+    assert [r["steps"] for r in log["epochs"]] == [4] * 6
+    assert all(r["loss"] > 0 for r in log["epochs"])
+    weights, _ = load_checkpoint(out / "model.pt")
+    assert all(torch.isfinite(v).all() for v in weights.values())
+
+
+def test_recipe_errors_name_file_and_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("task: bd\nbackbone: alexnet\nbd:\n  batch_size: 8\n  tempreature: 0.5\n")
+    with pytest.raises(InputError, match=r"bad.yaml:5: unknown key 'tempreature'"):
+        load_recipe(bad)
+    bad.write_text("task: bd\nbackbone: alexnet\nepochs: ten\n")
+    with pytest.raises(InputError, match=r"bad.yaml:3: recipe.epochs must be int"):
+        load_recipe(bad)
+    bad.write_text("task: bd\nbackbone: alexnet\noptimizer:\n  lr: -1\n")
+    with pytest.raises(InputError, match=r"bad.yaml:4: .*must be >= 0"):
+        load_recipe(bad)
+    bad.write_text("task: tc2\nbackbone: alexnet\n")
+    with pytest.raises(InputError, match=r"bad.yaml:1: unknown task"):
+        load_recipe(bad)
+
+
+def test_shipped_recipes_load() -> None:
+    cpu = load_recipe("alexpul-bd-ahm")
+    assert (cpu.options.temperature, cpu.optimizer.weight_decay) == (0.5, 5e-4)
+    assert load_recipe("alexpul-bd").options.ahm_start_epoch is None
+    assert load_recipe("respul-bd-ahm").optimizer.lr == 1e-5
+
+
+def test_corrupt_checkpoint_is_an_input_error(setup: dict) -> None:
+    out = setup["tmp"] / "corrupt"
+    (out / "checkpoints").mkdir(parents=True)
+    (out / "checkpoints" / "last.pt").write_bytes(b"garbage")
+    with pytest.raises(InputError, match="last.pt"):
+        train(load_recipe(setup["recipe"]), out, resume=True, progress=False)
