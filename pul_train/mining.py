@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import math
+import zipfile
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -277,7 +278,7 @@ class PairSet:
                 try:
                     with np.load(path) as npz:
                         self.shards.append({key: npz[key] for key in npz.files})
-                except (OSError, ValueError, KeyError) as e:
+                except (OSError, ValueError, KeyError, zipfile.BadZipFile) as e:
                     raise InputError(path, f"damaged pair shard: {e}") from None
                 self.lengths.append(meta["config"]["length"])
         self.index = [(s, i) for s, sh in enumerate(self.shards) for i in range(len(sh["video"]))]
