@@ -1,0 +1,170 @@
+"""Supervised baselines (SiamFC, SiamDW) and the label-noise experiment (the paper's Fig. 6).
+
+SiamFC pair sampling: a labeled frame i and another labeled frame j at most ``max_gap`` frames
+away in the same sequence; the exemplar is the 127-px crop around box i (context 0.5 of the
+mean side), the instance the 255-px crop around box j, so the label sits at the map centre
+(then moved by the search-shift augmentation of :mod:`pul_train.tc`). ``noise_px`` > 0 moves
+every ground-truth centre by that many frame pixels in a random direction, fixed per frame (a
+corrupted annotation, not fresh jitter each epoch), which is what the NR loss should absorb
+better than balanced BCE. Training refuses sequences that are evaluation sequences.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+import numpy as np
+import torch
+from torch import nn
+
+from pul_bench.errors import PulBenchError
+from pul_bench.tracker import read_image
+from pul_bench.trackers.crop import crop_square
+from pul_train.labeled import check_disjoint, open_labeled
+from pul_train.losses import NRConfig
+from pul_train.recipe import TASKS, _bounded
+from pul_train.tc import STRIDE, PairNet, response_loss, run_recipe, shift_search, to_nchw
+
+TASKS.setdefault("supervised", "pul_train.supervised:SupervisedTask")  # see pul_train.tc
+EXEMPLAR, INSTANCE, CONTEXT = 127, 255, 0.5
+
+
+@dataclass(frozen=True)
+class SupervisedConfig:
+    """The ``supervised`` recipe section."""
+
+    loss: str = _bounded("bce", choices=("nr", "bce"))
+    noise_px: float = _bounded(0.0, lo=0.0)  # ground-truth centre displacement, frame pixels
+    nr_alpha_cells2: float = _bounded(0.5, lo=0.0)  # label-centre variance, response cells^2
+    nr_samples: int = _bounded(16, lo=1)
+    nr_guard: float = _bounded(-0.9, lo=-0.999, hi=0.0)
+    nr_form: str = _bounded("taylor", choices=("taylor", "mc"))
+    pairs_per_epoch: int = _bounded(512, lo=1)
+    batch_size: int = _bounded(8, lo=1)
+    max_gap: int = _bounded(50, lo=1)  # frames between exemplar and instance
+    head_scale: float = _bounded(0.001, lo=0.0)
+    shift_px: int = _bounded(8, lo=0, hi=64)
+    init: str | None = None  # optional backbone checkpoint to start from
+
+
+def noisy_boxes(boxes: np.ndarray, noise_px: float, rng: np.random.Generator) -> np.ndarray:
+    """``boxes`` with each centre moved by exactly ``noise_px`` in a random direction."""
+    angle = rng.uniform(0, 2 * math.pi, len(boxes))
+    out = boxes.copy()
+    out[:, 0] += noise_px * np.cos(angle)
+    out[:, 1] += noise_px * np.sin(angle)
+    return out
+
+
+def _crop(path: Path, box: np.ndarray, out_size: int) -> np.ndarray:
+    image = read_image(path)
+    x, y, w, h = box
+    pad = CONTEXT * (w + h)
+    side = math.sqrt((w + pad) * (h + pad)) * out_size / EXEMPLAR
+    fill = image.reshape(-1, 3).mean(0)
+    return crop_square(image, (x + w / 2, y + h / 2), side, out_size, fill)
+
+
+class SupervisedTask:
+    """Supervised SiamFC training as a :func:`pul_train.trainer.train` task."""
+
+    Config = SupervisedConfig
+
+    def __init__(self, recipe: Any, data_root: Any, device: torch.device, progress: bool) -> None:
+        from pul_bench.paths import data_root as shared
+
+        self.recipe, self.cfg = recipe, recipe.options
+        self.seqs = open_labeled(data_root, recipe.data.kind)
+        base = shared(required=False)
+        if base is not None:
+            check_disjoint(self.seqs, [p for p in (base / "sequences").glob("*") if p.is_dir()])
+        self.nr = NRConfig(alpha_cells2=self.cfg.nr_alpha_cells2, samples=self.cfg.nr_samples,
+                           guard=self.cfg.nr_guard, form=self.cfg.nr_form)
+        self.boxes = [noisy_boxes(s.boxes, self.cfg.noise_px,
+                                  np.random.default_rng([recipe.seed, k, 6]))
+                      if self.cfg.noise_px else s.boxes for k, s in enumerate(self.seqs)]
+        self.valid = [s.valid() for s in self.seqs]
+        if not any(len(v) >= 2 for v in self.valid):
+            raise PulBenchError(f"{data_root}: no sequence has two labeled frames")
+
+    def prepare(self, compute: bool) -> None:
+        """Nothing to precompute: frames are read when batches are made."""
+
+    def build_model(self) -> nn.Module:
+        from pul_bench.models.siamese import SiamFCNet
+        from pul_train.trainer import build_backbone
+
+        backbone = build_backbone(self.recipe.backbone)
+        if self.cfg.init:
+            from pul_bench.checkpoint import apply_state_dict, load_checkpoint
+
+            state, _ = load_checkpoint(self.cfg.init)
+            apply_state_dict(backbone, state, self.cfg.init)
+        return PairNet(SiamFCNet(backbone, self.cfg.head_scale))
+
+    def phase(self, epoch: int) -> str:
+        return f"{self.cfg.loss}-noise{self.cfg.noise_px:g}"
+
+    def epoch_batches(self, epoch: int, model: nn.Module) -> list[np.ndarray]:
+        """``pairs_per_epoch`` (sequence, frame i, frame j) triples, sequences drawn uniformly."""
+        rng = np.random.default_rng([self.recipe.seed, epoch, 5])
+        usable = [k for k, v in enumerate(self.valid) if len(v) >= 2]
+        triples = []
+        for _ in range(self.cfg.pairs_per_epoch):
+            k = usable[rng.integers(len(usable))]
+            v = self.valid[k]
+            i = v[rng.integers(len(v))]
+            near = v[(np.abs(v - i) <= self.cfg.max_gap) & (v != i)]
+            j = near[rng.integers(len(near))] if len(near) else i
+            triples.append((k, i, j))
+        t = np.array(triples, np.int64)
+        size = min(self.cfg.batch_size, len(t))
+        return [t[b:b + size] for b in range(0, len(t) - size + 1, size)]
+
+    def make_batch(self, epoch: int, step: int, triples: np.ndarray) -> dict[str, torch.Tensor]:
+        zs, xs, centres = [], [], []
+        for n, (k, i, j) in enumerate(triples):
+            rng = np.random.default_rng([self.recipe.seed, epoch, step, n, 8])
+            frames, boxes = self.seqs[k].frames, self.boxes[k]
+            z = _crop(frames[i], boxes[i], EXEMPLAR)
+            x, centre = shift_search(_crop(frames[j], boxes[j], INSTANCE), rng,
+                                     self.cfg.shift_px)
+            if rng.random() < 0.5:
+                z, x, centre = z[:, ::-1], x[:, ::-1], centre * np.array([1.0, -1.0])
+            zs.append(z)
+            xs.append(x)
+            centres.append(centre / STRIDE)
+        return {"z": to_nchw(zs), "x": to_nchw(xs),
+                "centre": torch.from_numpy(np.array(centres, np.float64))}
+
+    def loss(self, model: nn.Module, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]:
+        _, _, r = model(batch["z"], batch["x"])
+        return response_loss(r, batch["centre"], self.cfg.loss, self.nr), 2 * len(batch["z"])
+
+    def export(self, model: nn.Module) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        return model.net.backbone.state_dict(), {
+            "architecture": self.recipe.backbone, "stage": "supervised",
+            "loss": self.cfg.loss, "noise_px": self.cfg.noise_px,
+            "sequences": [s.name for s in self.seqs]}
+
+
+@click.command("supervised")
+@click.option("--config", "config", required=True,
+              help="Recipe YAML file, or a shipped recipe name (e.g. siamfc).")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Run folder (default runs/train/<recipe name>).")
+@click.option("--resume", is_flag=True, help="Continue from OUT/checkpoints/last.pt.")
+@click.option("--data-root", type=click.Path(path_type=Path, file_okay=False),
+              help="Base for a relative data.root (default: the shared data folder).")
+@click.option("--export", type=click.Path(path_type=Path, dir_okay=False),
+              help="Also write the final backbone here as a compact fp16 tracker checkpoint.")
+@click.option("--quiet", is_flag=True, help="No progress bars.")
+def supervised_cmd(config: str, out: Path | None, resume: bool, data_root: Path | None,
+                   export: Path | None, quiet: bool) -> None:
+    """Supervised SiamFC/SiamDW training on labeled video, optionally with noisy centres
+    (supervised.noise_px) and the NR loss (supervised.loss: nr)."""
+    run_recipe(config, "supervised", out, resume, data_root, export, quiet)

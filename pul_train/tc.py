@@ -1,0 +1,261 @@
+"""Temporal-correspondence (TC) learning: fine-tune the BD backbone as a SiamFC on mined pairs.
+
+``prepare`` mines the pairs (resumably, :mod:`pul_train.mining`) with the tracker built from
+``mine_with`` (default: the ``init`` checkpoint), then every step trains on SiamFC pairs: the
+first patch as exemplar, the search crop around the last patch as instance, the label centred
+where the tracker ended. That centre is noisy, which is what the NR loss is for; ``loss: bce``
+trains with SiamFC's balanced BCE instead, for the comparison. The contrastive term (weight
+``contrastive_weight``, the paper's lambda) is NT-Xent between the pooled features of the first
+patch and of the last patch (the central exemplar-sized window of the search features).
+
+Augmentation: the same horizontal flip for both crops, and a random shift of the search crop by
+up to ``shift_px`` pixels, which moves the label centre by shift / stride cells.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+import cv2
+import numpy as np
+import torch
+from torch import nn
+
+from pul_bench.errors import PulBenchError
+from pul_bench.paths import REPO_ROOT
+from pul_train.bd import nt_xent, pooled
+from pul_train.losses import NRConfig, balanced_bce, nr_loss
+from pul_train.mining import MiningConfig, PairSet, contact_sheet, mine
+from pul_train.recipe import TASKS, _bounded
+from pul_train.video import open_videos
+
+STRIDE = 8.0  # total stride of both backbones: search pixels per response cell
+TASKS.setdefault("tc", "pul_train.tc:TCTask")  # until pul_train.recipe lists the task itself
+
+
+@dataclass(frozen=True)
+class TCConfig:
+    """The ``tc`` recipe section. Paths are relative to the repository root."""
+
+    init: str = "trackers/weights/alexpul-bd.pt"  # backbone to fine-tune
+    mine_with: str | None = None  # checkpoint that mines the pairs (default: ``init``)
+    tracker: str = "alexpul-bd"  # tracker spec whose SiamFC settings mine
+    lengths: str = "10"  # comma-separated tracking lengths to mine with ``mine_with``
+    extra_pairs: str = ""  # comma-separated mining folders also trained on (TCL-20: the L=10 set)
+    pairs_dir: str = "runs/mined"  # where mined pairs are stored (one folder per model/length)
+    per_frame: int = _bounded(2, lo=1)  # proposals tracked from each sampled frame
+    mine_batch: int = _bounded(64, lo=1)  # tracks advanced together while mining
+    min_confidence: float = _bounded(0.0, lo=0.0, hi=1.0)  # pairs below are not trained on
+    loss: str = _bounded("nr", choices=("nr", "bce"))
+    nr_alpha_cells2: float = _bounded(0.5, lo=0.0)  # label-centre variance, response cells^2
+    nr_samples: int = _bounded(16, lo=1)
+    nr_guard: float = _bounded(-0.9, lo=-0.999, hi=0.0)
+    nr_form: str = _bounded("taylor", choices=("taylor", "mc"))
+    contrastive_weight: float = _bounded(1.0, lo=0.0)  # lambda
+    temperature: float = _bounded(0.5, lo=1e-3)
+    batch_size: int = _bounded(196, lo=2)
+    head_scale: float = _bounded(0.001, lo=0.0)
+    shift_px: int = _bounded(8, lo=0, hi=64)
+    pairs_per_epoch: int = _bounded(0, lo=0)  # 0: every pair once per epoch
+
+
+def _repo_path(p: str) -> Path:
+    path = Path(p).expanduser()
+    return path if path.is_absolute() else REPO_ROOT / path
+
+
+def split_list(text: str) -> list[str]:
+    """Items of a comma-separated recipe field."""
+    return [s.strip() for s in text.split(",") if s.strip()]
+
+
+class TCTask:
+    """TC learning as a :func:`pul_train.trainer.train` task."""
+
+    Config = TCConfig
+
+    def __init__(self, recipe: Any, data_root: Any, device: torch.device, progress: bool) -> None:
+        self.recipe, self.cfg = recipe, recipe.options
+        self.data_root, self.device, self.progress = Path(data_root), device, progress
+        self.nr = NRConfig(alpha_cells2=self.cfg.nr_alpha_cells2, samples=self.cfg.nr_samples,
+                           guard=self.cfg.nr_guard, form=self.cfg.nr_form)
+        self.pairs: PairSet | None = None
+        self.keep = np.zeros(0, np.int64)
+
+    def mining_folders(self) -> list[tuple[Path, int]]:
+        """(folder, length) of each set this recipe mines itself."""
+        ckpt = _repo_path(self.cfg.mine_with or self.cfg.init)
+        return [(_repo_path(self.cfg.pairs_dir) / f"{ckpt.stem}-L{n}-s{self.recipe.seed}", int(n))
+                for n in split_list(self.cfg.lengths)]
+
+    def prepare(self, compute: bool) -> None:
+        """Mine missing pairs (``compute``) and load every pair set of the recipe."""
+        folders = self.mining_folders()
+        if compute and folders:
+            from pul_bench.registry import create
+
+            ckpt = _repo_path(self.cfg.mine_with or self.cfg.init)
+            tracker = create(self.cfg.tracker, checkpoint=ckpt, device=self.device.type)
+            videos = open_videos(self.data_root, self.recipe.data.kind)
+            for folder, n in folders:
+                cfg = MiningConfig(length=n, stride=self.recipe.data.stride,
+                                   per_frame=self.cfg.per_frame, seed=self.recipe.seed)
+                mine(tracker, videos, folder, cfg, self.recipe.proposals, self.cfg.mine_batch,
+                     checkpoint=str(ckpt), workers=self.recipe.runtime.workers,
+                     progress=self.progress)
+                sheet = folder / "contact_sheet.png"
+                if not sheet.is_file():
+                    contact_sheet(PairSet([folder]), sheet, seed=self.recipe.seed)
+        self.pairs = PairSet([f for f, _ in folders]
+                             + [_repo_path(p) for p in split_list(self.cfg.extra_pairs)])
+        self.keep = np.flatnonzero(self.pairs.field("confidence") >= self.cfg.min_confidence)
+        if len(self.keep) < 2:
+            raise PulBenchError(f"{self.recipe.source}: fewer than 2 mined pairs reach "
+                                f"min_confidence {self.cfg.min_confidence}")
+
+    def build_model(self) -> nn.Module:
+        from pul_bench.checkpoint import apply_state_dict, load_checkpoint
+        from pul_bench.models.siamese import SiamFCNet
+        from pul_train.trainer import build_backbone
+
+        backbone = build_backbone(self.recipe.backbone)
+        path = _repo_path(self.cfg.init)
+        if not path.is_file():
+            raise PulBenchError(f"{self.recipe.source}: tc.init checkpoint not found: {path} "
+                                f"(train the BD stage first)")
+        state, _ = load_checkpoint(path)
+        apply_state_dict(backbone, state, path)
+        return PairNet(SiamFCNet(backbone, self.cfg.head_scale))
+
+    def phase(self, epoch: int) -> str:
+        return f"tc-{self.cfg.loss}"
+
+    def epoch_batches(self, epoch: int, model: nn.Module) -> list[np.ndarray]:
+        """A seeded shuffle of the kept pairs in mini-batches of ``batch_size``."""
+        rng = np.random.default_rng([self.recipe.seed, epoch, 3])
+        order = rng.permutation(self.keep)
+        if self.cfg.pairs_per_epoch:
+            order = order[: self.cfg.pairs_per_epoch]
+        size = min(self.cfg.batch_size, len(order))
+        return [order[i:i + size] for i in range(0, len(order) - size + 1, size)]
+
+    def make_batch(self, epoch: int, step: int, indices: np.ndarray) -> dict[str, torch.Tensor]:
+        """Exemplars, shifted search crops and the label centres (cells) they imply."""
+        assert self.pairs is not None
+        zs, xs, centres = [], [], []
+        for j, n in enumerate(indices):
+            rng = np.random.default_rng([self.recipe.seed, epoch, step, j, 4])
+            z, x = self.pairs.pair(int(n))
+            x, centre = shift_search(x, rng, self.cfg.shift_px)
+            if rng.random() < 0.5:
+                z, x, centre = z[:, ::-1], x[:, ::-1], centre * np.array([1.0, -1.0])
+            zs.append(z)
+            xs.append(x)
+            centres.append(centre / STRIDE)
+        return {"z": to_nchw(zs), "x": to_nchw(xs),
+                "centre": torch.from_numpy(np.array(centres, np.float64))}
+
+    def loss(self, model: nn.Module, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]:
+        """L_NR (or balanced BCE) + lambda * NT-Xent(first patch, last patch)."""
+        zf, xf, r = model(batch["z"], batch["x"])
+        loss = response_loss(r, batch["centre"], self.cfg.loss, self.nr)
+        if self.cfg.contrastive_weight > 0:
+            o = (xf.shape[-1] - zf.shape[-1]) // 2
+            last = xf[:, :, o:o + zf.shape[-2], o:o + zf.shape[-1]]
+            loss = loss + self.cfg.contrastive_weight * nt_xent(
+                pooled(zf), pooled(last), self.cfg.temperature)
+        return loss, 2 * batch["z"].shape[0]
+
+    def export(self, model: nn.Module) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        return model.net.backbone.state_dict(), {
+            "architecture": self.recipe.backbone, "stage": f"tc-{self.cfg.loss}",
+            "init": self.cfg.init, "pairs": len(self.keep),
+            "lengths": sorted({int(v) for v in self.pairs.pair_lengths()}) if self.pairs else []}
+
+
+class PairNet(nn.Module):
+    """A SiamFC whose forward also returns both features (for the contrastive term), so that
+    the whole step runs through ``forward`` and DistributedDataParallel sees it."""
+
+    def __init__(self, net: nn.Module) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, z: torch.Tensor, x: torch.Tensor
+                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        zf, xf = self.net.embed(z), self.net.embed(x)
+        return zf, xf, self.net.correlate(zf, xf)
+
+
+def shift_search(x: np.ndarray, rng: np.random.Generator, max_px: int
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Translate a search crop by up to ``max_px`` (edges replicated); return it and the new
+    position of its centre relative to the crop centre, (row, col) in pixels."""
+    if max_px == 0:
+        return x, np.zeros(2)
+    dx, dy = rng.integers(-max_px, max_px + 1, size=2)
+    m = np.array([[1, 0, dx], [0, 1, dy]], np.float32)
+    out = cv2.warpAffine(x, m, (x.shape[1], x.shape[0]), borderMode=cv2.BORDER_REPLICATE)
+    return out, np.array([dy, dx], np.float64)
+
+
+def response_loss(r: torch.Tensor, centre: torch.Tensor, loss: str, nr: NRConfig
+                  ) -> torch.Tensor:
+    """The NR loss or balanced BCE of responses ``r`` for labels at ``centre`` (cells)."""
+    r = r.float()
+    return nr_loss(r, nr, centre) if loss == "nr" else balanced_bce(r, centre=centre)
+
+
+def to_nchw(images: list[np.ndarray]) -> torch.Tensor:
+    """RGB uint8 HWC images -> one float NCHW batch (raw 0..255, as the backbones expect)."""
+    return torch.from_numpy(np.ascontiguousarray(np.stack(images))).permute(0, 3, 1, 2).float()
+
+
+@click.command("tc")
+@click.option("--config", "config", required=True,
+              help="Recipe YAML file, or a shipped recipe name (e.g. alexpul-tcl10).")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Run folder (default runs/train/<recipe name>).")
+@click.option("--resume", is_flag=True, help="Continue from OUT/checkpoints/last.pt.")
+@click.option("--data-root", type=click.Path(path_type=Path, file_okay=False),
+              help="Base for a relative data.root (default: the shared data folder).")
+@click.option("--export", type=click.Path(path_type=Path, dir_okay=False),
+              help="Also write the final backbone here as a compact fp16 tracker checkpoint.")
+@click.option("--quiet", is_flag=True, help="No progress bars.")
+def tc_cmd(config: str, out: Path | None, resume: bool, data_root: Path | None,
+           export: Path | None, quiet: bool) -> None:
+    """Temporal-correspondence learning: mine pairs with the BD tracker, then fine-tune with the
+    NR loss (or balanced BCE) plus the contrastive term.
+
+    Mined pairs are kept under tc.pairs_dir (with a contact_sheet.png each) and reused by later
+    runs; OUT gets checkpoints/last.pt every epoch, log.csv, log.json, loss.png and model.pt.
+    """
+    run_recipe(config, "tc", out, resume, data_root, export, quiet)
+
+
+def run_recipe(config: str, task: str, out: Path | None, resume: bool, data_root: Path | None,
+               export: Path | None, quiet: bool) -> None:
+    """Train ``config`` (which must be a ``task`` recipe) and optionally export it as fp16."""
+    from pul_bench.checkpoint import load_checkpoint, save_checkpoint
+    from pul_train.recipe import load_recipe
+    from pul_train.trainer import train
+
+    recipe = load_recipe(config)
+    if recipe.task != task:
+        raise PulBenchError(f"{recipe.source}: task is {recipe.task!r}, not {task!r}")
+    out = out or Path("runs") / "train" / Path(recipe.source).stem
+    summary = train(recipe, out, resume=resume, data_root=data_root, progress=not quiet)
+    if "model" not in summary:
+        return
+    last = summary["log"][-1] if summary["log"] else {}
+    click.echo(f"done: {summary['model']} (final loss {last.get('loss', float('nan')):.4f}, "
+               f"{last.get('images_per_s', 0)} images/s)")
+    if export is not None:
+        weights, meta = load_checkpoint(summary["model"])
+        for key in ("dtype", "sha256"):
+            meta.pop(key, None)
+        save_checkpoint(export, weights, meta, fp16=True)
+        click.echo(f"exported fp16 checkpoint: {export}")
