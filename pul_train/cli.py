@@ -15,6 +15,9 @@ from pul_bench.errors import PulBenchError
 COMMANDS: dict[str, str] = {
     "bd": "pul_train.cli:bd_cmd",
     "proposals": "pul_train.cli:proposals_cmd",
+    "mine": "pul_train.mining:mine_cmd",
+    "tc": "pul_train.tc:tc_cmd",
+    "supervised": "pul_train.supervised:supervised_cmd",
 }
 
 
