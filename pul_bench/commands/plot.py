@@ -1,0 +1,59 @@
+"""``pulbench plot``: score raw OTB result folders and draw the comparison plots."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import click
+
+from pul_bench.benchmarks import get_benchmark
+from pul_bench.errors import PulBenchError
+from pul_bench.io import write_json
+
+
+@click.command("plot")
+@click.argument("benchmark")
+@click.argument("result_dirs", nargs=-1, required=True,
+                type=click.Path(path_type=Path, file_okay=False, exists=True))
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), required=True,
+              help="Folder for the plots (PNG and PDF) and performance.json.")
+@click.option("--root", type=click.Path(path_type=Path, file_okay=False),
+              help="Annotations (images not needed; default: the shared data's copy).")
+@click.option("--convention", type=click.Choice(["matlab", "pysot", "got10k"]), default=None,
+              help="Whose numbers to reproduce (default: matlab).")
+def plot_cmd(benchmark: str, result_dirs: tuple[Path, ...], out: Path, root: Path | None,
+             convention: str | None) -> None:
+    """Score RESULT_DIRS (folder name = tracker name) on BENCHMARK and plot them together:
+    success, precision and per-attribute plots, legends sorted by score."""
+    from pul_bench.analysis.otb import format_table, score
+    from pul_bench.plots import plot_all
+
+    bench = get_benchmark(benchmark)
+    if bench.kind != "otb":
+        raise PulBenchError(f"plot draws OTB one-pass plots; {bench.name!r} is a {bench.kind} "
+                            "benchmark")
+    names = [d.name for d in result_dirs]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise PulBenchError(f"result folders must have distinct names (tracker names): "
+                            f"{', '.join(twice)} given twice")
+    root = root or bench.default_root(annotations_only=True)
+    scores = score(bench=bench, result_dirs=list(result_dirs), root=root, convention=convention)
+    covered = [set(s["per_sequence"]) for s in scores.values()]
+    common = set.intersection(*covered)
+    if any(c != common for c in covered):
+        # curves are only comparable on the same sequences: rescore on those all trackers have
+        if not common:
+            raise PulBenchError("the result folders share no sequence; nothing to compare")
+        order = [n for n in next(iter(scores.values()))["per_sequence"] if n in common]
+        click.echo(f"trackers cover different sequences; comparing on the {len(order)} they "
+                   "all have", err=True)
+        bench = dataclasses.replace(bench, sequences=tuple(order))
+        scores = score(bench=bench, result_dirs=list(result_dirs), root=root,
+                       convention=convention)
+    write_json(out / "performance.json", scores)
+    written = plot_all(scores, out, bench.name)
+    click.echo(format_table(scores))
+    click.echo(f"wrote {out / 'performance.json'} and {len(written)} plot files in {out}",
+               err=True)
