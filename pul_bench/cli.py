@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "export": "pul_bench.commands.export:export_cmd",
     "plot": "pul_bench.commands.plot:plot_cmd",
     "vot-toolkit": "pul_bench.commands.vot_toolkit:vot_toolkit_cmd",
+    "report": "pul_bench.commands.report:report_cmd",
     "train": "pul_train.cli:group",
 }
 
