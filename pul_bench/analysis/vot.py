@@ -2,8 +2,9 @@
 
 A result folder is named after its tracker and holds ``baseline/<seq>/<seq>_NNN.txt`` (one
 file per repetition), or is that ``baseline`` folder itself. ``convention`` picks the overlap
-rule: ``vot`` (default; also ``matlab``/``pysot``) rasterises regions like the VOT region
-library, ``got10k`` intersects the outlines as they are (got10k's ``poly_iou``).
+rule: ``vot`` (default; also ``matlab``/``pysot``) rasterises regions exactly as the VOT region
+library does for the MATLAB toolkit and pysot-toolkit (it reproduces their published VOT2018
+numbers), ``got10k`` intersects the outlines as they are (got10k's ``poly_iou``).
 """
 
 from __future__ import annotations
@@ -68,10 +69,11 @@ def score_tracker(sequences: list[VOTSequence], result_dir: Path,
         repetitions.append(len(scored))
         weight = 1.0 / len(scored)
         runs += [(r, weight) for r in scored]
-        accs = [r.accuracy for r in scored if not math.isnan(r.accuracy)]
-        if accs:  # sequence accuracy: mean over runs; dataset: weighted by sequence length
-            acc_sum += float(np.mean(accs)) * len(seq)
-            acc_weight += len(seq)
+        # official pooling: each frame's mean over the runs it counts in, then all frames
+        counted = np.sum([r.valid for r in scored], axis=0)
+        summed = np.sum([np.where(r.valid, r.overlaps, 0.0) for r in scored], axis=0)
+        acc_sum += float((summed[counted > 0] / counted[counted > 0]).sum())
+        acc_weight += int((counted > 0).sum())
         failures += float(np.mean([r.failures.sum() for r in scored]))
         frames += len(seq)
         if tags:
