@@ -81,8 +81,8 @@ def evaluate(
     if not seqs:
         raise PulBenchError(f"no {bench.name} sequences found under {root}")
     if missing:
-        tqdm.write(f"{bench.name}: {len(seqs)} of {len(seqs) + len(missing)} sequences under "
-                   f"{root}; missing: {', '.join(missing)}", file=sys.stderr)
+        tqdm.write(f"{bench.name}: {len(seqs)} of {len(seqs) + len(missing)} sequences are under "
+                   f"{root}; the scores list the missing ones", file=sys.stderr)
 
     result_dir = out / "results" / bench.name / tracker
     _check_provenance(result_dir, spec, checkpoint)
@@ -102,7 +102,9 @@ def evaluate(
     scored = dataclasses.replace(bench, sequences=tuple(s.name for s in seqs)) if sequences \
         else bench
     scores = score(bench=scored, result_dirs=[result_dir], root=root)
-    _report(out / "reports" / bench.name, bench.name, scores)
+    report_dir = out / "reports" / bench.name
+    _report(report_dir, bench.name, scores)
+    tqdm.write(f"results in {result_dir}; scores and plots in {report_dir}", file=sys.stderr)
     return scores
 
 
