@@ -28,6 +28,7 @@ from tqdm import tqdm
 
 from pul_bench.errors import InputError, PulBenchError
 from pul_bench.io import atomic_path, write_json, write_text
+from pul_bench.paths import REPO_ROOT
 from pul_bench.paths import data_root as shared_data_root
 from pul_train.recipe import Recipe, task_class
 
@@ -81,7 +82,8 @@ def _setup(recipe: Recipe) -> Dist:
     return Dist(rank, world, device)
 
 
-def _resolve_root(recipe: Recipe, data_root: Path | None) -> Path:
+def resolve_root(recipe: Recipe, data_root: Path | None) -> Path:
+    """The recipe's video folder; a relative ``data.root`` is under ``data_root`` (or shared)."""
     root = Path(recipe.data.root).expanduser()
     if root.is_absolute():
         return root
@@ -94,6 +96,16 @@ def _comparable(recipe: Recipe) -> dict[str, Any]:
     d = recipe.to_dict()
     d.pop("runtime")
     return d
+
+
+def _portable(path: str) -> str:
+    """``path`` relative to the checkout or the shared data folder when under one (for meta)."""
+    p = Path(path).resolve()
+    shared = shared_data_root(required=False)
+    for base, label in ((REPO_ROOT, ""), (shared, "<data>/")):
+        if base is not None and p.is_relative_to(base):
+            return label + str(p.relative_to(base))
+    return str(path)
 
 
 def _load_state(path: Path) -> dict[str, Any]:
@@ -164,7 +176,11 @@ def train(
     if ckpt.exists() and not resume:
         raise PulBenchError(f"{ckpt} exists: pass --resume to continue it, or choose another "
                             f"--out")
-    root = _resolve_root(recipe, None if data_root is None else Path(data_root))
+    state = _load_state(ckpt) if resume and ckpt.exists() else None  # bad file: fail fast
+    if state is not None and state.get("recipe") != _comparable(recipe):
+        raise InputError(ckpt, f"was written by a different recipe than {recipe.source}; "
+                               f"use another --out")
+    root = resolve_root(recipe, None if data_root is None else Path(data_root))
     show = progress and d.main
     torch.manual_seed(recipe.seed)
     task = task_class(recipe.task)(recipe, root, d.device, show)
@@ -180,11 +196,7 @@ def train(
     amp = recipe.runtime.amp and d.device.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=amp)
     start, rows = 0, []
-    if resume and ckpt.exists():
-        state = _load_state(ckpt)
-        if state.get("recipe") != _comparable(recipe):
-            raise InputError(ckpt, f"was written by a different recipe than {recipe.source}; "
-                                   f"use another --out")
+    if state is not None:
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         scaler.load_state_dict(state["scaler"])
@@ -204,7 +216,7 @@ def train(
                 dist.broadcast_object_list(box, src=0)
                 plan = box[0]
             plan_s = time.perf_counter() - t_plan
-            row = _run_epoch(task, net, opt, scaler, amp, loader, epoch, plan, d, show)
+            row = run_epoch(task, net, opt, scaler, amp, loader, epoch, plan, d, show)
             row.update(epoch=epoch + 1, phase=task.phase(epoch), plan_s=round(plan_s, 3),
                        lr=opt.param_groups[0]["lr"])
             rows.append({k: row[k] for k in LOG_FIELDS})
@@ -223,14 +235,15 @@ def train(
         from pul_bench.checkpoint import save_checkpoint
 
         weights, meta = task.export(model)
-        meta.update(recipe=recipe.source, data=str(root), epochs=recipe.epochs,
+        meta.update(recipe=_portable(recipe.source), data=_portable(str(root)),
+                    epochs=recipe.epochs,
                     seed=recipe.seed, final_loss=rows[-1]["loss"] if rows else None)
         save_checkpoint(out / "model.pt", weights, meta)
         summary["model"] = str(out / "model.pt")
     return summary
 
 
-def _run_epoch(task: Any, net: nn.Module, opt: torch.optim.Optimizer,
+def run_epoch(task: Any, net: nn.Module, opt: torch.optim.Optimizer,
                scaler: torch.amp.GradScaler, amp: bool, loader: ThreadPoolExecutor,
                epoch: int, plan: list[Any], d: Dist, show: bool) -> dict[str, Any]:
     """One epoch over this rank's batches; the next batch is prepared while this one trains."""

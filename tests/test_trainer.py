@@ -27,16 +27,24 @@ def build():
 '''
 
 
-@pytest.fixture()
-def setup(data_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict:
-    """A tiny recipe over symlinks to three short real clips, a private proposal cache."""
-    root = tmp_path / "clips"
+@pytest.fixture(scope="module")
+def shared(data_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Symlinks to three short real clips, the tiny backbone module, one proposal cache."""
+    base = tmp_path_factory.mktemp("trainer")
+    root = base / "clips"
     root.mkdir()
     for clip in ("tree", "realshort", "carphone"):
         (root / clip).symlink_to(data_root / "unlabeled" / clip)
-    (tmp_path / "tiny_net.py").write_text(TINY_NET)
-    monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setenv("PUL_TRAIN_CACHE", str(tmp_path / "cache"))
+    (base / "tiny_net.py").write_text(TINY_NET)
+    return base
+
+
+@pytest.fixture()
+def setup(shared: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict:
+    """A tiny recipe (18 patches, 3 mini-batches per epoch, AHM from epoch 3) in ``tmp_path``."""
+    root = shared / "clips"
+    monkeypatch.syspath_prepend(str(shared))
+    monkeypatch.setenv("PUL_TRAIN_CACHE", str(shared / "cache"))
     recipe = tmp_path / "tiny.yaml"
     recipe.write_text(f"""task: bd
 backbone: tiny_net:build
@@ -47,8 +55,8 @@ runtime: {{device: cpu, workers: 1, threads: 1}}
 bd: {{patches_per_video: 6, batch_size: 6, patch_size: 32, ahm_start_epoch: 2,
       ahm_expansion: 2, embed_batch: 8}}
 """)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get(
-        "PYTHONPATH", "")]), "PUL_TRAIN_CACHE": str(tmp_path / "cache"), "OMP_NUM_THREADS": "1"}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(shared), os.environ.get(
+        "PYTHONPATH", "")]), "PUL_TRAIN_CACHE": str(shared / "cache"), "OMP_NUM_THREADS": "1"}
     return {"recipe": recipe, "env": env, "tmp": tmp_path}
 
 

@@ -1,0 +1,86 @@
+"""Does the BD data pipeline keep up with training? Prints pure forward/backward throughput
+(one fixed batch, no data work) and the throughput of the real epoch loop (patch crops,
+augmentation in the prefetch thread, the same model and optimizer), interleaved round by round
+so that load from other processes hits both alike. Goal: pipeline >= 90% of pure.
+
+    python scripts/bench_bd_pipeline.py                  # CPU-scale recipe, AlexNet
+    python scripts/bench_bd_pipeline.py --recipe alexpul-bd-ahm-paper --data-root /data
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import torch
+
+from pul_bench.paths import data_root
+from pul_train.recipe import load_recipe, task_class
+from pul_train.trainer import Dist, resolve_root, run_epoch
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--recipe", default="alexpul-bd")
+    ap.add_argument("--data-root", default=None)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
+    args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    recipe = load_recipe(args.recipe)
+    root = resolve_root(recipe, args.data_root or data_root())
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    d = Dist(0, 1, device)
+    task = task_class(recipe.task)(recipe, root, device, False)
+    task.prepare(compute=True)
+    model = task.build_model().to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=recipe.optimizer.lr)
+    amp = recipe.runtime.amp and device.type == "cuda"
+    scaler = torch.amp.GradScaler("cuda", enabled=amp)
+    plan = task.epoch_batches(0, model)
+    fixed = {k: v.to(device) for k, v in task.make_batch(0, 0, plan[0]).items()}
+
+    def pure_step() -> int:
+        with torch.autocast(device.type, dtype=torch.float16, enabled=amp):
+            loss, n = task.loss(model, fixed)
+        opt.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        scaler.step(opt)
+        scaler.update()
+        return n
+
+    pure_step()  # warm-up
+    pure_imgs = pipe_imgs = 0
+    pure_s = pipe_s = plan_s = 0.0
+    with ThreadPoolExecutor(1) as loader:
+        for r in range(args.rounds):
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            t0 = time.perf_counter()
+            for _ in range(len(plan)):
+                pure_imgs += pure_step()
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            pure_s += time.perf_counter() - t0
+            t0 = time.perf_counter()
+            plan = task.epoch_batches(r + 1, model)
+            plan_s += time.perf_counter() - t0
+            row = run_epoch(task, model, opt, scaler, amp, loader, r + 1, plan, d, False)
+            pipe_imgs += row["images"]
+            pipe_s += row["seconds"]
+            print(f"round {r + 1}: pure {pure_imgs / pure_s:.1f} img/s, pipeline "
+                  f"{pipe_imgs / pipe_s:.1f} img/s (data wait {row['data_wait_s']:.2f} s)",
+                  flush=True)
+    pure, pipe = pure_imgs / pure_s, pipe_imgs / pipe_s
+    with_plan = pipe_imgs / (pipe_s + plan_s)
+    print(f"device {device}, threads {torch.get_num_threads()}, recipe {args.recipe}")
+    print(f"pure forward/backward: {pure:.1f} images/s")
+    print(f"data pipeline + training: {pipe:.1f} images/s = {100 * pipe / pure:.1f}% of pure")
+    print(f"including per-epoch patch cropping: {with_plan:.1f} images/s = "
+          f"{100 * with_plan / pure:.1f}% of pure")
+
+
+if __name__ == "__main__":
+    main()
