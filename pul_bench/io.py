@@ -16,6 +16,8 @@ import numpy as np
 from pul_bench.errors import InputError
 
 _SPLIT = re.compile(r"[,\t ;]+")
+_UMASK = os.umask(0)
+os.umask(_UMASK)
 
 
 @contextmanager
@@ -29,6 +31,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     tmp_path = Path(tmp)
+    os.chmod(tmp_path, 0o666 & ~_UMASK)  # mkstemp makes 0600; results should be shareable
     try:
         yield tmp_path
         os.replace(tmp_path, path)

@@ -141,3 +141,13 @@ def test_only_two_import_names_are_installed() -> None:
                                          include=["*"], exclude=["tests*"]))
     top = {p.split(".")[0] for p in found}
     assert top <= {"pul_bench", "pul_train"}, top
+
+
+def test_atomic_write_respects_umask(tmp_path: Path) -> None:
+    import os
+
+    p = tmp_path / "r.txt"
+    write_text(p, "x")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert p.stat().st_mode & 0o777 == 0o666 & ~umask
