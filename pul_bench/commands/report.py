@@ -1,0 +1,52 @@
+"""``pulbench report NAME``: regenerate one of the paper's tables/figures from real runs."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+import click
+
+
+@click.command("report")
+@click.argument("name")
+@click.option("--root", type=click.Path(path_type=Path, file_okay=False, exists=True),
+              help="Shared data folder the recipe's paths are relative to (default: "
+                   "$PULBENCH_DATA, else ../shared/data).")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False),
+              help="Output folder for report.md, report.json and the figures "
+                   "(default: reports/NAME).")
+@click.option("--runs", type=click.Path(path_type=Path, file_okay=False), default=Path("runs"),
+              show_default=True,
+              help="Shared raw-results folder (the layout of 'pulbench eval --out'); finished "
+                   "sequences there are reused, not recomputed.")
+@click.option("--workers", type=int, default=1, show_default=True,
+              help="Sequences run in parallel processes.")
+def report_cmd(name: str, root: Path | None, out: Path | None, runs: Path, workers: int) -> None:
+    """Run the report recipe NAME (reports/NAME.yaml, or a path to a recipe YAML).
+
+    \b
+    Shipped recipes: ablation (Table 1), nr-vs-bce (Table 2, Fig. 6), clip-length (Fig. 3),
+    compare (ours beside published raw OTB results). Trackers whose checkpoint is missing are
+    shown as 'not trained' with the command that trains them; nothing is invented.
+    """
+    from pul_bench.errors import PulBenchError
+    from pul_bench.paths import data_root
+    from pul_bench.reports.build import run_report
+    from pul_bench.reports.recipe import find_recipe, load_recipe
+
+    if workers < 1:
+        raise PulBenchError(f"--workers must be at least 1, got {workers}")
+    recipe = load_recipe(find_recipe(name))
+    out = out or Path("reports") / recipe.name
+    command = shlex.join(["pulbench", "report", name,
+                          *(["--root", str(root)] if root else []), "--out", str(out),
+                          *(["--runs", str(runs)] if runs != Path("runs") else []),
+                          *(["--workers", str(workers)] if workers != 1 else [])])
+    result = run_report(recipe, root or data_root(), out, runs, workers, command)
+    for n in result["not_ready"]:
+        click.echo(f"not trained: {n['tracker']}"
+                   + (f" ({n['checkpoint']})" if n["checkpoint"] else "")
+                   + (f"; train with: {n['train']}" if n.get("train") else ""), err=True)
+    click.echo(f"wrote {out / 'report.md'}, {out / 'report.json'} and "
+               f"{sum(len(s['figures']) for s in result['sections'])} figure files")

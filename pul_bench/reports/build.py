@@ -1,0 +1,466 @@
+"""Build a report: evaluate each section's trackers, then write ``report.json`` (every number),
+``report.md`` (tables, captions, what is not trained and how to train it) and the figures
+(PNG + PDF) into the output folder.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+from pul_bench import __version__
+from pul_bench.datasets.otb import load_otb
+from pul_bench.errors import PulBenchError
+from pul_bench.io import write_json, write_text
+from pul_bench.reports import evaluation as ev
+from pul_bench.reports import figures
+from pul_bench.reports.recipe import METRIC_LABELS, Entry, Recipe, Section
+
+
+@dataclasses.dataclass
+class _Built:
+    """One section's output: JSON part, Markdown lines, figure files, entries not ready."""
+
+    json: dict[str, Any]
+    markdown: list[str]
+    files: list[Path]
+    not_ready: list[dict[str, Any]]
+
+
+def run_report(recipe: Recipe, data_root: Path, out: Path, runs: Path, workers: int = 1,
+               command: str = "") -> dict[str, Any]:
+    """Run every section of ``recipe``; write its outputs into ``out``; return the JSON."""
+    ctx = ev.Context(data_root=Path(data_root), runs=Path(runs), workers=workers)
+    used = sorted({k for s in recipe.sections for k in _data_keys(s)})
+    data = {k: ev.data_summary(ctx, recipe.data[k]) for k in used}
+    for k, d in data.items():
+        if not d["sequences"]:
+            raise PulBenchError(f"{recipe.source}: data '{k}': no {d['benchmark']} sequences "
+                                f"under {ctx.root(recipe.data[k])}")
+    built: list[_Built] = []
+    with tqdm(recipe.sections, desc=f"report {recipe.name}", unit="section",
+              dynamic_ncols=True) as bar:
+        for sec in bar:
+            bar.set_postfix_str(sec.id)
+            built.append(_BUILDERS[sec.kind](ctx, recipe, sec, data, Path(out)))
+    not_ready = _unique(n for b in built for n in b.not_ready)
+    result = {
+        "report": recipe.name, "title": recipe.title, "scale": recipe.scale,
+        "recipe": _shown_recipe(recipe), "command": command, "pul_bench": __version__,
+        "runs": str(runs), "data": data,
+        "sections": [b.json for b in built], "not_ready": not_ready,
+    }
+    write_json(Path(out) / "report.json", _finite(result))
+    write_text(Path(out) / "report.md", _markdown(recipe, data, built, not_ready, command, out))
+    return result
+
+
+def _data_keys(sec: Section) -> list[str]:
+    return [m.data for m in sec.metrics] + ([sec.data] if sec.data else [])
+
+
+def _shown_recipe(recipe: Recipe) -> str:
+    from pul_bench.paths import REPO_ROOT
+
+    src = recipe.source.resolve()
+    return str(src.relative_to(REPO_ROOT)) if src.is_relative_to(REPO_ROOT) else str(src)
+
+
+def _describe(d: dict[str, Any]) -> str:
+    """'5 otb sequences (1,108 frames, <data>/sequences/otb)'."""
+    n = len(d["sequences"])
+    text = (f"{n} {d['benchmark'].upper()}-layout sequence{'s' * (n != 1)} "
+            f"({d['frames']:,} frames, {d['root']})")
+    interval, standard = d.get("eao_interval"), d.get("standard_eao_interval")
+    if interval and interval != standard:
+        text += (f", EAO averaged over lengths {interval} instead of the standard {standard}, "
+                 "which these short sequences do not reach")
+    return text
+
+
+def _value(state: dict[str, Any], metric: str) -> float:
+    if state.get("status") != "ok":
+        return math.nan
+    return float(state["scores"][metric])
+
+
+def _not_ready(entry: Entry, state: dict[str, Any]) -> list[dict[str, Any]]:
+    if state.get("status") in ("ok", None):
+        return []
+    return [{"tracker": entry.tracker, "checkpoint": entry.checkpoint,
+             "status": state["status"], "reason": state.get("reason"),
+             "train": state.get("train")}]
+
+
+def _unique(items: Any) -> list[dict[str, Any]]:
+    seen, out = set(), []
+    for it in items:
+        key = (it["tracker"], it["checkpoint"])
+        if key not in seen:
+            seen.add(key)
+            out.append(it)
+    return out
+
+
+def _fmt(v: float | None, digits: int = 3) -> str:
+    return "–" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.{digits}f}"
+
+
+def _missing_note(not_ready: list[dict[str, Any]]) -> str:
+    if not not_ready:
+        return ""
+    return "Not trained yet (no number shown): " + ", ".join(
+        sorted({n["tracker"] if n["checkpoint"] is None else Path(n["checkpoint"]).stem
+                for n in not_ready})) + "."
+
+
+# ---- table ---------------------------------------------------------------------------------
+
+
+def _table(ctx: ev.Context, recipe: Recipe, sec: Section, data: dict[str, Any],
+           out: Path) -> _Built:
+    rows_json, not_ready = [], []
+    shape = (len(sec.rows), len(sec.groups), len(sec.metrics))
+    ours, paper = np.full(shape, np.nan), np.full(shape, np.nan)
+    available = np.zeros(shape[:2], bool)
+    for r, row in enumerate(sec.rows):
+        cells = []
+        for g, (entry, pv) in enumerate(zip(row.cells, row.paper, strict=True)):
+            if entry is None:
+                cells.append({"group": sec.groups[g], "tracker": None})
+                continue
+            available[r, g] = True
+            cell = {"group": sec.groups[g], "tracker": entry.tracker,
+                    "checkpoint": entry.checkpoint, "ours": {}, "paper": {}, "scores": {}}
+            for k, m in enumerate(sec.metrics):
+                state = ev.evaluate(ctx, entry, recipe.data[m.data])
+                ours[r, g, k] = _value(state, m.metric)
+                paper[r, g, k] = math.nan if pv[k] is None else pv[k]
+                cell["status"] = state["status"]
+                cell["ours"][m.label] = None if math.isnan(ours[r, g, k]) else ours[r, g, k]
+                cell["paper"][m.label] = pv[k]
+                if state["status"] == "ok":
+                    cell["scores"][m.data] = state["scores"]
+                else:
+                    cell.update(reason=state.get("reason"), train=state.get("train"))
+                    not_ready += _not_ready(entry, state)
+            cells.append(cell)
+        rows_json.append({"label": row.label, "cells": cells})
+    not_ready = _unique(not_ready)
+    caption = _caption(recipe, sec, data, [m.data for m in sec.metrics], not_ready,
+                       "Hatched bars: the paper's published values (full-scale training, full "
+                       "benchmarks).")
+    fig = figures.grouped_bars(sec.title, sec.x_label, [r.label for r in sec.rows], sec.groups,
+                               [m.label for m in sec.metrics], ours, paper, available, caption)
+    files = figures.save(fig, out / sec.id)
+    head = ["", *[f"{g} {m.label}" for g in sec.groups for m in sec.metrics]]
+    lines = [f"## {sec.title}", "", caption, "", "Each cell: ours / paper.", "",
+             _md_row(head), _md_row(["---"] * len(head))]
+    for r, row in enumerate(sec.rows):
+        cells = [row.label]
+        for g in range(len(sec.groups)):
+            for k in range(len(sec.metrics)):
+                if not available[r, g]:
+                    cells.append("–")
+                    continue
+                o = "not trained" if math.isnan(ours[r, g, k]) else _fmt(ours[r, g, k])
+                cells.append(f"{o} / {_fmt(paper[r, g, k])}")
+        lines.append(_md_row(cells))
+    lines += ["", *_figure_links(files)]
+    return _Built({"kind": "table", "id": sec.id, "title": sec.title, "caption": caption,
+                   "metrics": [dataclasses.asdict(m) for m in sec.metrics],
+                   "groups": list(sec.groups), "rows": rows_json,
+                   "figures": _names(files)}, lines, files, not_ready)
+
+
+# ---- curve ---------------------------------------------------------------------------------
+
+
+def _curve(ctx: ev.Context, recipe: Recipe, sec: Section, data: dict[str, Any],
+           out: Path) -> _Built:
+    src = recipe.data[sec.data]
+    series_json, plotted, not_ready = [], {}, []
+    for s in sec.series:
+        points = []
+        for x, entry in s.points:
+            state = ev.evaluate(ctx, entry, src)
+            not_ready += _not_ready(entry, state)
+            points.append({"x": x, "tracker": entry.tracker, "checkpoint": entry.checkpoint,
+                           "status": state["status"], "value": _value(state, sec.metric),
+                           **({"scores": state["scores"]} if state["status"] == "ok" else
+                              {"reason": state.get("reason"), "train": state.get("train")})})
+        series_json.append({"label": s.label, "points": points})
+        plotted[s.label] = ([p["x"] for p in points], [p["value"] for p in points])
+    refs_json, refs = [], {}
+    for e in sec.references:
+        state = ev.evaluate(ctx, e, src)
+        not_ready += _not_ready(e, state)
+        refs[e.label] = _value(state, sec.metric)
+        refs_json.append({"label": e.label, "tracker": e.tracker, "status": state["status"],
+                          "value": refs[e.label],
+                          **({"scores": state["scores"]} if state["status"] == "ok" else {})})
+    not_ready = _unique(not_ready)
+    label = METRIC_LABELS[sec.metric]
+    caption = _caption(recipe, sec, data, [sec.data], not_ready, "")
+    xs = sorted({x for s in sec.series for x, _ in s.points})
+    fig = figures.lines(sec.title, sec.x_label, f"{label} on {data[sec.data]['benchmark'].upper()}",
+                        plotted, refs, caption, x_ticks=xs,
+                        empty_note="no trained checkpoint yet:\nsee the commands in report.md")
+    files = figures.save(fig, out / sec.id)
+    head = [sec.x_label, *[s.label for s in sec.series]]
+    lines = [f"## {sec.title}", "", caption, "", f"{label}:", "", _md_row(head),
+             _md_row(["---"] * len(head))]
+    for x in xs:
+        vals = []
+        for s in series_json:
+            p = next((p for p in s["points"] if p["x"] == x), None)
+            vals.append("" if p is None else
+                        (_fmt(p["value"]) if p["status"] == "ok" else p["status"]))
+        lines.append(_md_row([f"{x:g}", *vals]))
+    for name, v in refs.items():
+        lines.append(f"\nReference: {name}: {_fmt(v) if not math.isnan(v) else 'not trained'}")
+    lines += ["", *_figure_links(files)]
+    return _Built({"kind": "curve", "id": sec.id, "title": sec.title, "caption": caption,
+                   "metric": sec.metric, "data": sec.data, "x_label": sec.x_label,
+                   "series": series_json, "references": refs_json,
+                   "figures": _names(files)}, lines, files, not_ready)
+
+
+# ---- clip length ---------------------------------------------------------------------------
+
+
+def _clip_length(ctx: ev.Context, recipe: Recipe, sec: Section, data: dict[str, Any],
+                 out: Path) -> _Built:
+    src = recipe.data[sec.data]
+    seqs, _ = load_otb(ctx.benchmark(src), ctx.root(src), src.sequences)
+    clips = {L: {s.name: [st + 1 for st in ev.clip_starts(s, L, sec.max_clips)] for s in seqs}
+             for L in sec.lengths}
+    counts = {L: sum(len(v) for v in c.values()) for L, c in clips.items()}
+    lengths = [L for L in sec.lengths if counts[L]]
+    trackers_json, plotted, not_ready = [], {}, []
+    for entry in sec.trackers:
+        per_length = {}
+        for L in lengths:
+            state = ev.evaluate_clips(ctx, entry, src, L, sec.max_clips)
+            not_ready += _not_ready(entry, state)
+            per_length[str(L)] = {"status": state["status"], "dp20": _value(state, "dp20"),
+                                  "auc": _value(state, "auc"),
+                                  **({"scores": state["scores"]} if state["status"] == "ok"
+                                     else {"reason": state.get("reason"),
+                                           "train": state.get("train")})}
+        trackers_json.append({"label": entry.label, "tracker": entry.tracker,
+                              "checkpoint": entry.checkpoint, "lengths": per_length})
+        plotted[entry.label] = (lengths, [per_length[str(L)]["dp20"] for L in lengths])
+    not_ready = _unique(not_ready)
+    skipped = [L for L in sec.lengths if not counts[L]]
+    rule = (f"Clips: each sequence is tiled from its first frame into non-overlapping windows "
+            f"of L frames (shorter tail dropped, windows starting on an unannotated frame "
+            f"dropped), at most {sec.max_clips} evenly spaced windows kept per sequence; the "
+            f"tracker starts from the ground truth of each clip's first frame; DP@20 is averaged "
+            f"over clips (MATLAB OTB rules). Clips per length: "
+            + ", ".join(f"L={L}: {counts[L]}" for L in lengths) + "."
+            + (f" No sequence is long enough for L={', '.join(map(str, skipped))}."
+               if skipped else ""))
+    caption = _caption(recipe, sec, data, [sec.data], not_ready, rule)
+    fig = figures.lines(sec.title, "clip length L (frames)", "precision at 20 px (DP@20)",
+                        plotted, {}, caption, log_x=True, x_ticks=lengths,
+                        empty_note="no trained checkpoint yet:\nsee the commands in report.md")
+    files = figures.save(fig, out / sec.id)
+    head = ["L (frames)", "clips", *[e.label for e in sec.trackers]]
+    lines = [f"## {sec.title}", "", caption, "", "DP@20:", "", _md_row(head),
+             _md_row(["---"] * len(head))]
+    for L in lengths:
+        vals = [_fmt(t["lengths"][str(L)]["dp20"]) if t["lengths"][str(L)]["status"] == "ok"
+                else t["lengths"][str(L)]["status"] for t in trackers_json]
+        lines.append(_md_row([str(L), str(counts[L]), *vals]))
+    lines += ["", *_figure_links(files)]
+    return _Built({"kind": "clip-length", "id": sec.id, "title": sec.title, "caption": caption,
+                   "data": sec.data, "max_clips": sec.max_clips,
+                   "clips": {str(L): {"count": counts[L], "starts_1based": clips[L]}
+                             for L in sec.lengths},
+                   "trackers": trackers_json, "figures": _names(files)}, lines, files,
+                  not_ready)
+
+
+# ---- compare -------------------------------------------------------------------------------
+
+
+def _compare(ctx: ev.Context, recipe: Recipe, sec: Section, data: dict[str, Any],
+             out: Path) -> _Built:
+    from pul_bench.analysis.otb import score_results
+
+    src = recipe.data[sec.data]
+    bench = ctx.benchmark(src)
+    seqs, _ = load_otb(bench, ctx.root(src), src.sequences)
+    pub_root = Path(sec.published)
+    pub_root = pub_root if pub_root.is_absolute() else ctx.data_root / pub_root
+    names = sec.published_trackers or tuple(sorted(p.name for p in pub_root.iterdir()
+                                                   if p.is_dir()))
+    dirs = [pub_root / n for n in names]
+    for d in dirs:
+        if not d.is_dir():
+            raise PulBenchError(f"{recipe.source}: section {sec.id}: no published result "
+                                f"folder {d}")
+    published, _ = ev.published_results(dirs, seqs)
+    common = [s for s in seqs if all(s.name in published[d.name] for d in dirs)]
+    excluded = [s.name for s in seqs if s not in common]
+    if not common:
+        raise PulBenchError(f"section {sec.id}: no sequence under {ctx.root(src)} has "
+                            f"published results in every folder of {pub_root}")
+    published, cut = ev.published_results(dirs, common)
+    if sec.annotations:
+        ann = Path(sec.annotations)
+        ev.check_annotations(common, ann if ann.is_absolute() else ctx.data_root / ann, bench)
+    scores = {f"{n} (published)": s for n, s in score_results(common, published).items()}
+    sub = dataclasses.replace(src, sequences=tuple(s.name for s in common))
+    ours, not_ready = {}, []
+    for e in sec.trackers:
+        state = ev.evaluate(ctx, e, sub)
+        not_ready += _not_ready(e, state)
+        if state["status"] == "ok":
+            ours[f"{e.label} (ours)"] = state["scores"]
+    scores.update(ours)
+    not_ready = _unique(not_ready)
+    frames = sum(len(s) for s in common)
+    notes = [f"Scored on the {len(common)} sequences present in {data[sec.data]['root']} that "
+             f"every published result set covers ({', '.join(s.name for s in common)}; "
+             f"{frames:,} frames), all with the MATLAB OTB toolkit's rules."]
+    for name, (kept, full) in cut.items():
+        notes.append(f"{name}: only the first {kept} of its {full:,} frames are present; every "
+                     f"tracker is scored on those {kept} (the published boxes are cut there; "
+                     "one-pass tracking is causal, so this equals running on those frames).")
+    if excluded:
+        notes.append(f"Excluded (no published results): {', '.join(excluded)}.")
+    caption = _caption(recipe, sec, data, [], not_ready, " ".join(notes))
+    where = f"{len(common)} OTB sequences ({frames:,} frames)"
+    files = _compare_figures(scores, where, caption, out / sec.id)
+    ranked = sorted(scores, key=lambda n: (-scores[n]["auc"], n))
+    head = ["tracker", "source", "AUC", "DP@20", "norm. prec.", "SR@0.5",
+            "published AUC (full OTB2015)", "published DP@20 (full OTB2015)"]
+    lines = [f"## {sec.title}", "", caption, "", _md_row(head), _md_row(["---"] * len(head))]
+    for n in ranked:
+        s = scores[n]
+        base = n.rsplit(" (", 1)[0]
+        pub = sec.published_scores.get(base, {}) if n.endswith("(published)") else {}
+        origin = "published raw results" if n.endswith("(published)") else "ours (pul_bench)"
+        lines.append(_md_row([base, origin, _fmt(s["auc"]), _fmt(s["dp20"]),
+            _fmt(s["norm_prec"]), _fmt(s["sr50"]), _fmt(pub.get("auc")),
+            _fmt(pub.get("dp20"))]))
+    if sec.published_scores_note:
+        lines += ["", sec.published_scores_note]
+    seq_head = ["tracker", *[s.name for s in common]]
+    lines += ["", "Per-sequence AUC:", "", _md_row(seq_head), _md_row(["---"] * len(seq_head))]
+    for n in ranked:
+        lines.append(_md_row([n, *[_fmt(scores[n]["per_sequence"][s.name]["auc"])
+                                   for s in common]]))
+    lines += ["", *_figure_links(files)]
+    return _Built({"kind": "compare", "id": sec.id, "title": sec.title, "caption": caption,
+                   "sequences": [s.name for s in common], "frames": frames,
+                   "excluded": excluded, "cut": {k: {"kept": v[0], "published": v[1]}
+                                                 for k, v in cut.items()},
+                   "published_dir": ev.shown_path(pub_root, ctx.data_root),
+                   "published_scores_full_benchmark": sec.published_scores,
+                   "trackers": {n: {"source": "published" if n.endswith("(published)")
+                                    else "ours", **scores[n]} for n in ranked},
+                   "figures": _names(files)}, lines, files, not_ready)
+
+
+def _compare_figures(scores: dict[str, Any], where: str, caption: str,
+                     stem: Path) -> list[Path]:
+    """Success and precision plots of ours beside the published results, captioned."""
+    from pul_bench.plots import precision_plot, success_plot
+
+    files = []
+    for kind, plot in (("success", success_plot), ("precision", precision_plot)):
+        fig = plot(scores, f"{kind.capitalize()} plots of OPE on {where}")
+        fig.set_size_inches(9.6, 6.2)
+        ax = fig.axes[0]
+        for line in ax.get_lines():  # ours: thick solid; published: thin dashed
+            label = str(line.get_label())
+            if label.startswith("_"):  # a guide line, not a tracker
+                continue
+            ours = "(ours)" in label
+            line.set_linestyle("-" if ours else "--")
+            line.set_linewidth(2.6 if ours else 1.4)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small",
+                  frameon=False, title="solid: ours; dashed: published", title_fontsize="small")
+        figures.add_caption(fig, caption, width=120)
+        files += figures.save(fig, stem.with_name(f"{stem.name}-{kind}"))
+    return files
+
+
+# ---- shared --------------------------------------------------------------------------------
+
+
+def _caption(recipe: Recipe, sec: Section, data: dict[str, Any], keys: list[str],
+             not_ready: list[dict[str, Any]], extra: str) -> str:
+    parts = [f"Ours: {recipe.scale}."]
+    if keys:
+        parts.append("Evaluated on " + "; ".join(_describe(data[k]) for k in dict.fromkeys(keys))
+                     + ".")
+    for text in (sec.caption, extra, _missing_note(not_ready)):
+        if text:
+            parts.append(text)
+    return " ".join(p.strip() for p in parts)
+
+
+def _md_row(cells: list[str]) -> str:
+    return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
+
+
+def _names(files: list[Path]) -> list[str]:
+    return [f.name for f in files]
+
+
+def _figure_links(files: list[Path]) -> list[str]:
+    return [f"![{f.stem}]({f.name})" for f in files if f.suffix == ".png"] + \
+        [f"PDF: {', '.join(f.name for f in files if f.suffix == '.pdf')}"]
+
+
+def _markdown(recipe: Recipe, data: dict[str, Any], built: list[_Built],
+              not_ready: list[dict[str, Any]], command: str, out: Path) -> str:
+    lines = [f"# {recipe.title}", "",
+             f"Made by `{command or 'pulbench report ' + recipe.name}` from the recipe "
+             f"`{_shown_recipe(recipe)}`; every number is in `report.json`. `<data>` is the "
+             "shared data folder (`--root`).", "",
+             f"**Scale of our runs:** {recipe.scale}. Published values (the paper's, or raw "
+             "results from their authors) are labelled as such; those trackers were trained "
+             "at full scale.", "", "Data:", ""]
+    for k, d in data.items():
+        extra = f"; missing: {', '.join(d['missing'])}" if d["missing"] else ""
+        lines.append(f"- `{k}`: {_describe(d)}: {', '.join(d['sequences'])}{extra}")
+    for b in built:
+        lines += ["", *b.markdown]
+    if not_ready:
+        lines += ["", "## Not trained yet", "",
+                  "These appear as 'not trained' above. Train them, then re-run the report "
+                  "(finished results are reused):", ""]
+        for n in not_ready:
+            what = n["tracker"] + (f" with {n['checkpoint']}" if n["checkpoint"] else "")
+            how = f": `{n['train']}`" if n.get("train") else ""
+            lines.append(f"- {what} ({n['reason']}){how}")
+    return "\n".join(lines) + "\n"
+
+
+def _finite(obj: Any) -> Any:
+    """NaN -> None, so report.json is strict JSON."""
+    if isinstance(obj, float):
+        return None if math.isnan(obj) or math.isinf(obj) else obj
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    if isinstance(obj, np.generic):
+        return _finite(obj.item())
+    return obj
+
+
+_BUILDERS: dict[str, Callable[..., _Built]] = {
+    "table": _table, "curve": _curve, "clip-length": _clip_length, "compare": _compare,
+}

@@ -1,0 +1,268 @@
+"""Running and scoring what a report needs, reusing every result already on disk.
+
+Results live in one shared runs folder (``--runs``, default ``runs``), in the layout of
+``pulbench eval --out runs``: ``<runs>/results/<benchmark>/<tracker>/``. A report and a manual
+``pulbench eval`` therefore reuse each other's finished sequences (the runners skip them and
+refuse results made by another set-up). An entry with its own checkpoint runs under
+``<runs>/checkpoints/<checkpoint stem>/``; clips for the clip-length study are cut into
+``<runs>/clips/<data key>/L<length>/`` (an OTB-layout folder of symlinks) and run there.
+
+An entry whose tracker is not registered or whose checkpoint is missing is never run: it is
+reported with its status and the command that trains it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pul_bench.benchmarks import Benchmark, get_benchmark
+from pul_bench.datasets.otb import OTBSequence, load_otb, match_names, read_boxes
+from pul_bench.errors import InputError, PulBenchError
+from pul_bench.io import write_text
+from pul_bench.paths import REPO_ROOT
+from pul_bench.registry import get_spec
+from pul_bench.reports.recipe import DataSource, Entry
+
+
+@dataclasses.dataclass
+class Context:
+    """Where data and runs live for one report, and results computed so far (by key)."""
+
+    data_root: Path
+    runs: Path
+    workers: int = 1
+    cache: dict[tuple, dict[str, Any]] = dataclasses.field(default_factory=dict)
+
+    def root(self, src: DataSource) -> Path:
+        p = Path(src.root)
+        return p if p.is_absolute() else self.data_root / p
+
+    def benchmark(self, src: DataSource) -> Benchmark:
+        bench = get_benchmark(src.benchmark)
+        if src.eao_interval is not None:
+            bench = dataclasses.replace(bench, eao_interval=src.eao_interval)
+        return bench
+
+
+def status(entry: Entry) -> dict[str, Any]:
+    """``{"status": "ready"}`` or why the entry cannot run and the command that would fix it."""
+    try:
+        spec = get_spec(entry.tracker)
+    except PulBenchError:
+        return {"status": "not trained", "reason": f"no tracker spec {entry.tracker!r} yet",
+                "train": entry.train}
+    if entry.checkpoint is not None:
+        ckpt = _checkpoint(entry)
+        if not ckpt.is_file():
+            return {"status": "not trained", "reason": f"checkpoint missing: {entry.checkpoint}",
+                    "train": entry.train}
+        return {"status": "ready"}
+    ok, why = spec.ready()
+    if ok:
+        return {"status": "ready"}
+    missing_ckpt = spec.checkpoint is not None and not spec.checkpoint.is_file()
+    reason = why.split("; train it with:")[0].replace(f"{REPO_ROOT}{os.sep}", "")
+    return {"status": "not trained" if missing_ckpt else "unavailable",
+            "reason": reason, "train": entry.train or spec.train}
+
+
+def _checkpoint(entry: Entry) -> Path:
+    p = Path(entry.checkpoint)
+    return p if p.is_absolute() else REPO_ROOT / p
+
+
+def _out(ctx: Context, entry: Entry) -> Path:
+    return ctx.runs if entry.checkpoint is None else \
+        ctx.runs / "checkpoints" / Path(entry.checkpoint).stem
+
+
+def evaluate(ctx: Context, entry: Entry, src: DataSource) -> dict[str, Any]:
+    """Scores of ``entry`` on ``src`` (running what is missing), or its not-ready status."""
+    key = (entry.tracker, entry.checkpoint, src)
+    if key in ctx.cache:
+        return ctx.cache[key]
+    state = status(entry)
+    if state["status"] == "ready":
+        bench = ctx.benchmark(src)
+        runner = _runner(bench.kind)
+        ckpt = None if entry.checkpoint is None else _checkpoint(entry)
+        scores = runner.evaluate(bench=bench, tracker=entry.tracker, root=ctx.root(src),
+                                 out=_out(ctx, entry), workers=ctx.workers,
+                                 sequences=list(src.sequences) if src.sequences else None,
+                                 checkpoint=ckpt)
+        state = {"status": "ok", "scores": scores[entry.tracker]}
+    ctx.cache[key] = state
+    return state
+
+
+def _runner(kind: str) -> Any:
+    if kind == "otb":
+        from pul_bench.experiments import ope
+
+        return ope
+    from pul_bench.experiments import supervised
+
+    return supervised
+
+
+def data_summary(ctx: Context, src: DataSource) -> dict[str, Any]:
+    """Which sequences of ``src`` are present and how many frames they hold."""
+    bench = ctx.benchmark(src)
+    root = ctx.root(src)
+    if bench.kind == "otb":
+        seqs, missing = load_otb(bench, root, src.sequences)
+        lengths = {s.name: len(s) for s in seqs}
+    else:
+        from pul_bench.datasets.vot import load_sequences
+
+        names = list(src.sequences) if src.sequences else bench.sequences
+        vseqs, missing = load_sequences(root, names)
+        lengths = {s.name: len(s) for s in vseqs}
+    out = {"benchmark": bench.name, "kind": bench.kind, "root": shown_path(root, ctx.data_root),
+           "sequences": lengths, "frames": sum(lengths.values()), "missing": list(missing)}
+    if bench.kind == "vot":
+        out["eao_interval"] = list(bench.eao_interval) if bench.eao_interval else None
+        standard = get_benchmark(src.benchmark).eao_interval
+        out["standard_eao_interval"] = list(standard) if standard else None
+    return out
+
+
+def shown_path(path: Path, data_root: Path) -> str:
+    """A path as a reader can follow it: relative to the data root where possible."""
+    try:
+        return f"<data>/{path.resolve().relative_to(data_root.resolve())}"
+    except ValueError:
+        return str(path)
+
+
+# ---- clip-length study --------------------------------------------------------------------
+
+
+def clip_starts(seq: OTBSequence, length: int, max_clips: int) -> list[int]:
+    """0-based first frames of the clips of ``length`` frames cut from ``seq``.
+
+    The sequence is tiled from its first frame into non-overlapping windows of ``length``
+    frames (a shorter tail is dropped); windows whose first frame is unannotated are dropped;
+    if more than ``max_clips`` remain, ``max_clips`` evenly spaced ones are kept (first and last
+    included). Deterministic: the same sequence always gives the same clips.
+    """
+    starts = [k * length for k in range(len(seq) // length) if seq.valid[k * length]]
+    if len(starts) > max_clips:
+        idx = np.round(np.linspace(0, len(starts) - 1, max_clips)).astype(int)
+        starts = [starts[i] for i in idx]
+    return starts
+
+
+def clip_name(seq: str, start: int) -> str:
+    """``Girl-f0101``: the clip of ``seq`` that starts at its 1-based evaluated frame 101."""
+    return f"{seq}-f{start + 1:04d}"
+
+
+def make_clips(seqs: Sequence[OTBSequence], length: int, max_clips: int, folder: Path
+               ) -> list[str]:
+    """Write the clips of ``length`` frames as an OTB-layout folder of image symlinks.
+
+    Existing clips are kept (their ground truth is rewritten only if it changed); returns the
+    clip names, in sequence order.
+    """
+    names = []
+    for s in seqs:
+        for start in clip_starts(s, length, max_clips):
+            name = clip_name(s.name, start)
+            d = folder / name
+            gt = s.groundtruth[start:start + length].copy()
+            gt[:, :2] += 1.0  # back to the file's 1-based values
+            text = "".join(",".join(repr(v) for v in row) + "\n" for row in gt.tolist())
+            gt_file = d / "groundtruth_rect.txt"
+            if not gt_file.is_file() or gt_file.read_text() != text:
+                write_text(gt_file, text)
+            (d / "img").mkdir(exist_ok=True)
+            for i, frame in enumerate(s.frames[start:start + length]):
+                link = d / "img" / f"{i + 1:04d}{Path(frame).suffix}"
+                if not link.is_symlink():
+                    os.symlink(Path(frame).resolve(), link)
+            names.append(name)
+    return names
+
+
+def evaluate_clips(ctx: Context, entry: Entry, src: DataSource, length: int,
+                   max_clips: int) -> dict[str, Any]:
+    """Scores of ``entry`` over every clip of ``length`` frames cut from ``src``'s sequences."""
+    state = status(entry)
+    if state["status"] != "ready":
+        return state
+    bench = ctx.benchmark(src)
+    seqs, _ = load_otb(bench, ctx.root(src), src.sequences)
+    folder = ctx.runs / "clips" / src.key / f"L{length}"
+    names = make_clips(seqs, length, max_clips, folder / "sequences")
+    if not names:
+        return {"status": "no clips", "reason": f"no sequence has {length} frames"}
+    clip_bench = dataclasses.replace(bench, sequences=None, annotations=None)
+    runner = _runner("otb")
+    ckpt = None if entry.checkpoint is None else _checkpoint(entry)
+    out = folder if entry.checkpoint is None else folder / "checkpoints" / Path(
+        entry.checkpoint).stem
+    scores = runner.evaluate(bench=clip_bench, tracker=entry.tracker, root=folder / "sequences",
+                             out=out, workers=ctx.workers, sequences=names, checkpoint=ckpt)
+    return {"status": "ok", "scores": scores[entry.tracker], "clips": len(names)}
+
+
+# ---- published raw results ----------------------------------------------------------------
+
+
+def published_results(result_dirs: Sequence[Path], seqs: Sequence[OTBSequence]
+                      ) -> tuple[dict[str, dict[str, np.ndarray]], dict[str, list[int]]]:
+    """Published boxes (0-based) of each folder on ``seqs``, cut to the frames present.
+
+    A sequence folder may hold only the first frames of the official sequence (Human3: 199 of
+    1,698). One-pass tracking is causal, so the first N published boxes are exactly what the
+    tracker would output on those N frames; they are kept and the rest dropped. Returns
+    ``({tracker: {seq: boxes}}, {seq: [frames kept, frames published]})`` for cut sequences.
+    """
+    out: dict[str, dict[str, np.ndarray]] = {}
+    cut: dict[str, list[int]] = {}
+    for d in result_dirs:
+        files = {p.stem: p for p in d.glob("*.txt")}
+        found = match_names([s.name for s in seqs], files)
+        boxes = {}
+        for s in seqs:
+            if s.name not in found:
+                continue
+            path = files[found[s.name]]
+            b = read_boxes(path)
+            if s.ope_offset and len(b) >= len(s) + s.ope_offset:
+                b = b[s.ope_offset:]
+            if len(b) < len(s):
+                raise InputError(path, f"{len(b)} boxes but {s.name} has {len(s)} frames here")
+            if len(b) > len(s):
+                cut[s.name] = [len(s), len(b)]
+            b = b[:len(s)].copy()
+            b[:, :2] -= 1.0
+            boxes[s.name] = b
+        out[d.name] = boxes
+    return out, cut
+
+
+def check_annotations(seqs: Sequence[OTBSequence], reference: Path, bench: Benchmark) -> None:
+    """Refuse sequences whose ground truth is not the official one's first frames.
+
+    Guards the cut above: a folder holding some other part of a sequence would otherwise be
+    scored against the wrong published boxes.
+    """
+    ref, _ = load_otb(dataclasses.replace(bench, sequences=None), reference)
+    official = {s.name: s for s in ref}
+    names = match_names([s.name for s in seqs], official)
+    for s in seqs:
+        if s.name not in names:
+            continue
+        o = official[names[s.name]]
+        if len(o) < len(s) or not np.allclose(o.groundtruth[:len(s)], s.groundtruth,
+                                              equal_nan=True):
+            raise InputError(s.source or reference, f"{s.name}: ground truth differs from the "
+                             f"official first {len(s)} frames in {o.source}")

@@ -1,0 +1,183 @@
+"""``pulbench report``: a small report regenerated from real sequences, its JSON checked against
+scores computed independently (the scorers on the raw files, or plain numpy)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pul_bench.analysis import otb as otb_analysis
+from pul_bench.analysis import vot as vot_analysis
+from pul_bench.benchmarks import get_benchmark
+from pul_bench.datasets.otb import load_otb
+from pul_bench.errors import InputError
+from pul_bench.reports.build import run_report
+from pul_bench.reports.recipe import load_recipe
+
+SEQS = ["Crossing", "Football1"]
+RECIPE = """
+title: tiny report
+scale: "test scale, no training"
+data:
+  otb: {benchmark: otb, root: sequences/otb, sequences: [Crossing, Football1]}
+  vot: {benchmark: vot, root: sequences/vot, sequences: [ball1], eao_interval: [20, 100]}
+sections:
+  - kind: table
+    id: tab
+    title: tiny table
+    metrics:
+      - {data: otb, metric: auc}
+      - {data: otb, metric: dp20}
+      - {data: vot, metric: eao}
+    groups: [A]
+    rows:
+      - label: identity
+        cells: [{tracker: identity, paper: [0.25, null, 0.1]}]
+      - label: kcf
+        cells: [kcf]
+      - label: ghost
+        cells: [{tracker: identity, checkpoint: no/such/ghost.pt, train: "make ghost"}]
+  - kind: compare
+    id: cmp
+    title: tiny compare
+    data: otb
+    published: reference/otb/results
+    published_trackers: [KCF, SiamFC-3s_CFNetRelease]
+    annotations: reference/otb
+    trackers: [identity]
+  - kind: clip-length
+    id: clips
+    title: tiny clips
+    data: otb
+    lengths: [10, 50]
+    max_clips: 2
+    trackers: [identity]
+  - kind: curve
+    id: noise
+    title: tiny curve
+    data: otb
+    metric: auc
+    x_label: noise
+    series:
+      - {label: BCE, tracker: identity, x: [1, 2], checkpoint: "no/such/n{x}.pt"}
+    references: [identity]
+"""
+
+
+@pytest.fixture(scope="module")
+def report(data_root: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    tmp = tmp_path_factory.mktemp("report")
+    (tmp / "tiny.yaml").write_text(RECIPE)
+    recipe = load_recipe(tmp / "tiny.yaml")
+    run_report(recipe, data_root, tmp / "out", tmp / "runs")
+    return {"tmp": tmp, "recipe": recipe, "data_root": data_root,
+            "json": json.loads((tmp / "out" / "report.json").read_text())}
+
+
+def _section(report: dict, sid: str) -> dict:
+    return next(s for s in report["json"]["sections"] if s["id"] == sid)
+
+
+def _otb(data_root: Path) -> tuple[list, object]:
+    bench = dataclasses.replace(get_benchmark("otb"), sequences=tuple(SEQS))
+    seqs, _ = load_otb(bench, data_root / "sequences" / "otb")
+    return seqs, bench
+
+
+def test_table_matches_scorers(report: dict) -> None:
+    rows = {r["label"]: r["cells"][0] for r in _section(report, "tab")["rows"]}
+    data_root, runs = report["data_root"], report["tmp"] / "runs"
+    seqs, bench = _otb(data_root)
+    # kcf: the OTB scorer on the raw files the report left in the shared runs folder
+    kcf = otb_analysis.score(bench, [runs / "results" / "otb" / "kcf"],
+                             data_root / "sequences" / "otb")["kcf"]
+    assert rows["kcf"]["ours"]["OTB AUC"] == pytest.approx(kcf["auc"], abs=1e-12)
+    assert rows["kcf"]["ours"]["OTB DP@20"] == pytest.approx(kcf["dp20"], abs=1e-12)
+    # identity: its boxes are the first ground-truth box, scored in memory
+    ident = otb_analysis.score_results(
+        seqs, {"i": {s.name: np.tile(s.groundtruth[0], (len(s), 1)) for s in seqs}})["i"]
+    assert rows["identity"]["ours"]["OTB AUC"] == pytest.approx(ident["auc"], abs=1e-12)
+    assert rows["identity"]["paper"] == {"OTB AUC": 0.25, "OTB DP@20": None, "VOT EAO": 0.1}
+    vot_bench = dataclasses.replace(get_benchmark("vot"), sequences=("ball1",),
+                                    eao_interval=(20, 100))
+    vot = vot_analysis.score(vot_bench,
+                             [runs / "results" / "vot" / "identity"],
+                             data_root / "sequences" / "vot")["identity"]
+    assert rows["identity"]["ours"]["VOT EAO"] == pytest.approx(vot["eao"], abs=1e-12)
+    assert rows["identity"]["scores"]["vot"]["eao_interval"] == [20, 100]
+    assert 0 < rows["identity"]["ours"]["OTB AUC"] < rows["kcf"]["ours"]["OTB AUC"]
+    ghost = rows["ghost"]
+    assert ghost["status"] == "not trained" and ghost["train"] == "make ghost"
+    assert set(ghost["ours"].values()) == {None}
+
+
+def test_compare_matches_published_scores(report: dict) -> None:
+    sec = _section(report, "cmp")
+    data_root = report["data_root"]
+    assert sec["sequences"] == SEQS and sec["cut"] == {}
+    ref = data_root / "reference" / "otb"
+    bench = dataclasses.replace(get_benchmark("otb2015"), sequences=tuple(SEQS))
+    for name in ("KCF", "SiamFC-3s_CFNetRelease"):
+        # scored against the official annotation files, not the sequence folders' copies
+        want = otb_analysis.score(bench, [ref / "results" / name], ref)[name]
+        got = sec["trackers"][f"{name} (published)"]
+        assert got["auc"] == pytest.approx(want["auc"], abs=1e-12)
+        assert got["dp20"] == pytest.approx(want["dp20"], abs=1e-12)
+    assert sec["trackers"]["identity (ours)"]["source"] == "ours"
+
+
+def test_clip_length_matches_numpy(report: dict) -> None:
+    sec = _section(report, "clips")
+    seqs, _ = _otb(report["data_root"])
+    for length in (10, 50):
+        per_clip = []
+        for s in seqs:
+            windows = len(s) // length
+            for start in sorted({0, (windows - 1) * length}):  # max_clips 2: first and last
+                gt = s.groundtruth[start:start + length]
+                c = gt[:, :2] + (gt[:, 2:] - 1) / 2  # MATLAB toolkit centre
+                err = np.hypot(*(c - c[0]).T)
+                ok = (err <= 20) | ~s.valid[start:start + length]
+                per_clip.append(ok.mean())
+        assert sec["clips"][str(length)]["count"] == len(per_clip)
+        got = sec["trackers"][0]["lengths"][str(length)]["dp20"]
+        assert got == pytest.approx(np.mean(per_clip), abs=1e-12)
+    assert sec["clips"]["10"]["starts_1based"]["Crossing"] == [1, 111]
+
+
+def test_missing_checkpoints_marked_never_scored(report: dict) -> None:
+    sec = _section(report, "noise")
+    points = sec["series"][0]["points"]
+    assert [p["status"] for p in points] == ["not trained", "not trained"]
+    assert all(p["value"] is None for p in points)
+    assert sec["references"][0]["status"] == "ok"
+    md = (report["tmp"] / "out" / "report.md").read_text()
+    assert "make ghost" in md and "not trained" in md and "test scale, no training" in md
+    assert {n["checkpoint"] for n in report["json"]["not_ready"]} == {
+        "no/such/ghost.pt", "no/such/n1.pt", "no/such/n2.pt"}
+
+
+def test_figures_and_reuse(report: dict) -> None:
+    out, runs = report["tmp"] / "out", report["tmp"] / "runs"
+    for sec in report["json"]["sections"]:
+        assert sec["figures"], sec["id"]
+        for f in sec["figures"]:
+            assert (out / f).stat().st_size > 1000
+    kept = runs / "results" / "otb" / "kcf" / "Crossing.txt"
+    before = kept.stat().st_mtime_ns
+    run_report(report["recipe"], report["data_root"], out, runs)
+    assert kept.stat().st_mtime_ns == before  # finished results are reused, not recomputed
+    assert json.loads((out / "report.json").read_text())["sections"] == \
+        report["json"]["sections"]
+
+
+def test_bad_recipe_names_file_and_line(tmp_path: Path) -> None:
+    f = tmp_path / "bad.yaml"
+    f.write_text(RECIPE.replace("    max_clips: 2\n", "    max_clips: 2\n    colour: red\n"))
+    with pytest.raises(InputError, match=r"bad\.yaml:\d+: clip-length section: unknown keys "
+                                         r"\['colour'\]"):
+        load_recipe(f)
