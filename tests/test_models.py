@@ -81,3 +81,23 @@ def test_features_are_translation_equivariant(name: str) -> None:
         a = net(img[:, :, :255, :255])
         b = net(img[:, :, 8:, 8:])
     torch.testing.assert_close(a[:, :, 1:, 1:], b[:, :, :-1, :-1], rtol=1e-4, atol=1e-3)
+
+
+@pytest.mark.parametrize("last_relu", [True, False])
+def test_ci_unit_equals_cropping_its_output(last_relu: bool) -> None:
+    """The unit crops early for speed; it must equal SiamDW's definition (crop the output)."""
+    from pul_bench.models.ciresnet import CIBottleneck
+
+    torch.manual_seed(6)
+    unit = CIBottleneck(64, 32, last_relu=last_relu).eval()
+    for m in unit.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-1, 1)
+            m.running_var.uniform_(0.5, 2)
+    x = torch.randn(2, 64, 15, 15)
+    with torch.no_grad():
+        y = unit.relu(unit.bn1(unit.conv1(x)))
+        y = unit.relu(unit.bn2(unit.conv2(y)))
+        y = unit.bn3(unit.conv3(y)) + unit.downsample(x)
+        want = (unit.relu(y) if last_relu else y)[:, :, 1:-1, 1:-1]
+        torch.testing.assert_close(unit(x), want, rtol=1e-5, atol=1e-5)

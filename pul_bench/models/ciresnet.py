@@ -41,12 +41,13 @@ class CIBottleneck(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.relu(self.bn1(self.conv1(x)))
-        y = self.relu(self.bn2(self.conv2(y)))
-        y = self.bn3(self.conv3(y))
-        y = y + (x if self.downsample is None else self.downsample(x))
-        if self.last_relu:
-            y = self.relu(y)
-        return y[:, :, 1:-1, 1:-1]
+        # Crop right after the only padded layer: everything after it (1x1 convolutions, batch
+        # norm, the sum, ReLU) acts per pixel, so this equals cropping the unit's output while
+        # sparing the border's share of that work.
+        y = self.relu(self.bn2(self.conv2(y)))[:, :, 1:-1, 1:-1]
+        x = x[:, :, 1:-1, 1:-1]
+        y = self.bn3(self.conv3(y)) + (x if self.downsample is None else self.downsample(x))
+        return self.relu(y) if self.last_relu else y
 
 
 class CIResNet22(nn.Module):

@@ -85,6 +85,8 @@ class SiamFCTracker(Tracker):
             precision = "fp16" if device == "cuda" else "fp32"
         if precision not in PRECISIONS:
             raise PulBenchError(f"precision must be one of {sorted(PRECISIONS)}, not {precision!r}")
+        if precision == "fp16" and device == "cpu":
+            raise PulBenchError("fp16 inference needs a CUDA device; use bf16 on a CPU")
         if scale_num < 1 or scale_num % 2 == 0:
             raise PulBenchError(f"scale_num must be odd and positive, not {scale_num}")
         if threads:

@@ -1,0 +1,32 @@
+"""``pulbench bench speed`` on real frames: the JSON contract and the FLOP count of the
+3-scale AlexNet search (16.3 GFLOP, as the issue states for SiamFC)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from pul_bench.cli import cli
+from pul_bench.errors import PulBenchError
+from pul_bench.registry import create
+
+
+def test_bench_speed_json(otb_sequences: Path) -> None:
+    result = CliRunner().invoke(cli, [
+        "bench", "speed", "siamfc-random", "--root", str(otb_sequences), "--sequences", "Girl",
+        "--frames", "4", "--per-sequence", "4", "--rounds", "1", "--json"])
+    assert result.exit_code == 0, (result.output, result.exception)
+    out = json.loads(result.output)
+    assert out["gflop_per_frame"] == pytest.approx(16.3, abs=0.05)
+    assert out["frames"] == 3 and out["threads"] >= 1
+    assert out["fps"] > 0 and out["eager_fps"] > 0
+    assert out["gflops"] == pytest.approx(out["fps"] * out["gflop_per_frame"], rel=0.01)
+    assert out["speedup"] == pytest.approx(out["fps"] / out["eager_fps"], rel=0.01)
+
+
+def test_fp16_on_cpu_is_refused() -> None:
+    with pytest.raises(PulBenchError, match="fp16 inference needs a CUDA device"):
+        create("siamfc-random", precision="fp16", device="cpu")
