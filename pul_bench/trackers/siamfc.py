@@ -17,12 +17,15 @@ channels-last tensors, ``inference_mode``, and optionally bfloat16 weights (AMX/
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import cv2
 import numpy as np
 import torch
+from torch import nn
+from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from pul_bench.checkpoint import apply_state_dict, load_backbone_init, load_checkpoint
 from pul_bench.errors import InputError, PulBenchError
@@ -52,13 +55,32 @@ def load_net(backbone: str, head_scale: float, checkpoint: str | Path | None = N
     return SiamFCNet(net, head_scale).eval()
 
 
-def optimize_for_inference(net: SiamFCNet, dtype: torch.dtype) -> SiamFCNet:
-    """Fold batch norm into convolutions, switch to channels-last and cast to ``dtype``."""
-    from torch.fx.experimental.optimization import fuse
+def fold_batch_norms(module: nn.Module) -> nn.Module:
+    """Fold every eval-mode batch norm into the convolution feeding it, in place.
 
-    fused = fuse(net.backbone.eval())
-    fused.total_stride = net.backbone.total_stride
-    out = SiamFCNet(fused, net.head_scale).eval()
+    Pairs are a Conv2d directly followed by a BatchNorm2d in a Sequential, or sibling attributes
+    ``convN``/``bnN`` (the ResNet naming); the BN becomes an Identity, so forward code is unchanged.
+    """
+    for child in list(module.children()):
+        fold_batch_norms(child)
+    names = dict(module.named_children())
+    if isinstance(module, nn.Sequential):
+        keys = list(names)
+        pairs = list(zip(keys, keys[1:], strict=False))
+    else:
+        pairs = [(f"conv{k[2:]}", k) for k in names if k.startswith("bn")]
+    for conv_name, bn_name in pairs:
+        conv, bn = names.get(conv_name), names.get(bn_name)
+        if isinstance(conv, nn.Conv2d) and isinstance(bn, nn.BatchNorm2d):
+            setattr(module, conv_name, fuse_conv_bn_eval(conv, bn))
+            setattr(module, bn_name, nn.Identity())
+    return module
+
+
+def optimize_for_inference(net: SiamFCNet, dtype: torch.dtype) -> SiamFCNet:
+    """A copy with batch norm folded into the convolutions, channels-last and cast to ``dtype``."""
+    out = copy.deepcopy(net).eval()
+    fold_batch_norms(out.backbone)
     return out.to(memory_format=torch.channels_last).to(dtype)
 
 
