@@ -3,6 +3,7 @@ equal to the plain network, and Siamese trackers run through ``pulbench eval`` o
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import cv2
@@ -197,22 +198,27 @@ def test_optimised_fp32_equals_eager_and_bf16_is_close(otb_sequences: Path, name
 
 # --- through pulbench eval ---------------------------------------------------------------------
 
+def _short_root(otb_sequences: Path, root: Path, names: list[str], n: int) -> Path:
+    """The first ``n`` real frames of each sequence in an OTB folder (links, not copies)."""
+    for name in names:
+        seq = root / name
+        (seq / "img").mkdir(parents=True)
+        for f in sorted((otb_sequences / name / "img").glob("*.jpg"))[:n]:
+            (seq / "img" / f.name).symlink_to(f)
+        lines = (otb_sequences / name / "groundtruth_rect.txt").read_text().splitlines()[:n]
+        (seq / "groundtruth_rect.txt").write_text("\n".join(lines) + "\n")
+    return root
+
+
 @pytest.fixture
 def short_otb(otb_sequences: Path, tmp_path: Path) -> Path:
-    """The first 12 real frames of Crossing in an OTB folder (links, not copies): fast enough
-    for every test run."""
-    seq = tmp_path / "otb" / "Crossing"
-    (seq / "img").mkdir(parents=True)
-    for f in sorted((otb_sequences / "Crossing" / "img").glob("*.jpg"))[:12]:
-        (seq / "img" / f.name).symlink_to(f)
-    lines = (otb_sequences / "Crossing" / "groundtruth_rect.txt").read_text().splitlines()[:12]
-    (seq / "groundtruth_rect.txt").write_text("\n".join(lines) + "\n")
-    return tmp_path / "otb"
+    """12 real frames of Crossing: fast enough for every test run."""
+    return _short_root(otb_sequences, tmp_path / "otb", ["Crossing"], 12)
 
 
 def _eval(*args: str) -> tuple[int, str, BaseException | None]:
     result = CliRunner().invoke(cli, ["eval", "otb", *args], catch_exceptions=True)
-    return result.exit_code, result.output, result.exception
+    return result.exit_code, result.stdout, result.exception
 
 
 def test_random_and_checkpoint_trackers_run_through_eval(short_otb: Path, tmp_path: Path) -> None:
@@ -265,3 +271,17 @@ def test_init_file_initialises_the_backbone(tmp_path: Path) -> None:
     tracker = create("siamdw-random", init=init, optimize=False)
     got = tracker.net.backbone.state_dict()
     assert torch.equal(got["layer1.0.conv2.weight"], src["layer1.0.conv2.weight"])
+
+
+def test_reference_checkpoint_tracks_real_frames(otb_sequences: Path, tmp_path: Path) -> None:
+    """A committed trained checkpoint, loaded by its spec, follows real targets through eval
+    (random weights of the same network drift off at once: AUC about 0.06 on these frames)."""
+    if not get_spec("alexpul-bd").ready()[0]:
+        pytest.skip("no committed alexpul-bd checkpoint")
+    root = _short_root(otb_sequences, tmp_path / "otb", ["Crossing", "Girl"], 20)
+    code, out, exc = _eval("alexpul-bd", "--root", str(root), "--out", str(tmp_path / "runs"),
+                           "--json")
+    assert code == 0, (out, exc)
+    scores = json.loads(out)["alexpul-bd"]
+    assert scores["n_sequences"] == 2
+    assert scores["auc"] > 0.5, scores["per_sequence"]
