@@ -22,11 +22,15 @@ from pul_bench.errors import InputError, PulBenchError
 from pul_train.proposals import ProposalSettings
 
 #: task name -> "module:class"; the class has a ``Config`` dataclass for its recipe section
-TASKS: dict[str, str] = {"bd": "pul_train.bd:BDTask"}
+TASKS: dict[str, str] = {
+    "bd": "pul_train.bd:BDTask",
+    "tc": "pul_train.tc:TCTask",
+    "supervised": "pul_train.supervised:SupervisedTask",
+}
 RECIPE_DIR = Path(__file__).resolve().parent / "recipes"
 
 
-def _bounded(default: Any, lo: float | None = None, hi: float | None = None,
+def bounded(default: Any, lo: float | None = None, hi: float | None = None,
              choices: tuple[Any, ...] | None = None) -> Any:
     return field(default=default, metadata={"min": lo, "max": hi, "choices": choices})
 
@@ -36,26 +40,26 @@ class DataConfig:
     """Where the unlabeled video is; a relative ``root`` is under the shared data folder."""
 
     root: str = "unlabeled"
-    kind: str = _bounded("auto", choices=("auto", "vid", "got10k", "lasot", "folders", "files"))
-    stride: int = _bounded(10, lo=1)  # one training frame every ``stride`` frames
+    kind: str = bounded("auto", choices=("auto", "vid", "got10k", "lasot", "folders", "files"))
+    stride: int = bounded(10, lo=1)  # one training frame every ``stride`` frames
 
 
 @dataclass(frozen=True)
 class OptimizerConfig:
     """Adam; the paper uses lr 1e-4 (AlexNet) or 1e-5 (ResNet) and weight decay 5e-4."""
 
-    lr: float = _bounded(1e-4, lo=0.0, hi=1.0)
-    weight_decay: float = _bounded(5e-4, lo=0.0, hi=1.0)
+    lr: float = bounded(1e-4, lo=0.0, hi=1.0)
+    weight_decay: float = bounded(5e-4, lo=0.0, hi=1.0)
 
 
 @dataclass(frozen=True)
 class RuntimeConfig:
     """How to run, not what to learn: results do not depend on these (except ``amp``)."""
 
-    device: str = _bounded("auto", choices=("auto", "cpu", "cuda"))
+    device: str = bounded("auto", choices=("auto", "cpu", "cuda"))
     amp: bool = True  # mixed precision on CUDA
-    workers: int = _bounded(2, lo=1)  # processes for proposals, threads for patch crops
-    threads: int = _bounded(0, lo=0)  # torch CPU threads; 0 keeps torch's default
+    workers: int = bounded(2, lo=1)  # processes for proposals, threads for patch crops
+    threads: int = bounded(0, lo=0)  # torch CPU threads; 0 keeps torch's default
 
 
 @dataclass(frozen=True)
@@ -64,8 +68,8 @@ class Recipe:
 
     task: str
     backbone: str
-    epochs: int = _bounded(1, lo=1)
-    seed: int = _bounded(0, lo=0)
+    epochs: int = bounded(1, lo=1)
+    seed: int = bounded(0, lo=0)
     data: DataConfig = field(default_factory=DataConfig)
     proposals: ProposalSettings = field(default_factory=ProposalSettings)
     optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)

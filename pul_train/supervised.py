@@ -26,10 +26,9 @@ from pul_bench.tracker import read_image
 from pul_bench.trackers.crop import crop_square
 from pul_train.labeled import check_disjoint, open_labeled
 from pul_train.losses import NRConfig
-from pul_train.recipe import TASKS, _bounded
+from pul_train.recipe import bounded
 from pul_train.tc import STRIDE, PairNet, response_loss, run_recipe, shift_search, to_nchw
 
-TASKS.setdefault("supervised", "pul_train.supervised:SupervisedTask")  # see pul_train.tc
 EXEMPLAR, INSTANCE, CONTEXT = 127, 255, 0.5
 
 
@@ -37,17 +36,17 @@ EXEMPLAR, INSTANCE, CONTEXT = 127, 255, 0.5
 class SupervisedConfig:
     """The ``supervised`` recipe section."""
 
-    loss: str = _bounded("bce", choices=("nr", "bce"))
-    noise_px: float = _bounded(0.0, lo=0.0)  # ground-truth centre displacement, frame pixels
-    nr_alpha_cells2: float = _bounded(0.5, lo=0.0)  # label-centre variance, response cells^2
-    nr_samples: int = _bounded(16, lo=1)
-    nr_guard: float = _bounded(-0.9, lo=-0.999, hi=0.0)
-    nr_form: str = _bounded("taylor", choices=("taylor", "mc"))
-    pairs_per_epoch: int = _bounded(512, lo=1)
-    batch_size: int = _bounded(8, lo=1)
-    max_gap: int = _bounded(50, lo=1)  # frames between exemplar and instance
-    head_scale: float = _bounded(0.001, lo=0.0)
-    shift_px: int = _bounded(8, lo=0, hi=64)
+    loss: str = bounded("bce", choices=("nr", "bce"))
+    noise_px: float = bounded(0.0, lo=0.0)  # ground-truth centre displacement, frame pixels
+    nr_alpha_cells2: float = bounded(0.5, lo=0.0)  # label-centre variance, response cells^2
+    nr_samples: int = bounded(16, lo=1)
+    nr_guard: float = bounded(-0.9, lo=-0.999, hi=0.0)
+    nr_form: str = bounded("taylor", choices=("taylor", "mc"))
+    pairs_per_epoch: int = bounded(512, lo=1)
+    batch_size: int = bounded(8, lo=1)
+    max_gap: int = bounded(50, lo=1)  # frames between exemplar and instance
+    head_scale: float = bounded(0.001, lo=0.0)
+    shift_px: int = bounded(8, lo=0, hi=64)
     init: str | None = None  # optional backbone checkpoint to start from
 
 

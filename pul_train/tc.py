@@ -29,11 +29,10 @@ from pul_bench.paths import REPO_ROOT
 from pul_train.bd import nt_xent, pooled
 from pul_train.losses import NRConfig, balanced_bce, nr_loss
 from pul_train.mining import MiningConfig, PairSet, contact_sheet, mine
-from pul_train.recipe import TASKS, _bounded
+from pul_train.recipe import bounded
 from pul_train.video import open_videos
 
 STRIDE = 8.0  # total stride of both backbones: search pixels per response cell
-TASKS.setdefault("tc", "pul_train.tc:TCTask")  # until pul_train.recipe lists the task itself
 
 
 @dataclass(frozen=True)
@@ -46,20 +45,20 @@ class TCConfig:
     lengths: str = "10"  # comma-separated tracking lengths to mine with ``mine_with``
     extra_pairs: str = ""  # comma-separated mining folders also trained on (TCL-20: the L=10 set)
     pairs_dir: str = "runs/mined"  # where mined pairs are stored (one folder per model/length)
-    per_frame: int = _bounded(2, lo=1)  # proposals tracked from each sampled frame
-    mine_batch: int = _bounded(64, lo=1)  # tracks advanced together while mining
-    min_confidence: float = _bounded(0.0, lo=0.0, hi=1.0)  # pairs below are not trained on
-    loss: str = _bounded("nr", choices=("nr", "bce"))
-    nr_alpha_cells2: float = _bounded(0.5, lo=0.0)  # label-centre variance, response cells^2
-    nr_samples: int = _bounded(16, lo=1)
-    nr_guard: float = _bounded(-0.9, lo=-0.999, hi=0.0)
-    nr_form: str = _bounded("taylor", choices=("taylor", "mc"))
-    contrastive_weight: float = _bounded(1.0, lo=0.0)  # lambda
-    temperature: float = _bounded(0.5, lo=1e-3)
-    batch_size: int = _bounded(196, lo=2)
-    head_scale: float = _bounded(0.001, lo=0.0)
-    shift_px: int = _bounded(8, lo=0, hi=64)
-    pairs_per_epoch: int = _bounded(0, lo=0)  # 0: every pair once per epoch
+    per_frame: int = bounded(2, lo=1)  # proposals tracked from each sampled frame
+    mine_batch: int = bounded(64, lo=1)  # tracks advanced together while mining
+    min_confidence: float = bounded(0.0, lo=0.0, hi=1.0)  # pairs below are not trained on
+    loss: str = bounded("nr", choices=("nr", "bce"))
+    nr_alpha_cells2: float = bounded(0.5, lo=0.0)  # label-centre variance, response cells^2
+    nr_samples: int = bounded(16, lo=1)
+    nr_guard: float = bounded(-0.9, lo=-0.999, hi=0.0)
+    nr_form: str = bounded("taylor", choices=("taylor", "mc"))
+    contrastive_weight: float = bounded(1.0, lo=0.0)  # lambda
+    temperature: float = bounded(0.5, lo=1e-3)
+    batch_size: int = bounded(196, lo=2)
+    head_scale: float = bounded(0.001, lo=0.0)
+    shift_px: int = bounded(8, lo=0, hi=64)
+    pairs_per_epoch: int = bounded(0, lo=0)  # 0: every pair once per epoch
 
 
 def _repo_path(p: str) -> Path:
