@@ -25,6 +25,7 @@ from pul_bench.tracker import Tracker
 ENTRY_POINT_GROUP = "pul_bench.trackers"
 _SPEC_KEYS = {
     "name", "description", "factory", "args", "checkpoint", "train", "deterministic", "tags",
+    "extends",
 }
 
 
@@ -62,8 +63,13 @@ class TrackerSpec:
             return False, f"checkpoint missing: {self.checkpoint}{hint}"
         return True, "ready"
 
-    def create(self, checkpoint: str | Path | None = None, **overrides: Any) -> Tracker:
-        """Build the tracker; ``checkpoint`` overrides the spec's, by path."""
+    def create(self, checkpoint: str | Path | None = None, benchmark: str | None = None,
+               **overrides: Any) -> Tracker:
+        """Build the tracker; ``checkpoint`` overrides the spec's, by path.
+
+        ``benchmark`` lets a tracker with per-benchmark hyper-parameters (SiamDW's tables) pick
+        its values through an optional ``set_benchmark(name)`` method.
+        """
         ckpt = Path(checkpoint) if checkpoint is not None else self.checkpoint
         if ckpt is not None and not ckpt.is_file():
             hint = f"\n  train it with: {self.train}" if self.train else ""
@@ -81,6 +87,8 @@ class TrackerSpec:
             tracker.name = self.name
         except AttributeError:
             pass
+        if benchmark is not None and hasattr(tracker, "set_benchmark"):
+            tracker.set_benchmark(benchmark)
         return tracker
 
 
@@ -94,9 +102,10 @@ def _load_factory(ref: str) -> Callable[..., Tracker]:
     return obj
 
 
-def load_spec(path: str | Path) -> TrackerSpec:
-    """Read and validate one tracker spec YAML file."""
-    path = Path(path)
+def _read_spec(path: Path, chain: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """One spec file's mapping, with ``extends: <name>`` resolved against ``<name>.yaml`` beside
+    it: the child's keys replace the parent's, except ``args``, which are merged key by key.
+    Variants (ablations, checkpoints) then state only what differs from their base."""
     try:
         data = yaml.safe_load(path.read_text())
     except yaml.YAMLError as e:
@@ -107,6 +116,23 @@ def load_spec(path: str | Path) -> TrackerSpec:
     unknown = set(data) - _SPEC_KEYS
     if unknown:
         raise InputError(path, f"unknown keys {sorted(unknown)}; allowed: {sorted(_SPEC_KEYS)}")
+    parent = data.pop("extends", None)
+    if parent is None:
+        return data
+    base_path = path.parent / f"{parent}.yaml"
+    if not base_path.is_file():
+        raise InputError(path, f"extends {parent!r}, but {base_path} does not exist")
+    if base_path in chain or base_path == path:
+        raise InputError(path, f"extends {parent!r} in a cycle")
+    base = _read_spec(base_path, (*chain, path))
+    args = {**(base.get("args") or {}), **(data.get("args") or {})}
+    return {**base, **data, "args": args}
+
+
+def load_spec(path: str | Path) -> TrackerSpec:
+    """Read and validate one tracker spec YAML file (resolving ``extends``)."""
+    path = Path(path)
+    data = _read_spec(path)
     for key in ("name", "description", "factory"):
         if not isinstance(data.get(key), str) or not data[key]:
             raise InputError(path, f"'{key}' must be a non-empty string")

@@ -151,3 +151,25 @@ def test_atomic_write_respects_umask(tmp_path: Path) -> None:
     umask = os.umask(0)
     os.umask(umask)
     assert p.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_spec_extends_merges_args_and_overrides_the_rest(tmp_path: Path) -> None:
+    (tmp_path / "base.yaml").write_text(
+        "name: base\ndescription: b\nfactory: pul_bench.tracker:IdentityTracker\n"
+        "args: {a: 1, b: 2}\ncheckpoint: w/base.pt\ntags: [x]\n")
+    (tmp_path / "child.yaml").write_text(
+        "name: child\ndescription: c\nextends: base\nargs: {b: 3}\ncheckpoint: null\n")
+    child = registry.load_spec(tmp_path / "child.yaml")
+    assert child.args == {"a": 1, "b": 3}
+    assert child.checkpoint is None and child.tags == ["x"]
+    assert child.factory == "pul_bench.tracker:IdentityTracker"
+    (tmp_path / "base.yaml").write_text(
+        "name: base\ndescription: b\nextends: child\nfactory: pul_bench.tracker:IdentityTracker\n")
+    with pytest.raises(InputError, match="cycle"):
+        registry.load_spec(tmp_path / "child.yaml")
+
+
+def test_siamdw_specs_take_their_per_benchmark_values() -> None:
+    tracker = registry.create("siamdw-random", benchmark="otb2015")
+    assert (tracker.scale_step, tracker.scale_lr) == (1.1897, 0.2226)
+    assert registry.create("siamdw-random").scale_step == 1.0375

@@ -245,12 +245,20 @@ def test_random_and_checkpoint_trackers_run_through_eval(short_otb: Path, tmp_pa
     np.testing.assert_array_equal(read_table(ckpt_boxes, 4), rows)
 
 
-def test_missing_and_wrong_checkpoints_are_clear_errors(short_otb: Path, tmp_path: Path) -> None:
-    if get_spec("alexpul").checkpoint.is_file():
-        pytest.skip("alexpul has a committed checkpoint")
-    code, _, exc = _eval("alexpul", "--root", str(short_otb), "--out", str(tmp_path / "a"))
+def test_missing_and_wrong_checkpoints_are_clear_errors(short_otb: Path, tmp_path: Path,
+                                                        monkeypatch) -> None:
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    (specs / "alexpul-untrained.yaml").write_text(
+        "name: alexpul-untrained\ndescription: d\n"
+        "factory: pul_bench.trackers.siamfc:SiamFCTracker\n"
+        "args: {backbone: alexnet}\ncheckpoint: missing.pt\n"
+        "train: pul_train tc --config pul_train/recipes/alexpul-tcl20.yaml\n")
+    monkeypatch.setenv("PULBENCH_TRACKERS", str(specs))
+    code, _, exc = _eval("alexpul-untrained", "--root", str(short_otb),
+                         "--out", str(tmp_path / "a"))
     assert isinstance(exc, PulBenchError)
-    assert "pul_train tc --config pul_train/recipes/alexpul.yaml" in str(exc)
+    assert "pul_train tc --config pul_train/recipes/alexpul-tcl20.yaml" in str(exc)
 
     wrong = tmp_path / "res.pt"
     save_checkpoint(wrong, build_backbone("ciresnet22").state_dict(),

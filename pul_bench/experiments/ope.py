@@ -45,6 +45,7 @@ class _Job:
     """One sequence to run: everything a worker process needs, picklable."""
 
     name: str
+    benchmark: str
     frames: tuple[str, ...]
     init_box: tuple[float, float, float, float]
     result: Path
@@ -91,7 +92,7 @@ def evaluate(
         if not s.frames:
             raise PulBenchError(f"{root}: no images for sequence {s.name!r}; eval needs the "
                                 "image folders, not only annotations")
-        job = _Job(s.name, tuple(str(f) for f in s.frames),
+        job = _Job(s.name, bench.name, tuple(str(f) for f in s.frames),
                    tuple(float(v) for v in s.groundtruth[0]),
                    result_dir / f"{s.name}.txt", result_dir / "times" / f"{s.name}_time.txt")
         if not _finished(job):
@@ -168,14 +169,14 @@ def _run_jobs(jobs: list[_Job], spec: TrackerSpec, checkpoint: str | Path | None
 
 
 # Trackers are built once per process and re-initialised per sequence.
-_cache: dict[tuple[str, str | None], Tracker] = {}
+_cache: dict[tuple[str, str | None, str], Tracker] = {}
 
 
 def _run_one(job: _Job, spec: TrackerSpec, checkpoint: str | Path | None,
              progress: Callable[[int], None]) -> None:
-    key = (spec.name, None if checkpoint is None else str(checkpoint))
+    key = (spec.name, None if checkpoint is None else str(checkpoint), job.benchmark)
     if key not in _cache:
-        _cache[key] = spec.create(checkpoint=checkpoint)
+        _cache[key] = spec.create(checkpoint=checkpoint, benchmark=job.benchmark)
     boxes, times = _cache[key].track(job.frames, job.init_box, progress=progress)
     if boxes.shape != (len(job.frames), 4):
         raise PulBenchError(f"tracker {spec.name!r} returned {boxes.shape} boxes on {job.name}; "

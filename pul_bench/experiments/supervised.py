@@ -74,7 +74,8 @@ def sequence_dir(out: Path, bench: Benchmark, tracker: str, seq: str) -> Path:
 
 
 def run_sequence(tracker_name: str, checkpoint: Path | None, seq: VOTSequence, folder: Path,
-                 deterministic: bool | None, progress=None) -> int:
+                 deterministic: bool | None, benchmark: str | None = None,
+                 progress=None) -> int:
     """Run the missing repetitions of one sequence; return how many exist afterwards."""
     tracker = None
     runs: list[M.Trajectory] = []
@@ -89,7 +90,7 @@ def run_sequence(tracker_name: str, checkpoint: Path | None, seq: VOTSequence, f
             _tick(progress, len(seq))
             continue
         if tracker is None:
-            tracker = get_spec(tracker_name).create(checkpoint=checkpoint)
+            tracker = get_spec(tracker_name).create(checkpoint=checkpoint, benchmark=benchmark)
         status, boxes, times = run_once(tracker, seq, progress=progress)
         write_text(folder / f"{seq.name}_{rep:03d}_time.value",
                    "".join(f"{t:.6f}\n" for t in times))
@@ -99,8 +100,7 @@ def run_sequence(tracker_name: str, checkpoint: Path | None, seq: VOTSequence, f
 
 
 def _worker(args: tuple) -> tuple[str, int]:
-    tracker_name, checkpoint, seq, folder, deterministic = args
-    return seq.name, run_sequence(tracker_name, checkpoint, seq, folder, deterministic)
+    return args[2].name, run_sequence(*args)
 
 
 def evaluate(bench: Benchmark, tracker: str, root: Path, out: Path, workers: int = 1,
@@ -118,7 +118,8 @@ def evaluate(bench: Benchmark, tracker: str, root: Path, out: Path, workers: int
     out = Path(out)
     reps = 1 if deterministic else REPETITIONS
     total = sum(len(s) for s in seqs) * reps
-    jobs = [(tracker, checkpoint, s, sequence_dir(out, bench, tracker, s.name), deterministic)
+    jobs = [(tracker, checkpoint, s, sequence_dir(out, bench, tracker, s.name), deterministic,
+             bench.name)
             for s in seqs]
     with tqdm(total=total, unit="frame", desc=f"{tracker} on {bench.name}") as bar:
         if workers <= 1:
