@@ -54,10 +54,10 @@ def cli() -> None:
     """
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Console entry point: user errors print one line and exit 2, never a traceback."""
+def run_group(group: click.Group, argv: list[str] | None = None) -> None:
+    """Run a click group so that user errors print one line and exit 2, never a traceback."""
     try:
-        cli.main(args=argv, standalone_mode=False)
+        group.main(args=argv, standalone_mode=False)
     except PulBenchError as e:
         click.secho(f"error: {e}", fg="red", err=True)
         sys.exit(2)
@@ -69,6 +69,11 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(e.exit_code)
     except click.exceptions.Exit as e:
         sys.exit(e.exit_code)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point of ``pulbench``."""
+    run_group(cli, argv)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import importlib
-import sys
 from pathlib import Path
 
 import click
@@ -16,8 +15,8 @@ COMMANDS: dict[str, str] = {
     "bd": "pul_train.cli:bd_cmd",
     "proposals": "pul_train.cli:proposals_cmd",
     "mine": "pul_train.mining:mine_cmd",
-    "tc": "pul_train.tc:tc_cmd",
-    "supervised": "pul_train.supervised:supervised_cmd",
+    "tc": "pul_train.cli:tc_cmd",
+    "supervised": "pul_train.cli:supervised_cmd",
 }
 
 
@@ -46,44 +45,67 @@ def group() -> None:
     """
 
 
-@click.command("bd")
-@click.option("--config", "config", required=True,
-              help="Recipe YAML file, or a shipped recipe name (e.g. alexpul-bd-ahm).")
-@click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=None,
-              help="Run folder (default runs/train/<recipe name>).")
-@click.option("--resume", is_flag=True, help="Continue from OUT/checkpoints/last.pt.")
-@click.option("--data-root", type=click.Path(path_type=Path, file_okay=False),
-              help="Base for a relative data.root (default: the shared data folder).")
-@click.option("--export", type=click.Path(path_type=Path, dir_okay=False),
-              help="Also write the final backbone here as a compact fp16 tracker checkpoint.")
-@click.option("--quiet", is_flag=True, help="No progress bars.")
-def bd_cmd(config: str, out: Path | None, resume: bool, data_root: Path | None,
-           export: Path | None, quiet: bool) -> None:
-    """Background-discrimination learning (NT-Xent on proposals), with AHM if the recipe says.
-
-    Writes OUT/checkpoints/last.pt every epoch, OUT/log.csv, log.json, loss.png and finally
-    OUT/model.pt (a pul_bench checkpoint usable by the siamfc trackers).
-    """
+def _train_recipe(config: str, task: str, out: Path | None, resume: bool,
+                  data_root: Path | None, export: Path | None, quiet: bool) -> None:
+    """Train ``config`` (which must be a ``task`` recipe) and optionally export it as fp16."""
+    from pul_bench.checkpoint import load_checkpoint, save_checkpoint
     from pul_train.recipe import load_recipe
     from pul_train.trainer import train
 
     recipe = load_recipe(config)
-    if recipe.task != "bd":
-        raise PulBenchError(f"{recipe.source}: task is {recipe.task!r}, not 'bd'")
+    if recipe.task != task:
+        raise PulBenchError(f"{recipe.source}: task is {recipe.task!r}, not {task!r}")
     out = out or Path("runs") / "train" / Path(recipe.source).stem
     summary = train(recipe, out, resume=resume, data_root=data_root, progress=not quiet)
-    if "model" in summary:
-        last = summary["log"][-1] if summary["log"] else {}
-        click.echo(f"done: {summary['model']} (final loss {last.get('loss', float('nan')):.4f}, "
-                   f"{last.get('images_per_s', 0)} images/s, world size {summary['world_size']})")
-        if export is not None:
-            from pul_bench.checkpoint import load_checkpoint, save_checkpoint
+    if "model" not in summary:
+        return
+    last = summary["log"][-1] if summary["log"] else {}
+    click.echo(f"done: {summary['model']} (final loss {last.get('loss', float('nan')):.4f}, "
+               f"{last.get('images_per_s', 0)} images/s, world size {summary['world_size']})")
+    if export is not None:
+        weights, meta = load_checkpoint(summary["model"])
+        for key in ("dtype", "sha256"):
+            meta.pop(key, None)
+        save_checkpoint(export, weights, meta, fp16=True)
+        click.echo(f"exported fp16 checkpoint: {export}")
 
-            weights, meta = load_checkpoint(summary["model"])
-            for key in ("dtype", "sha256"):
-                meta.pop(key, None)
-            save_checkpoint(export, weights, meta, fp16=True)
-            click.echo(f"exported fp16 checkpoint: {export}")
+
+def _recipe_command(task: str, example: str, doc: str) -> click.Command:
+    """A training verb: every task takes the same recipe, run-folder and export options."""
+
+    @click.command(task, help=doc)
+    @click.option("--config", "config", required=True,
+                  help=f"Recipe YAML file, or a shipped recipe name (e.g. {example}).")
+    @click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=None,
+                  help="Run folder (default runs/train/<recipe name>).")
+    @click.option("--resume", is_flag=True, help="Continue from OUT/checkpoints/last.pt.")
+    @click.option("--data-root", type=click.Path(path_type=Path, file_okay=False),
+                  help="Base for a relative data.root (default: the shared data folder).")
+    @click.option("--export", type=click.Path(path_type=Path, dir_okay=False),
+                  help="Also write the final backbone here as a compact fp16 tracker checkpoint.")
+    @click.option("--quiet", is_flag=True, help="No progress bars.")
+    def command(config: str, out: Path | None, resume: bool, data_root: Path | None,
+                export: Path | None, quiet: bool) -> None:
+        _train_recipe(config, task, out, resume, data_root, export, quiet)
+
+    return command
+
+
+_RUN_FOLDER = ("Writes OUT/checkpoints/last.pt every epoch, OUT/log.csv, log.json, loss.png and "
+               "finally OUT/model.pt (a pul_bench checkpoint usable by the siamfc trackers).")
+bd_cmd = _recipe_command(
+    "bd", "alexpul-bd-ahm",
+    "Background-discrimination learning (NT-Xent on proposals), with AHM if the recipe says.\n\n"
+    + _RUN_FOLDER)
+tc_cmd = _recipe_command(
+    "tc", "alexpul-tcl10",
+    "Temporal-correspondence learning: mine pairs with the BD tracker, then fine-tune with the "
+    "NR loss (or balanced BCE) plus the contrastive term.\n\nMined pairs are kept under "
+    "tc.pairs_dir (with a contact_sheet.png each) and reused by later runs. " + _RUN_FOLDER)
+supervised_cmd = _recipe_command(
+    "supervised", "siamfc",
+    "Supervised SiamFC/SiamDW training on labeled video, optionally with noisy centres "
+    "(supervised.noise_px) and the NR loss (supervised.loss: nr).\n\n" + _RUN_FOLDER)
 
 
 @click.command("proposals")
@@ -145,19 +167,9 @@ def proposals_cmd(source: Path, video: str | None, frame: int, out: Path | None,
 
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: user errors print one line and exit 2, never a traceback."""
-    try:
-        group.main(args=argv, standalone_mode=False)
-    except PulBenchError as e:
-        click.secho(f"error: {e}", fg="red", err=True)
-        sys.exit(2)
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
-        sys.exit(130)
-    except click.ClickException as e:
-        e.show()
-        sys.exit(e.exit_code)
-    except click.exceptions.Exit as e:
-        sys.exit(e.exit_code)
+    from pul_bench.cli import run_group
+
+    run_group(group, argv)
 
 
 if __name__ == "__main__":

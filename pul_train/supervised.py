@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import click
 import numpy as np
 import torch
 from torch import nn
@@ -27,7 +26,7 @@ from pul_bench.trackers.crop import crop_square
 from pul_train.labeled import check_disjoint, open_labeled
 from pul_train.losses import NRConfig
 from pul_train.recipe import bounded
-from pul_train.tc import STRIDE, PairNet, response_loss, run_recipe, shift_search, to_nchw
+from pul_train.tc import STRIDE, PairNet, response_loss, shift_search, to_nchw
 
 EXEMPLAR, INSTANCE, CONTEXT = 127, 255, 0.5
 
@@ -149,21 +148,3 @@ class SupervisedTask:
             "architecture": self.recipe.backbone, "stage": "supervised",
             "loss": self.cfg.loss, "noise_px": self.cfg.noise_px,
             "sequences": [s.name for s in self.seqs]}
-
-
-@click.command("supervised")
-@click.option("--config", "config", required=True,
-              help="Recipe YAML file, or a shipped recipe name (e.g. siamfc).")
-@click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=None,
-              help="Run folder (default runs/train/<recipe name>).")
-@click.option("--resume", is_flag=True, help="Continue from OUT/checkpoints/last.pt.")
-@click.option("--data-root", type=click.Path(path_type=Path, file_okay=False),
-              help="Base for a relative data.root (default: the shared data folder).")
-@click.option("--export", type=click.Path(path_type=Path, dir_okay=False),
-              help="Also write the final backbone here as a compact fp16 tracker checkpoint.")
-@click.option("--quiet", is_flag=True, help="No progress bars.")
-def supervised_cmd(config: str, out: Path | None, resume: bool, data_root: Path | None,
-                   export: Path | None, quiet: bool) -> None:
-    """Supervised SiamFC/SiamDW training on labeled video, optionally with noisy centres
-    (supervised.noise_px) and the NR loss (supervised.loss: nr)."""
-    run_recipe(config, "supervised", out, resume, data_root, export, quiet)

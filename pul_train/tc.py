@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import click
 import cv2
 import numpy as np
 import torch
@@ -211,50 +210,3 @@ def response_loss(r: torch.Tensor, centre: torch.Tensor, loss: str, nr: NRConfig
 def to_nchw(images: list[np.ndarray]) -> torch.Tensor:
     """RGB uint8 HWC images -> one float NCHW batch (raw 0..255, as the backbones expect)."""
     return torch.from_numpy(np.ascontiguousarray(np.stack(images))).permute(0, 3, 1, 2).float()
-
-
-@click.command("tc")
-@click.option("--config", "config", required=True,
-              help="Recipe YAML file, or a shipped recipe name (e.g. alexpul-tcl10).")
-@click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=None,
-              help="Run folder (default runs/train/<recipe name>).")
-@click.option("--resume", is_flag=True, help="Continue from OUT/checkpoints/last.pt.")
-@click.option("--data-root", type=click.Path(path_type=Path, file_okay=False),
-              help="Base for a relative data.root (default: the shared data folder).")
-@click.option("--export", type=click.Path(path_type=Path, dir_okay=False),
-              help="Also write the final backbone here as a compact fp16 tracker checkpoint.")
-@click.option("--quiet", is_flag=True, help="No progress bars.")
-def tc_cmd(config: str, out: Path | None, resume: bool, data_root: Path | None,
-           export: Path | None, quiet: bool) -> None:
-    """Temporal-correspondence learning: mine pairs with the BD tracker, then fine-tune with the
-    NR loss (or balanced BCE) plus the contrastive term.
-
-    Mined pairs are kept under tc.pairs_dir (with a contact_sheet.png each) and reused by later
-    runs; OUT gets checkpoints/last.pt every epoch, log.csv, log.json, loss.png and model.pt.
-    """
-    run_recipe(config, "tc", out, resume, data_root, export, quiet)
-
-
-def run_recipe(config: str, task: str, out: Path | None, resume: bool, data_root: Path | None,
-               export: Path | None, quiet: bool) -> None:
-    """Train ``config`` (which must be a ``task`` recipe) and optionally export it as fp16."""
-    from pul_bench.checkpoint import load_checkpoint, save_checkpoint
-    from pul_train.recipe import load_recipe
-    from pul_train.trainer import train
-
-    recipe = load_recipe(config)
-    if recipe.task != task:
-        raise PulBenchError(f"{recipe.source}: task is {recipe.task!r}, not {task!r}")
-    out = out or Path("runs") / "train" / Path(recipe.source).stem
-    summary = train(recipe, out, resume=resume, data_root=data_root, progress=not quiet)
-    if "model" not in summary:
-        return
-    last = summary["log"][-1] if summary["log"] else {}
-    click.echo(f"done: {summary['model']} (final loss {last.get('loss', float('nan')):.4f}, "
-               f"{last.get('images_per_s', 0)} images/s)")
-    if export is not None:
-        weights, meta = load_checkpoint(summary["model"])
-        for key in ("dtype", "sha256"):
-            meta.pop(key, None)
-        save_checkpoint(export, weights, meta, fp16=True)
-        click.echo(f"exported fp16 checkpoint: {export}")
