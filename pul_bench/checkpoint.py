@@ -191,9 +191,14 @@ def load_backbone_init(path: str | Path,
 
 def update_manifest(manifest: str | Path, name: str, checkpoint: str | Path,
                     scores: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Record (or replace) ``name``'s entry for a checkpoint beside ``manifest``; atomic."""
+    """Record (or replace) ``name``'s entry for a checkpoint beside ``manifest``; atomic.
+
+    Without ``scores`` the entry keeps the scores it had, if the file is unchanged."""
     manifest, checkpoint = Path(manifest), Path(checkpoint)
     _, meta = load_checkpoint(checkpoint)
+    old = _read_manifest(manifest)["weights"].get(name, {})
+    if scores is None and old.get("sha256") == file_sha256(checkpoint):
+        scores = old.get("scores")
     entry = {"file": checkpoint.name, "sha256": file_sha256(checkpoint),
              "weights_sha256": meta["sha256"], "architecture": meta["architecture"],
              "dtype": meta["dtype"], "recipe": meta.get("recipe"), "data": meta.get("data"),

@@ -48,7 +48,7 @@ def group() -> None:
 def _train_recipe(config: str, task: str, out: Path | None, resume: bool,
                   data_root: Path | None, export: Path | None, quiet: bool) -> None:
     """Train ``config`` (which must be a ``task`` recipe) and optionally export it as fp16."""
-    from pul_bench.checkpoint import load_checkpoint, save_checkpoint
+    from pul_bench.checkpoint import load_checkpoint, save_checkpoint, update_manifest
     from pul_train.recipe import load_recipe
     from pul_train.trainer import train
 
@@ -68,6 +68,10 @@ def _train_recipe(config: str, task: str, out: Path | None, resume: bool,
             meta.pop(key, None)
         save_checkpoint(export, weights, meta, fp16=True)
         click.echo(f"exported fp16 checkpoint: {export}")
+        manifest = export.parent / "MANIFEST.yaml"
+        if manifest.is_file():  # reference weights: keep their manifest in step
+            update_manifest(manifest, export.stem, export)
+            click.echo(f"listed in {manifest}")
 
 
 def _recipe_command(task: str, example: str, doc: str) -> click.Command:

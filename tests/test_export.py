@@ -44,10 +44,18 @@ def test_exported_backbone_matches_pytorch(name: str, otb_sequences: Path,
         assert np.abs(got - want).max() <= 1e-4 * np.abs(want).max()
 
 
-def test_export_of_an_untrained_tracker_names_the_training_command(tmp_path: Path) -> None:
-    result = CliRunner().invoke(cli, ["export", "respul", "--onnx", str(tmp_path / "r.onnx")])
-    if result.exit_code == 0:
-        pytest.skip("respul has a committed checkpoint")
+def test_export_of_an_untrained_tracker_names_the_training_command(tmp_path: Path,
+                                                                   monkeypatch) -> None:
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    (specs / "respul-untrained.yaml").write_text(
+        "name: respul-untrained\ndescription: d\n"
+        "factory: pul_bench.trackers.siamfc:SiamFCTracker\n"
+        "args: {backbone: ciresnet22}\ncheckpoint: missing.pt\n"
+        "train: pul_train tc --config pul_train/recipes/respul-tcl20.yaml\n")
+    monkeypatch.setenv("PULBENCH_TRACKERS", str(specs))
+    result = CliRunner().invoke(cli, ["export", "respul-untrained", "--onnx",
+                                      str(tmp_path / "r.onnx")])
     assert isinstance(result.exception, PulBenchError)
-    assert "pul_train tc --config pul_train/recipes/respul.yaml" in str(result.exception)
+    assert "pul_train tc --config pul_train/recipes/respul-tcl20.yaml" in str(result.exception)
     assert not (tmp_path / "r.onnx").exists()
