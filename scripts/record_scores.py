@@ -1,11 +1,12 @@
-"""Copy each reference checkpoint's scores from `pulbench eval` outputs into its MANIFEST entry.
+"""Score each reference checkpoint's raw results and record the numbers in its MANIFEST entry.
 
     python scripts/record_scores.py [--runs runs]
 
-For every entry of trackers/weights/MANIFEST.yaml, the tracker registered with that checkpoint is
-looked up in <runs>/reports/<bench>/performance.json (OTB) and
-<runs>/reports/<bench>/<tracker>/performance.json (VOT); what is found is recorded with the
-sequences it was measured on, so nobody mistakes a 6-sequence score for a full-benchmark one.
+For every tracker whose checkpoint is ``trackers/weights/<tracker>.pt``, the raw results in
+``<runs>/results/otb/<tracker>`` and ``<runs>/results/vot/<tracker>`` (as ``pulbench eval otb|vot
+--out <runs>`` writes them) are scored on the shared data's sequences with the default
+conventions, and recorded with the sequence names, so nobody mistakes a 6-sequence score for a
+full-benchmark one.
 """
 
 from __future__ import annotations
@@ -14,24 +15,28 @@ import argparse
 import json
 from pathlib import Path
 
+from pul_bench.analysis import otb, vot
+from pul_bench.benchmarks import get_benchmark
 from pul_bench.checkpoint import update_manifest
 from pul_bench.paths import REPO_ROOT
 from pul_bench.registry import all_specs
 
-_KEYS = ("auc", "dp20", "accuracy", "robustness", "failures", "eao")
+_KEYS = {"otb": ("auc", "dp20"), "vot": ("accuracy", "robustness", "failures")}
 
 
-def _found(runs: Path, tracker: str) -> dict[str, dict]:
+def _scores(runs: Path, tracker: str) -> dict[str, dict]:
     out: dict[str, dict] = {}
-    for perf in sorted((runs / "reports").glob("*/performance.json")) + sorted(
-            (runs / "reports").glob(f"*/{tracker}/performance.json")):
-        bench = perf.relative_to(runs / "reports").parts[0]
-        scores = json.loads(perf.read_text()).get(tracker)
-        if isinstance(scores, dict):
-            entry = {k: round(float(scores[k]), 4) for k in _KEYS if scores.get(k) is not None}
-            seqs = scores.get("per_sequence") or scores.get("sequences") or {}
-            entry["sequences"] = sorted(seqs) if isinstance(seqs, dict | list) else seqs
-            out[bench] = entry
+    for kind, analysis in (("otb", otb), ("vot", vot)):
+        folder = runs / "results" / kind / tracker
+        if not folder.is_dir():
+            continue
+        bench = get_benchmark(kind)
+        result = analysis.score(bench=bench, result_dirs=[folder], root=bench.default_root(),
+                                convention=None)[tracker]
+        entry = {k: round(float(result[k]), 4) for k in _KEYS[kind]}
+        seqs = result.get("per_sequence") or {}
+        entry["sequences"] = sorted(seqs)
+        out[kind] = entry
     return out
 
 
@@ -42,9 +47,9 @@ def main() -> None:
     weights = REPO_ROOT / "trackers" / "weights"
     for spec in all_specs().values():
         ckpt = spec.checkpoint
-        if ckpt is None or ckpt.parent != weights or not ckpt.is_file() or ckpt.stem != spec.name:
+        if ckpt is None or ckpt != weights / f"{spec.name}.pt" or not ckpt.is_file():
             continue
-        scores = _found(args.runs, spec.name)
+        scores = _scores(args.runs, spec.name)
         if scores:
             update_manifest(weights / "MANIFEST.yaml", spec.name, ckpt, scores)
             print(spec.name, json.dumps({b: {k: v for k, v in s.items() if k != "sequences"}
