@@ -18,5 +18,5 @@ python -m pip install -q --force-reinstall --no-deps "opencv-contrib-python-head
 python -c "import cv2; assert hasattr(cv2, 'ximgproc'), 'cv2 lacks ximgproc'; print('cv2', cv2.__version__, 'with ximgproc')"
 if [ "${1:-}" != "--no-run" ]; then
   pulbench trackers
-  pulbench eval otb kcf --out runs
+  pulbench eval otb alexpul --out runs
 fi
