@@ -27,13 +27,18 @@ COMMANDS: dict[str, str] = {
 
 
 class LazyGroup(click.Group):
-    """A click group whose subcommands are imported only when invoked or listed in --help."""
+    """A click group whose subcommands (``lazy_commands``: name -> "module:attr") are imported
+    only when invoked or listed in --help."""
+
+    def __init__(self, *args, lazy_commands: dict[str, str] | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy_commands = lazy_commands if lazy_commands is not None else COMMANDS
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(COMMANDS)
+        return sorted(self.lazy_commands)
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        ref = COMMANDS.get(name)
+        ref = self.lazy_commands.get(name)
         if ref is None:
             return None
         module, _, attr = ref.partition(":")

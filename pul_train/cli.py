@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 
 import click
 
+from pul_bench.cli import LazyGroup
 from pul_bench.errors import PulBenchError
 
 #: command name -> "module:attribute" of a click command
@@ -20,19 +20,8 @@ COMMANDS: dict[str, str] = {
 }
 
 
-class _Group(click.Group):
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(COMMANDS)
-
-    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        ref = COMMANDS.get(name)
-        if ref is None:
-            return None
-        module, _, attr = ref.partition(":")
-        return getattr(importlib.import_module(module), attr)
-
-
-@click.group("pul_train", cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group("pul_train", cls=LazyGroup, lazy_commands=COMMANDS,
+             context_settings={"help_option_names": ["-h", "--help"]})
 def group() -> None:
     """Train tracker backbones from unlabeled video (PUL: BD, AHM, ...).
 
