@@ -26,7 +26,7 @@ from pul_bench.trackers.crop import crop_square
 from pul_train.labeled import check_disjoint, open_labeled
 from pul_train.losses import NRConfig
 from pul_train.recipe import bounded
-from pul_train.tc import STRIDE, PairNet, response_loss, shift_search, to_nchw
+from pul_train.tc import PairNet, pair_batch, response_loss
 
 EXEMPLAR, INSTANCE, CONTEXT = 127, 255, 0.5
 
@@ -124,20 +124,13 @@ class SupervisedTask:
         return [t[b:b + size] for b in range(0, len(t) - size + 1, size)]
 
     def make_batch(self, epoch: int, step: int, triples: np.ndarray) -> dict[str, torch.Tensor]:
-        zs, xs, centres = [], [], []
-        for n, (k, i, j) in enumerate(triples):
-            rng = np.random.default_rng([self.recipe.seed, epoch, step, n, 8])
-            frames, boxes = self.seqs[k].frames, self.boxes[k]
-            z = _crop(frames[i], boxes[i], EXEMPLAR)
-            x, centre = shift_search(_crop(frames[j], boxes[j], INSTANCE), rng,
-                                     self.cfg.shift_px)
-            if rng.random() < 0.5:
-                z, x, centre = z[:, ::-1], x[:, ::-1], centre * np.array([1.0, -1.0])
-            zs.append(z)
-            xs.append(x)
-            centres.append(centre / STRIDE)
-        return {"z": to_nchw(zs), "x": to_nchw(xs),
-                "centre": torch.from_numpy(np.array(centres, np.float64))}
+        def items():
+            for n, (k, i, j) in enumerate(triples):
+                frames, boxes = self.seqs[k].frames, self.boxes[k]
+                yield (_crop(frames[i], boxes[i], EXEMPLAR), _crop(frames[j], boxes[j], INSTANCE),
+                       np.random.default_rng([self.recipe.seed, epoch, step, n, 8]))
+
+        return pair_batch(items(), self.cfg.shift_px)
 
     def loss(self, model: nn.Module, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]:
         _, _, r = model(batch["z"], batch["x"])

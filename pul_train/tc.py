@@ -14,6 +14,7 @@ up to ``shift_px`` pixels, which moves the label centre by shift / stride cells.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -143,18 +144,10 @@ class TCTask:
     def make_batch(self, epoch: int, step: int, indices: np.ndarray) -> dict[str, torch.Tensor]:
         """Exemplars, shifted search crops and the label centres (cells) they imply."""
         assert self.pairs is not None
-        zs, xs, centres = [], [], []
-        for j, n in enumerate(indices):
-            rng = np.random.default_rng([self.recipe.seed, epoch, step, j, 4])
-            z, x = self.pairs.pair(int(n))
-            x, centre = shift_search(x, rng, self.cfg.shift_px)
-            if rng.random() < 0.5:
-                z, x, centre = z[:, ::-1], x[:, ::-1], centre * np.array([1.0, -1.0])
-            zs.append(z)
-            xs.append(x)
-            centres.append(centre / STRIDE)
-        return {"z": to_nchw(zs), "x": to_nchw(xs),
-                "centre": torch.from_numpy(np.array(centres, np.float64))}
+        seed = self.recipe.seed
+        return pair_batch(((*self.pairs.pair(int(n)),
+                            np.random.default_rng([seed, epoch, step, j, 4]))
+                           for j, n in enumerate(indices)), self.cfg.shift_px)
 
     def loss(self, model: nn.Module, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]:
         """L_NR (or balanced BCE) + lambda * NT-Xent(first patch, last patch)."""
@@ -198,6 +191,23 @@ def shift_search(x: np.ndarray, rng: np.random.Generator, max_px: int
     m = np.array([[1, 0, dx], [0, 1, dy]], np.float32)
     out = cv2.warpAffine(x, m, (x.shape[1], x.shape[0]), borderMode=cv2.BORDER_REPLICATE)
     return out, np.array([dy, dx], np.float64)
+
+
+def pair_batch(items: Iterable[tuple[np.ndarray, np.ndarray, np.random.Generator]],
+               shift_px: int = 8) -> dict[str, torch.Tensor]:
+    """Stack (exemplar, search, rng) pairs into a batch: each search crop shifted by up to
+    ``shift_px`` (so the target is not always centred) and both flipped half the time; the
+    label centre comes out in response-map cells."""
+    zs, xs, centres = [], [], []
+    for z, x, rng in items:
+        x, centre = shift_search(x, rng, shift_px)
+        if rng.random() < 0.5:
+            z, x, centre = z[:, ::-1], x[:, ::-1], centre * np.array([1.0, -1.0])
+        zs.append(z)
+        xs.append(x)
+        centres.append(centre / STRIDE)
+    return {"z": to_nchw(zs), "x": to_nchw(xs),
+            "centre": torch.from_numpy(np.array(centres, np.float64))}
 
 
 def response_loss(r: torch.Tensor, centre: torch.Tensor, loss: str, nr: NRConfig
