@@ -26,8 +26,8 @@ import numpy as np
 from pul_bench.datasets.otb import canonical_name
 from pul_bench.errors import InputError, PulBenchError
 from pul_bench.io import read_table
+from pul_train.video import image_files, subdirs
 
-IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".bmp"}
 KINDS = ("auto", "folders", "got10k", "lasot", "vid")
 
 
@@ -43,14 +43,6 @@ class LabeledSequence:
         """Indices of frames with a usable box (finite, positive size)."""
         b = self.boxes
         return np.flatnonzero(np.isfinite(b).all(1) & (b[:, 2] > 1) & (b[:, 3] > 1))
-
-
-def _images(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTS)
-
-
-def _subdirs(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
 def _rects(path: Path, one_based: bool) -> np.ndarray:
@@ -90,14 +82,14 @@ def _folder(seq: Path) -> LabeledSequence | None:
         return None
     img = next((seq / d for d in ("img", "color") if (seq / d).is_dir()), seq)
     one_based = gt.name == "groundtruth_rect.txt"  # OTB files count pixels from 1
-    return _sequence(seq.name, _images(img), _rects(gt, one_based), gt)
+    return _sequence(seq.name, image_files(img), _rects(gt, one_based), gt)
 
 
 def _got10k(seq: Path) -> LabeledSequence:
     gt = seq / "groundtruth.txt"
     boxes = _rects(gt, one_based=False)
     boxes[_flags(seq / "absence.label", len(boxes))] = np.nan
-    return _sequence(seq.name, _images(seq), boxes, gt)
+    return _sequence(seq.name, image_files(seq), boxes, gt)
 
 
 def _lasot(seq: Path) -> LabeledSequence:
@@ -106,14 +98,14 @@ def _lasot(seq: Path) -> LabeledSequence:
     hidden = _flags(seq / "full_occlusion.txt", len(boxes)) | _flags(seq / "out_of_view.txt",
                                                                        len(boxes))
     boxes[hidden] = np.nan
-    return _sequence(seq.name, _images(seq / "img"), boxes, gt)
+    return _sequence(seq.name, image_files(seq / "img"), boxes, gt)
 
 
 def _vid(root: Path) -> list[LabeledSequence]:
     ann_root, data_root = root / "Annotations" / "VID" / "train", root / "Data" / "VID" / "train"
     out = []
-    for chunk in _subdirs(ann_root):
-        for snippet in _subdirs(chunk):
+    for chunk in subdirs(ann_root):
+        for snippet in subdirs(chunk):
             files = sorted(snippet.glob("*.xml"))
             tracks: dict[str, np.ndarray] = {}
             for i, f in enumerate(files):
@@ -141,10 +133,10 @@ def detect_kind(root: Path) -> str:
     if (root / "Annotations" / "VID" / "train").is_dir():
         return "vid"
     train = root / "train" if (root / "train").is_dir() else root
-    if any(p.name.startswith("GOT-10k_Train_") for p in _subdirs(train)):
+    if any(p.name.startswith("GOT-10k_Train_") for p in subdirs(train)):
         return "got10k"
-    for d in _subdirs(root)[:3]:
-        if any((s / "img").is_dir() and (s / "out_of_view.txt").is_file() for s in _subdirs(d)):
+    for d in subdirs(root)[:3]:
+        if any((s / "img").is_dir() and (s / "out_of_view.txt").is_file() for s in subdirs(d)):
             return "lasot"
     return "folders"
 
@@ -161,11 +153,11 @@ def open_labeled(root: str | Path, kind: str = "auto") -> list[LabeledSequence]:
         seqs = _vid(root)
     elif kind == "got10k":
         train = root / "train" if (root / "train").is_dir() else root
-        seqs = [_got10k(p) for p in _subdirs(train) if p.name.startswith("GOT-10k_Train_")]
+        seqs = [_got10k(p) for p in subdirs(train) if p.name.startswith("GOT-10k_Train_")]
     elif kind == "lasot":
-        seqs = [_lasot(s) for d in _subdirs(root) for s in _subdirs(d) if (s / "img").is_dir()]
+        seqs = [_lasot(s) for d in subdirs(root) for s in subdirs(d) if (s / "img").is_dir()]
     else:
-        seqs = [s for s in (_folder(p) for p in _subdirs(root)) if s is not None]
+        seqs = [s for s in (_folder(p) for p in subdirs(root)) if s is not None]
     if not seqs:
         raise InputError(root, f"no labeled sequences found (layout {kind!r})")
     return sorted(seqs, key=lambda s: s.name)
@@ -176,7 +168,7 @@ def check_disjoint(train: list[LabeledSequence], evaluation_roots: list[Path]) -
     held_out: dict[str, Path] = {}
     for root in evaluation_roots:
         if root.is_dir():
-            held_out.update({canonical_name(p.name): p for p in _subdirs(root)})
+            held_out.update({canonical_name(p.name): p for p in subdirs(root)})
     for seq in train:
         hit = held_out.get(canonical_name(seq.name))
         inside = next((r for r in evaluation_roots

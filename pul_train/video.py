@@ -71,13 +71,18 @@ class Video:
         return self.frames[::stride]
 
 
-def _images(folder: Path) -> tuple[FrameRef, ...]:
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTS and p.is_file())
-    return tuple(FrameRef(p) for p in files)
+def image_files(folder: Path) -> list[Path]:
+    """The image files directly in ``folder``, in name order (frame order in every layout)."""
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTS and p.is_file())
 
 
-def _subdirs(folder: Path) -> list[Path]:
+def subdirs(folder: Path) -> list[Path]:
+    """Visible sub-folders of ``folder``, in name order."""
     return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def _images(folder: Path) -> tuple[FrameRef, ...]:
+    return tuple(FrameRef(p) for p in image_files(folder))
 
 
 def _frame_folders(folders: list[Path]) -> Iterator[Video]:
@@ -112,12 +117,12 @@ def detect_kind(root: Path) -> str:
     if (root / "Data" / "VID" / "train").is_dir():
         return "vid"
     train = root / "train" if (root / "train").is_dir() else root
-    if any(p.name.startswith("GOT-10k_Train_") for p in _subdirs(train)):
+    if any(p.name.startswith("GOT-10k_Train_") for p in subdirs(train)):
         return "got10k"
     if any(p.suffix.lower() in VIDEO_EXTS for p in root.iterdir()):
         return "files"
-    for d in _subdirs(root)[:3]:
-        if any((s / "img").is_dir() for s in _subdirs(d)):
+    for d in subdirs(root)[:3]:
+        if any((s / "img").is_dir() for s in subdirs(d)):
             return "lasot"
     return "folders"
 
@@ -139,17 +144,17 @@ def open_videos(root: str | Path, kind: str = "auto") -> list[Video]:
         base = root / "Data" / "VID" / "train"
         if not base.is_dir():
             raise InputError(root, "not an ILSVRC-2015 VID folder (no Data/VID/train)")
-        snippets = [s for chunk in _subdirs(base) for s in _subdirs(chunk)]
+        snippets = [s for chunk in subdirs(base) for s in subdirs(chunk)]
         videos = list(_frame_folders(snippets))
     elif kind == "got10k":
         train = root / "train" if (root / "train").is_dir() else root
-        seqs = [p for p in _subdirs(train) if p.name.startswith("GOT-10k_Train_")]
+        seqs = [p for p in subdirs(train) if p.name.startswith("GOT-10k_Train_")]
         videos = list(_frame_folders(seqs))
     elif kind == "lasot":
-        seqs = [s / "img" for d in _subdirs(root) for s in _subdirs(d) if (s / "img").is_dir()]
+        seqs = [s / "img" for d in subdirs(root) for s in subdirs(d) if (s / "img").is_dir()]
         videos = list(_frame_folders(seqs))
     else:
-        videos = list(_frame_folders(_subdirs(root)))
+        videos = list(_frame_folders(subdirs(root)))
     if not videos:
         raise InputError(root, f"no videos found (layout {kind!r})")
     return videos
