@@ -35,3 +35,22 @@ def vot_sequences(data_root: Path) -> Path:
 @pytest.fixture(scope="session")
 def vot2018_reference(data_root: Path) -> Path:
     return data_root / "reference" / "vot2018"
+
+
+@pytest.fixture
+def untrained_spec(tmp_path: Path, monkeypatch):
+    """Register, for one test, a Siamese tracker whose checkpoint does not exist.
+
+    Unlike the shipped specs, it stays untrained whatever weights get committed later.
+    """
+
+    def make(name: str, backbone: str, train: str) -> str:
+        specs = tmp_path / "untrained-specs"
+        specs.mkdir(exist_ok=True)
+        (specs / f"{name}.yaml").write_text(
+            f"name: {name}\ndescription: d\nfactory: pul_bench.trackers.siamfc:SiamFCTracker\n"
+            f"args: {{backbone: {backbone}}}\ncheckpoint: missing.pt\ntrain: {train}\n")
+        monkeypatch.setenv("PULBENCH_TRACKERS", str(specs))
+        return name
+
+    return make

@@ -45,15 +45,9 @@ def test_exported_backbone_matches_pytorch(name: str, otb_sequences: Path,
 
 
 def test_export_of_an_untrained_tracker_names_the_training_command(tmp_path: Path,
-                                                                   monkeypatch) -> None:
-    specs = tmp_path / "specs"
-    specs.mkdir()
-    (specs / "respul-untrained.yaml").write_text(
-        "name: respul-untrained\ndescription: d\n"
-        "factory: pul_bench.trackers.siamfc:SiamFCTracker\n"
-        "args: {backbone: ciresnet22}\ncheckpoint: missing.pt\n"
-        "train: pul_train tc --config pul_train/recipes/respul-tcl20.yaml\n")
-    monkeypatch.setenv("PULBENCH_TRACKERS", str(specs))
+                                                                   untrained_spec) -> None:
+    untrained_spec("respul-untrained", "ciresnet22",
+                   "pul_train tc --config pul_train/recipes/respul-tcl20.yaml")
     result = CliRunner().invoke(cli, ["export", "respul-untrained", "--onnx",
                                       str(tmp_path / "r.onnx")])
     assert isinstance(result.exception, PulBenchError)

@@ -246,15 +246,9 @@ def test_random_and_checkpoint_trackers_run_through_eval(short_otb: Path, tmp_pa
 
 
 def test_missing_and_wrong_checkpoints_are_clear_errors(short_otb: Path, tmp_path: Path,
-                                                        monkeypatch) -> None:
-    specs = tmp_path / "specs"
-    specs.mkdir()
-    (specs / "alexpul-untrained.yaml").write_text(
-        "name: alexpul-untrained\ndescription: d\n"
-        "factory: pul_bench.trackers.siamfc:SiamFCTracker\n"
-        "args: {backbone: alexnet}\ncheckpoint: missing.pt\n"
-        "train: pul_train tc --config pul_train/recipes/alexpul-tcl20.yaml\n")
-    monkeypatch.setenv("PULBENCH_TRACKERS", str(specs))
+                                                        untrained_spec) -> None:
+    untrained_spec("alexpul-untrained", "alexnet",
+                   "pul_train tc --config pul_train/recipes/alexpul-tcl20.yaml")
     code, _, exc = _eval("alexpul-untrained", "--root", str(short_otb),
                          "--out", str(tmp_path / "a"))
     assert isinstance(exc, PulBenchError)
