@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
@@ -25,7 +26,7 @@ from pul_bench.tracker import Tracker
 ENTRY_POINT_GROUP = "pul_bench.trackers"
 _SPEC_KEYS = {
     "name", "description", "factory", "args", "checkpoint", "train", "deterministic", "tags",
-    "extends",
+    "extends", "matrix",
 }
 
 
@@ -131,8 +132,44 @@ def _read_spec(path: Path, chain: tuple[Path, ...] = ()) -> dict[str, Any]:
 
 def load_spec(path: str | Path) -> TrackerSpec:
     """Read and validate one tracker spec YAML file (resolving ``extends``)."""
+    specs = load_specs(path)
+    if len(specs) != 1:
+        raise InputError(path, f"holds a matrix of {len(specs)} trackers; use load_specs")
+    return specs[0]
+
+
+def load_specs(path: str | Path) -> list[TrackerSpec]:
+    """Every tracker one spec file declares: one, or one per combination of its ``matrix``.
+
+    ``matrix: {noise: [10, 20], loss: [bce, nr]}`` declares a family (an experiment's
+    variants) in one file; ``{noise}`` and ``{loss}`` are filled into ``name``,
+    ``description``, ``checkpoint`` and ``train``.
+    """
     path = Path(path)
     data = _read_spec(path)
+    matrix = data.pop("matrix", None) or {}
+    if not isinstance(matrix, dict) or not all(
+            isinstance(v, list) and v for v in matrix.values()):
+        raise InputError(path, "'matrix' must map names to non-empty lists of values")
+    combos = [dict(zip(matrix, values, strict=True))
+              for values in itertools.product(*matrix.values())]
+    return [_build_spec(path, _fill(path, data, combo)) for combo in combos]
+
+
+def _fill(path: Path, data: dict[str, Any], combo: dict[str, Any]) -> dict[str, Any]:
+    if not combo:
+        return data
+    out = dict(data)
+    for key in ("name", "description", "checkpoint", "train"):
+        if isinstance(out.get(key), str):
+            try:
+                out[key] = out[key].format(**combo)
+            except (KeyError, IndexError, ValueError) as e:
+                raise InputError(path, f"'{key}': cannot fill in {combo} ({e!r})") from None
+    return out
+
+
+def _build_spec(path: Path, data: dict[str, Any]) -> TrackerSpec:
     for key in ("name", "description", "factory"):
         if not isinstance(data.get(key), str) or not data[key]:
             raise InputError(path, f"'{key}' must be a non-empty string")
@@ -206,8 +243,7 @@ def all_specs() -> dict[str, TrackerSpec]:
     specs: dict[str, TrackerSpec] = {}
     for folder in reversed(resource_dirs("trackers")):
         for f in sorted(folder.glob("*.yaml")):
-            spec = load_spec(f)
-            specs[spec.name] = spec
+            specs.update((spec.name, spec) for spec in load_specs(f))
     specs.update(_entry_point_specs())
     specs.update(_registered)
     return dict(sorted(specs.items()))

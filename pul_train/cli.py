@@ -35,13 +35,16 @@ def group() -> None:
 
 
 def _train_recipe(config: str, task: str, out: Path | None, resume: bool,
-                  data_root: Path | None, export: Path | None, quiet: bool) -> None:
+                  data_root: Path | None, export: Path | None, quiet: bool,
+                  overrides: tuple[str, ...] = ()) -> None:
     """Train ``config`` (which must be a ``task`` recipe) and optionally export it as fp16."""
     from pul_bench.checkpoint import load_checkpoint, save_checkpoint, update_manifest
     from pul_train.recipe import load_recipe
     from pul_train.trainer import train
 
-    recipe = load_recipe(config)
+    recipe = load_recipe(config, overrides)
+    if overrides and out is None:
+        raise PulBenchError("--set changes the recipe: give the run its own --out folder")
     if recipe.task != task:
         raise PulBenchError(f"{recipe.source}: task is {recipe.task!r}, not {task!r}")
     out = out or Path("runs") / "train" / Path(recipe.source).stem
@@ -76,10 +79,13 @@ def _recipe_command(task: str, example: str, doc: str) -> click.Command:
                   help="Base for a relative data.root (default: the shared data folder).")
     @click.option("--export", type=click.Path(path_type=Path, dir_okay=False),
                   help="Also write the final backbone here as a compact fp16 tracker checkpoint.")
+    @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+                  help="Override one recipe value, e.g. --set supervised.noise_px=20 "
+                       "(repeatable; checked like the file; needs --out).")
     @click.option("--quiet", is_flag=True, help="No progress bars.")
     def command(config: str, out: Path | None, resume: bool, data_root: Path | None,
-                export: Path | None, quiet: bool) -> None:
-        _train_recipe(config, task, out, resume, data_root, export, quiet)
+                export: Path | None, quiet: bool, overrides: tuple[str, ...]) -> None:
+        _train_recipe(config, task, out, resume, data_root, export, quiet, overrides)
 
     return command
 

@@ -103,7 +103,39 @@ class _Reader:
         self.loader = yaml.SafeLoader(text)
 
     def fail(self, node: yaml.Node, message: str) -> InputError:
+        name = node.start_mark.name
+        if name.startswith("--set "):  # a value given on the command line
+            return InputError(name, message)
         return InputError(self.path, message, node.start_mark.line + 1)
+
+    def override(self, root: yaml.Node, item: str) -> None:
+        """Apply one ``section.key=value`` to the recipe's node tree before it is read, so a
+        command-line value is checked exactly like one in the file."""
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise PulBenchError(f"--set {item!r}: expected KEY=VALUE, e.g. supervised.noise_px=20")
+        loader = yaml.SafeLoader(value)
+        loader.name = f"--set {item}"
+        try:
+            leaf = loader.get_single_node()
+        except yaml.YAMLError as e:
+            raise PulBenchError(f"--set {item!r}: invalid YAML value ({e})") from None
+        node, parts = root, key.strip().split(".")
+        for i, part in enumerate(parts):
+            if not isinstance(node, yaml.MappingNode):
+                raise PulBenchError(f"--set {item!r}: {'.'.join(parts[:i])} is not a section")
+            last = i == len(parts) - 1
+            new = (leaf or yaml.ScalarNode("tag:yaml.org,2002:null", "", loader.get_mark()))\
+                if last else yaml.MappingNode("tag:yaml.org,2002:map", [], loader.get_mark())
+            index = next((j for j, (k, _) in enumerate(node.value) if k.value == part), None)
+            if index is None:
+                node.value.append((yaml.ScalarNode("tag:yaml.org,2002:str", part,
+                                                   new.start_mark), new))
+            elif last:
+                node.value[index] = (node.value[index][0], new)
+            else:
+                new = node.value[index][1]
+            node = new
 
     def mapping(self, node: yaml.Node, what: str) -> dict[str, tuple[yaml.Node, yaml.Node]]:
         if not isinstance(node, yaml.MappingNode):
@@ -164,8 +196,9 @@ class _Reader:
         return cls(**kwargs)
 
 
-def load_recipe(path: str | Path) -> Recipe:
-    """Read a recipe file, or a shipped recipe by name (``alexpul-bd``), strictly."""
+def load_recipe(path: str | Path, overrides: typing.Sequence[str] = ()) -> Recipe:
+    """Read a recipe file, or a shipped recipe by name (``alexpul-bd``), strictly;
+    ``overrides`` are ``section.key=value`` strings applied on top (``--set``)."""
     path = Path(path)
     if not path.exists() and (RECIPE_DIR / f"{path.name}.yaml").is_file():
         path = RECIPE_DIR / f"{path.name}.yaml"
@@ -183,6 +216,8 @@ def load_recipe(path: str | Path) -> Recipe:
                          None if mark is None else mark.line + 1) from None
     if node is None:
         raise InputError(path, "empty recipe")
+    for item in overrides:
+        reader.override(node, item)
     items = reader.mapping(node, "recipe")
     if "task" not in items:
         raise reader.fail(node, "recipe lacks 'task'")

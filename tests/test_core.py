@@ -169,6 +169,27 @@ def test_spec_extends_merges_args_and_overrides_the_rest(tmp_path: Path) -> None
         registry.load_spec(tmp_path / "child.yaml")
 
 
+def test_spec_matrix_declares_one_tracker_per_combination(tmp_path: Path) -> None:
+    (tmp_path / "base.yaml").write_text(
+        "name: base\ndescription: b\nfactory: pul_bench.tracker:IdentityTracker\n")
+    (tmp_path / "fam.yaml").write_text(
+        "name: 'fam-{n}-{loss}'\ndescription: 'noise {n}'\nextends: base\n"
+        "checkpoint: 'w/{n}-{loss}.pt'\nmatrix: {n: [0, 10], loss: [bce, nr]}\n")
+    specs = registry.load_specs(tmp_path / "fam.yaml")
+    assert [s.name for s in specs] == ["fam-0-bce", "fam-0-nr", "fam-10-bce", "fam-10-nr"]
+    assert specs[3].checkpoint == (tmp_path / "w" / "10-nr.pt").resolve()
+    assert specs[2].description == "noise 10"
+    with pytest.raises(InputError, match="matrix of 4"):
+        registry.load_spec(tmp_path / "fam.yaml")
+    (tmp_path / "fam.yaml").write_text("name: 'f-{m}'\ndescription: d\nextends: base\n"
+                                       "matrix: {n: [1]}\n")
+    with pytest.raises(InputError, match="cannot fill in"):
+        registry.load_specs(tmp_path / "fam.yaml")
+    shipped = registry.all_specs()
+    assert {f"siamfc-noise{x}-{loss}" for x in (0, 10, 20, 30, 40, 50)
+            for loss in ("bce", "nr")} <= set(shipped)
+
+
 def test_siamdw_specs_take_their_per_benchmark_values() -> None:
     tracker = registry.create("siamdw-random", benchmark="otb2015")
     assert (tracker.scale_step, tracker.scale_lr) == (1.1897, 0.2226)

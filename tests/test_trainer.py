@@ -139,7 +139,23 @@ def test_shipped_recipes_load() -> None:
     cpu = load_recipe("alexpul-bd-ahm")
     assert (cpu.options.temperature, cpu.optimizer.weight_decay) == (0.5, 5e-4)
     assert load_recipe("alexpul-bd").options.ahm_start_epoch is None
-    assert load_recipe("respul-bd-ahm").optimizer.lr == 1e-5
+    assert load_recipe("respul-bd-ahm-paper").optimizer.lr == 1e-5
+    cpu_res = load_recipe("respul-bd-ahm")
+    assert (cpu_res.backbone, cpu_res.options.ahm_start_epoch) == ("ciresnet22", 4)
+
+
+def test_set_overrides_are_checked_like_the_file() -> None:
+    r = load_recipe("siamfc", ["supervised.noise_px=20", "supervised.loss=nr", "epochs=5"])
+    assert (r.options.noise_px, r.options.loss, r.epochs) == (20.0, "nr", 5)
+    assert r.options.batch_size == load_recipe("siamfc").options.batch_size
+    with pytest.raises(InputError, match=r"--set supervised.noise_px=abc: .*must be float"):
+        load_recipe("siamfc", ["supervised.noise_px=abc"])
+    with pytest.raises(InputError, match=r"--set supervised.los=nr: unknown key 'los'"):
+        load_recipe("siamfc", ["supervised.los=nr"])
+    with pytest.raises(PulBenchError, match="expected KEY=VALUE"):
+        load_recipe("siamfc", ["epochs"])
+    with pytest.raises(PulBenchError, match="epochs is not a section"):
+        load_recipe("siamfc", ["epochs.x=1"])
 
 
 def test_corrupt_checkpoint_is_an_input_error(setup: dict) -> None:
