@@ -21,7 +21,8 @@ padded with the frame's mean colour) so BD sees what the tracker will see.
 from __future__ import annotations
 
 import math
-from concurrent.futures import ThreadPoolExecutor
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -130,6 +131,9 @@ class BDTask:
         self.frames = [v.sampled(recipe.data.stride) for v in self.videos]
         self.boxes: dict[FrameRef, np.ndarray] = {}
         self.crops = np.zeros((0, 1, 1, 3), np.uint8)
+        self._pool: ThreadPoolExecutor | None = None
+        self._ahead: tuple[int, Future] | None = None
+        self.timing: dict[str, float] = {}  # seconds of the last epoch_batches, by part
 
     def build_model(self) -> nn.Module:
         from pul_train.trainer import build_backbone
@@ -167,22 +171,42 @@ class BDTask:
         size = round(self.cfg.patch_size * MARGIN)
         return np.stack([crop_square(image, b, self.cfg.context, size, MARGIN) for b in boxes])
 
-    def epoch_batches(self, epoch: int, model: nn.Module) -> list[np.ndarray]:
-        """The epoch's mini-batches (patch indices): random, or AHM after the warm-up."""
+    def _epoch_crops(self, epoch: int) -> np.ndarray:
+        """The stored crops of the epoch's patch set; depends on the seed and epoch only."""
         chosen = self._patch_set(epoch)
         with ThreadPoolExecutor(self.recipe.runtime.workers) as pool:
             crops = list(pool.map(self._crop_frame, chosen))
         if not crops:
             raise PulBenchError("no proposals in any sampled frame: nothing to train on")
-        self.crops = np.concatenate(crops)
+        return np.concatenate(crops)
+
+    def epoch_batches(self, epoch: int, model: nn.Module) -> list[np.ndarray]:
+        """The epoch's mini-batches (patch indices): random, or AHM after the warm-up.
+
+        The next epoch's crops are cut in a background thread while this epoch trains (they
+        do not depend on the model), so only the AHM embedding is left between epochs.
+        """
+        t0 = time.perf_counter()
+        ahead, self._ahead = self._ahead, None
+        self.crops = ahead[1].result() if ahead and ahead[0] == epoch else \
+            self._epoch_crops(epoch)
+        if epoch + 1 < self.recipe.epochs:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(1, thread_name_prefix="bd-prefetch")
+            self._ahead = (epoch + 1, self._pool.submit(self._epoch_crops, epoch + 1))
+        t1 = time.perf_counter()
         n = len(self.crops)
         size = min(self.cfg.batch_size, n)
         steps = max(1, n // size)
         gen = torch.Generator().manual_seed(self.recipe.seed * 100_003 + epoch)
         if self.phase(epoch) == "random":
-            return [b.numpy() for b in random_batches(n, size, steps, gen)]
-        emb = self.embed(model)
-        return [b.numpy() for b in ahm_batches(emb, size, steps, self.cfg.ahm_expansion, gen)]
+            plan = [b.numpy() for b in random_batches(n, size, steps, gen)]
+        else:
+            emb = self.embed(model)
+            plan = [b.numpy() for b in ahm_batches(emb, size, steps, self.cfg.ahm_expansion,
+                                                   gen)]
+        self.timing = {"crop_wait_s": t1 - t0, "ahm_s": time.perf_counter() - t1}
+        return plan
 
     @torch.no_grad()
     def embed(self, model: nn.Module) -> torch.Tensor:
