@@ -106,6 +106,8 @@ def lines(title: str, x_label: str, y_label: str,
     fig = Figure(figsize=(6.4, 4.8), layout="constrained")
     ax = fig.add_subplot()
     drawn = 0
+    values = [y for _, ys in series.values() for y in ys] + list(references.values())
+    top = np.nanmax(values) if not np.isnan(np.asarray(values, float)).all() else 0.9
     for i, (name, (xs, ys)) in enumerate(series.items()):
         xs_a, ys_a = np.asarray(xs, float), np.asarray(ys, float)
         keep = ~np.isnan(ys_a)
@@ -126,7 +128,7 @@ def lines(title: str, x_label: str, y_label: str,
         lo, hi = min(x_ticks), max(x_ticks)
         pad = (hi / lo) ** 0.06 if log_x else 0.06 * (hi - lo or 1)
         ax.set_xlim((lo / pad, hi * pad) if log_x else (lo - pad, hi + pad))
-    ax.set_ylim(0, 1)
+    ax.set_ylim(0, min(1.0, math.ceil((top + 0.05) * 10) / 10))  # from 0: no exaggeration
     ax.set_xlabel(x_label)
     ax.set_ylabel(y_label)
     ax.set_title(title, fontsize=11)
