@@ -2,9 +2,10 @@
 
     python scripts/record_scores.py [--runs runs]
 
-For every tracker whose checkpoint is ``trackers/weights/<tracker>.pt``, the raw results in
-``<runs>/results/otb/<tracker>`` and ``<runs>/results/vot/<tracker>`` (as ``pulbench eval otb|vot
---out <runs>`` writes them) are scored on the shared data's sequences with the default
+For every checkpoint ``trackers/weights/<name>.pt``, the raw results of a tracker that runs it
+(``<name>`` itself first, else another spec with that checkpoint, e.g. ``respul`` for
+``respul-tcl20``) in ``<runs>/results/otb|vot/<tracker>`` (as ``pulbench eval otb|vot --out <runs>``
+writes them) are scored on the shared data's sequences with the default
 conventions, and recorded with the sequence names, so nobody mistakes a 6-sequence score for a
 full-benchmark one.
 """
@@ -45,14 +46,25 @@ def main() -> None:
     ap.add_argument("--runs", type=Path, default=Path("runs"))
     args = ap.parse_args()
     weights = REPO_ROOT / "trackers" / "weights"
+    users: dict[Path, list[str]] = {}  # checkpoint -> specs that run it, its namesake first
     for spec in all_specs().values():
-        ckpt = spec.checkpoint
-        if ckpt is None or ckpt != weights / f"{spec.name}.pt" or not ckpt.is_file():
+        if spec.checkpoint is not None and spec.checkpoint.parent == weights:
+            names = users.setdefault(spec.checkpoint, [])
+            if spec.name == spec.checkpoint.stem:
+                names.insert(0, spec.name)
+            else:
+                names.append(spec.name)
+    for ckpt, names in sorted(users.items()):
+        if not ckpt.is_file():
             continue
-        scores = _scores(args.runs, spec.name)
+        # benchmark by benchmark, the first spec with results (respul's count for respul-tcl20)
+        scores: dict[str, dict] = {}
+        for name in names:
+            for kind, entry in _scores(args.runs, name).items():
+                scores.setdefault(kind, {**entry, "tracker": name})
         if scores:
-            update_manifest(weights / "MANIFEST.yaml", spec.name, ckpt, scores)
-            print(spec.name, json.dumps({b: {k: v for k, v in s.items() if k != "sequences"}
+            update_manifest(weights / "MANIFEST.yaml", ckpt.stem, ckpt, scores)
+            print(ckpt.stem, json.dumps({b: {k: v for k, v in s.items() if k != "sequences"}
                                          for b, s in scores.items()}))
 
 
