@@ -371,6 +371,12 @@ def _compare(ctx: ev.Context, recipe: Recipe, sec: Section, data: dict[str, Any]
                    "figures": _names(files)}, lines, files, not_ready)
 
 
+_OURS_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+                "#000000", "#bcbd22", "#17becf", "#7f7f7f"]
+_PUBLISHED_COLORS = ["#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94",
+                     "#f7b6d2", "#c7c7c7", "#dbdb8d", "#9edae5", "#393b79", "#637939"]
+
+
 def _compare_figures(scores: dict[str, Any], where: str, caption: str,
                      stem: Path) -> list[Path]:
     """Success and precision plots of ours beside the published results, captioned."""
@@ -381,11 +387,15 @@ def _compare_figures(scores: dict[str, Any], where: str, caption: str,
         fig = plot(scores, f"{kind.capitalize()} plots of OPE on {where}")
         fig.set_size_inches(9.6, 6.2)
         ax = fig.axes[0]
+        count = {True: 0, False: 0}
         for line in ax.get_lines():  # ours: thick solid; published: thin dashed
             label = str(line.get_label())
             if label.startswith("_"):  # a guide line, not a tracker
                 continue
             ours = "(ours)" in label
+            palette = _OURS_COLORS if ours else _PUBLISHED_COLORS
+            line.set_color(palette[count[ours] % len(palette)])  # unique within each group
+            count[ours] += 1
             line.set_linestyle("-" if ours else "--")
             line.set_linewidth(2.6 if ours else 1.4)
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small",
