@@ -91,11 +91,13 @@ def augment(base: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray
     view = cv2.warpAffine(base, m, (size, size), flags=cv2.INTER_LINEAR,
                           borderMode=cv2.BORDER_REFLECT).astype(np.float32)
     if rng.random() < COLOUR_P:
-        bright, contrast, sat = rng.uniform(*COLOUR_RANGE, size=3).astype(np.float32)
-        view *= bright
-        view = (view - view.mean()) * contrast + view.mean()
-        grey = view.mean(axis=2, keepdims=True)
-        view = (view - grey) * sat + grey
+        # brightness b, contrast c (about the mean m), saturation s (about the grey value) are
+        # linear in the colour: one 3x4 transform c*b*S x + (1 - c)*b*m, S = s*I + (1 - s)/3
+        bright, contrast, sat = (float(v) for v in rng.uniform(*COLOUR_RANGE, size=3))
+        grey_mix = sat * np.eye(3) + (1.0 - sat) / 3.0
+        offset = (1.0 - contrast) * bright * float(view.mean())
+        m = np.hstack([contrast * bright * grey_mix, np.full((3, 1), offset)])
+        view = cv2.transform(view, m.astype(np.float32))
     if rng.random() < BLUR_P:
         view = cv2.GaussianBlur(view, (0, 0), rng.uniform(*BLUR_SIGMA))
     return np.clip(view, 0.0, 255.0).astype(np.float32, copy=False)
