@@ -24,7 +24,7 @@ ATTRIBUTES = {
     "IPR": "in-plane rotation", "OPR": "out-of-plane rotation", "OV": "out of view",
     "BC": "background clutter", "LR": "low resolution",
 }
-_COLORS = ["#d62728", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2",
+COLORS = ["#d62728", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2",
            "#17becf", "#bcbd22", "#7f7f7f", "#000000"]
 _STYLES = ["-", "--", "-.", ":"]
 FORMATS = ("png", "pdf")
@@ -122,8 +122,8 @@ def _styles(scores: Scores) -> dict[str, dict]:
     """Colour and dash per tracker, assigned in AUC order so the best ones get solid lines."""
     out = {}
     for i, name in enumerate(_ranked(scores, "auc")):
-        out[name] = {"color": _COLORS[i % len(_COLORS)],
-                     "linestyle": _STYLES[(i // len(_COLORS)) % len(_STYLES)],
+        out[name] = {"color": COLORS[i % len(COLORS)],
+                     "linestyle": _STYLES[(i // len(COLORS)) % len(_STYLES)],
                      "linewidth": 2.0 if i < 3 else 1.4}
     return out
 

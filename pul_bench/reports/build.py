@@ -371,8 +371,6 @@ def _compare(ctx: ev.Context, recipe: Recipe, sec: Section, data: dict[str, Any]
                    "figures": _names(files)}, lines, files, not_ready)
 
 
-_OURS_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
-                "#000000", "#bcbd22", "#17becf", "#7f7f7f"]
 _PUBLISHED_COLORS = ["#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94",
                      "#f7b6d2", "#c7c7c7", "#dbdb8d", "#9edae5", "#393b79", "#637939"]
 
@@ -380,7 +378,7 @@ _PUBLISHED_COLORS = ["#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c4
 def _compare_figures(scores: dict[str, Any], where: str, caption: str,
                      stem: Path) -> list[Path]:
     """Success and precision plots of ours beside the published results, captioned."""
-    from pul_bench.plots import precision_plot, success_plot
+    from pul_bench.plots import COLORS, precision_plot, success_plot
 
     files = []
     for kind, plot in (("success", success_plot), ("precision", precision_plot)):
@@ -393,7 +391,7 @@ def _compare_figures(scores: dict[str, Any], where: str, caption: str,
             if label.startswith("_"):  # a guide line, not a tracker
                 continue
             ours = "(ours)" in label
-            palette = _OURS_COLORS if ours else _PUBLISHED_COLORS
+            palette = COLORS if ours else _PUBLISHED_COLORS
             line.set_color(palette[count[ours] % len(palette)])  # unique within each group
             count[ours] += 1
             line.set_linestyle("-" if ours else "--")

@@ -106,8 +106,8 @@ def lines(title: str, x_label: str, y_label: str,
     fig = Figure(figsize=(6.4, 4.8), layout="constrained")
     ax = fig.add_subplot()
     drawn = 0
-    values = [y for _, ys in series.values() for y in ys] + list(references.values())
-    top = np.nanmax(values) if not np.isnan(np.asarray(values, float)).all() else 0.9
+    values = [*(y for _, ys in series.values() for y in ys), *references.values()]
+    top = max((v for v in values if not math.isnan(v)), default=0.9)
     for i, (name, (xs, ys)) in enumerate(series.items()):
         xs_a, ys_a = np.asarray(xs, float), np.asarray(ys, float)
         keep = ~np.isnan(ys_a)
