@@ -18,5 +18,7 @@ python -m pip install -q --force-reinstall --no-deps "opencv-contrib-python-head
 python -c "import cv2; assert hasattr(cv2, 'ximgproc'), 'cv2 lacks ximgproc'; print('cv2', cv2.__version__, 'with ximgproc')"
 if [ "${1:-}" != "--no-run" ]; then
   pulbench trackers
-  pulbench eval otb alexpul --out runs
+  # a short default job (3 of the shared OTB-layout sequences, 409 frames); the README says
+  # how to run all of them
+  pulbench eval otb alexpul --sequences Crossing,Football1,Diving --out runs
 fi

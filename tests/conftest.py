@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,10 @@ from pul_bench.paths import data_root as _data_root
 def data_root() -> Path:
     root = _data_root(required=False)
     if root is None:
-        pytest.skip("real data not found: set PULBENCH_DATA or place shared/data beside the repo")
+        why = "real data not found: set PULBENCH_DATA or place shared/data beside the repo"
+        if os.environ.get("PULBENCH_REQUIRE_DATA") == "1":
+            pytest.fail(why + " (PULBENCH_REQUIRE_DATA=1: CI must run every real-data test)")
+        pytest.skip(why)
     return root
 
 

@@ -133,16 +133,6 @@ def test_cv2_has_ximgproc_and_opencv_trackers() -> None:
     assert hasattr(cv2.ximgproc, "createEdgeBoxes")
 
 
-def test_only_two_import_names_are_installed() -> None:
-    """`datasets` and `trackers` are popular PyPI names: the repo folders must not shadow them."""
-    import setuptools
-
-    found = set(setuptools.find_packages(str(Path(__file__).resolve().parents[1]),
-                                         include=["*"], exclude=["tests*"]))
-    top = {p.split(".")[0] for p in found}
-    assert top <= {"pul_bench", "pul_train"}, top
-
-
 def test_atomic_write_respects_umask(tmp_path: Path) -> None:
     import os
 

@@ -278,8 +278,6 @@ def test_init_file_initialises_the_backbone(tmp_path: Path) -> None:
 def test_reference_checkpoint_tracks_real_frames(otb_sequences: Path, tmp_path: Path) -> None:
     """A committed trained checkpoint, loaded by its spec, follows real targets through eval
     (random weights of the same network drift off at once: AUC about 0.06 on these frames)."""
-    if not get_spec("alexpul-bd").ready()[0]:
-        pytest.skip("no committed alexpul-bd checkpoint")
     root = _short_root(otb_sequences, tmp_path / "otb", ["Crossing", "Girl"], 15)
     code, out, exc = _eval("alexpul-bd", "--root", str(root), "--out", str(tmp_path / "runs"),
                            "--json")

@@ -3,6 +3,7 @@ labeled-data readers and the label geometry of the augmentation."""
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import numpy as np
@@ -38,9 +39,15 @@ def test_noisy_boxes_move_centres_by_exactly_the_offset():
 
 def test_shared_labeled_sequences_read_as_written(data_root: Path):
     seqs = open_labeled(data_root / "train_labeled")
-    assert [s.name for s in seqs] == ["dtb_Gull2", "dtb_Yacht2", "uav_person11", "uav_truck2",
-                                      "uav_truck4_1", "uavdt_S0310"]
-    person = seqs[2]
+    # every sequence the shared indices list is read, with as many frames and boxes as listed
+    listed = {r["seq"]: int(r["n_frames"]) for r in
+              csv.DictReader((data_root / "train_labeled" / "index.csv").open())}
+    listed |= {r["name"]: int(r["n_frames"]) for r in
+               csv.DictReader((data_root / "extra_shared_index.csv").open())
+               if r["split"] == "train_labeled"}
+    assert {s.name: len(s.frames) for s in seqs} == listed
+    assert all(len(s.boxes) == len(s.frames) for s in seqs)
+    person = next(s for s in seqs if s.name == "uav_person11")
     assert len(person.frames) == 121 and person.frames[0].name == "000001.jpg"
     np.testing.assert_allclose(person.boxes[0], [275.5, 116.5, 20.5, 41.0])
     check_disjoint(seqs, [data_root / "sequences" / "otb", data_root / "sequences" / "vot"])
@@ -137,5 +144,6 @@ supervised: {loss: nr, noise_px: 30, pairs_per_epoch: 4, batch_size: 2, nr_sampl
 """)
     summary = train(recipe, tmp_path / "run", data_root=data_root, progress=False)
     weights, meta = load_checkpoint(summary["model"])
-    assert meta["noise_px"] == 30 and meta["loss"] == "nr" and len(meta["sequences"]) == 6
+    labeled = sorted(p.parent.name for p in (data_root / "train_labeled").glob("*/img"))
+    assert meta["noise_px"] == 30 and meta["loss"] == "nr" and sorted(meta["sequences"]) == labeled
     assert summary["log"][0]["images"] == 8 and np.isfinite(summary["log"][0]["loss"])
