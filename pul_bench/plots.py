@@ -1,19 +1,25 @@
-"""Success and precision plots of OPE, overall and per attribute, as tracking papers draw them.
+"""Every figure pul_bench draws: OTB success / precision / attribute plots, VOT expected-overlap,
+AR and EAO-ranking plots, and the report's bar and line figures with their captions.
 
-Every plot compares any number of trackers; legends are sorted by score and carry it, e.g.
-"SiamFC [0.582]" (AUC for success, precision at 20 px for precision). A tracker keeps its
+One palette, one saver (PNG + PDF, atomic, reproducible bytes). Figures are built with
+matplotlib's object API (``Figure()``, no pyplot), so nothing needs a display or touches global
+state. OTB legends are sorted by score and carry it, e.g. "SiamFC [0.582]"; a tracker keeps its
 colour and line style across all plots of one call, so figures can be read side by side.
-Uses matplotlib's object API (no pyplot), so it never needs a display or touches global state.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import io
+import math
+import textwrap
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from matplotlib.colors import to_hex, to_rgb
 from matplotlib.figure import Figure
+from PIL import Image
 
 from pul_bench.io import atomic_path
 
@@ -24,12 +30,44 @@ ATTRIBUTES = {
     "IPR": "in-plane rotation", "OPR": "out-of-plane rotation", "OV": "out of view",
     "BC": "background clutter", "LR": "low resolution",
 }
+#: The one palette: trackers, groups and series take colours from it in order.
 COLORS = ["#d62728", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2",
-           "#17becf", "#bcbd22", "#7f7f7f", "#000000"]
+          "#17becf", "#bcbd22", "#7f7f7f", "#000000"]
+#: The same colours blended towards white, for what is shown beside ours (published results).
+PALE = [to_hex(0.4 * np.asarray(to_rgb(c)) + 0.6) for c in COLORS]
+MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
 _STYLES = ["-", "--", "-.", ":"]
-FORMATS = ("png", "pdf")
+#: Resolution of the committed report figures (smaller files); interactive plots use 150.
+REPORT_DPI = 110
 
 Scores = Mapping[str, Mapping[str, Any]]
+
+
+def save(fig: Figure, stem: Path) -> list[Path]:
+    """Write ``stem``.png (at the figure's dpi) and ``stem``.pdf atomically; return both paths.
+
+    The PNG is reduced to a 256-colour palette (a quarter of the bytes, same look) and the PDF
+    carries no creation date, so re-drawing the same figure gives the same bytes.
+    """
+    png, pdf = Path(stem).with_suffix(".png"), Path(stem).with_suffix(".pdf")
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi="figure")
+    buf.seek(0)
+    with Image.open(buf) as img, atomic_path(png) as tmp:
+        img.convert("RGB").quantize(256, dither=Image.Dither.NONE).save(
+            tmp, format="png", optimize=True)
+    with atomic_path(pdf) as tmp:
+        fig.savefig(tmp, format="pdf", metadata={"CreationDate": None})
+    return [png, pdf]
+
+
+def add_caption(fig: Figure, text: str, width: int = 110) -> None:
+    """Put ``text`` under the axes, wrapped; constrained layout keeps room for it."""
+    wrapped = "\n".join(textwrap.fill(p, width) for p in text.split("\n") if p.strip())
+    fig.supxlabel(wrapped, fontsize=7.5, color="0.2", ha="center")
+
+
+# ---- OTB one-pass evaluation ---------------------------------------------------------------
 
 
 def plot_all(scores: Scores, out_dir: str | Path, bench: str) -> list[Path]:
@@ -45,13 +83,13 @@ def plot_all(scores: Scores, out_dir: str | Path, bench: str) -> list[Path]:
     styles = _styles(scores)
     n = max(int(s.get("n_sequences", len(s.get("per_sequence", ())))) for s in scores.values())
     where = f"{bench.upper()} ({n} sequences)"
-    written = _save(success_plot(scores, f"Success plots of OPE on {where}", styles),
-                    out_dir / "success")
-    written += _save(precision_plot(scores, f"Precision plots of OPE on {where}", styles),
-                     out_dir / "precision")
+    written = save(success_plot(scores, f"Success plots of OPE on {where}", styles),
+                   out_dir / "success")
+    written += save(precision_plot(scores, f"Precision plots of OPE on {where}", styles),
+                    out_dir / "precision")
     if any(s.get("per_attribute") for s in scores.values()):
-        written += _save(attribute_plot(scores, f"Per-attribute scores of OPE on {where}", styles),
-                         out_dir / "attributes")
+        written += save(attribute_plot(scores, f"Per-attribute scores of OPE on {where}", styles),
+                        out_dir / "attributes")
     return written
 
 
@@ -94,7 +132,7 @@ def attribute_plot(scores: Scores, title: str, styles: dict[str, dict] | None = 
     atts = [a for a in list(ATTRIBUTES) + sorted(set(first) - set(ATTRIBUTES))
             if a in first and first[a].get("n", 0) > 0]
     width_in = float(np.clip(2.5 + 0.1 * len(atts) * len(names), 7.0, 16.0))
-    fig = Figure(figsize=(width_in, 6.4), layout="constrained")
+    fig = Figure(figsize=(width_in, 6.4), dpi=150, layout="constrained")
     axes = fig.subplots(2, 1, sharex=True)
     width = 0.8 / max(len(names), 1)
     x = np.arange(len(atts))
@@ -129,7 +167,7 @@ def _styles(scores: Scores) -> dict[str, dict]:
 
 
 def _axes(title: str, xlabel: str, ylabel: str) -> tuple[Figure, Any]:
-    fig = Figure(figsize=(6.0, 4.8), layout="constrained")
+    fig = Figure(figsize=(6.0, 4.8), dpi=150, layout="constrained")
     ax = fig.add_subplot()
     ax.set_title(title)
     ax.set_xlabel(xlabel)
@@ -146,12 +184,178 @@ def _legend(ax: Any, loc: str, n: int) -> None:
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small", frameon=False)
 
 
-def _save(fig: Figure, stem: Path) -> list[Path]:
-    """Write ``stem``.png and .pdf atomically."""
-    paths = []
-    for ext in FORMATS:
-        path = stem.with_suffix(f".{ext}")
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, format=ext, dpi=150)
-        paths.append(path)
-    return paths
+# ---- VOT supervised (reset) experiment -----------------------------------------------------
+
+
+def vot_plots(results: Mapping[str, Any], out: Path, interval: tuple[int, int] | None,
+              title: str = "") -> list[Path]:
+    """Every VOT figure for ``results`` (``{tracker: TrackerResult}``) into ``out``."""
+    return (eao_curves(results, out, interval, title) + ar_plot(results, out, title)
+            + eao_ranking(results, out, title))
+
+
+def eao_curves(results: Mapping[str, Any], out: Path, interval: tuple[int, int] | None,
+               title: str = "") -> list[Path]:
+    """Expected average overlap against sequence length; the EAO interval is shaded."""
+    fig = Figure(figsize=(6.4, 4.2), dpi=150, layout="constrained")
+    ax = fig.add_subplot()
+    longest = max(len(r.curve) for r in results.values())
+    if interval:
+        ax.axvspan(interval[0], interval[1], color="0.85", zorder=0,
+                   label=f"EAO interval [{interval[0]}, {interval[1]}]")
+    for i, (name, r) in enumerate(_eao_ranked(results)):
+        eao = r.scores["eao"]
+        ax.plot(range(1, len(r.curve) + 1), r.curve, lw=1.6, color=COLORS[i % len(COLORS)],
+                label=f"{name} [{eao:.3f}]" if not math.isnan(eao) else f"{name} [EAO n/a]")
+    ax.set_xlim(1, max(longest, interval[1] if interval else 0))
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("sequence length (frames)")
+    ax.set_ylabel("expected average overlap")
+    ax.set_title(f"Expected overlap curve{' - ' + title if title else ''}")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper right", fontsize=8)
+    return save(fig, Path(out) / "eao_curve")
+
+
+def ar_plot(results: Mapping[str, Any], out: Path, title: str = "") -> list[Path]:
+    """Accuracy against robustness (failures per 100 frames; better is left and up)."""
+    fig = Figure(figsize=(5.2, 4.6), dpi=150, layout="constrained")
+    ax = fig.add_subplot()
+    worst = 0.0
+    for i, (name, r) in enumerate(_eao_ranked(results)):
+        s = r.scores
+        ax.scatter(s["robustness"], s["accuracy"], s=60, label=name, zorder=3,
+                   color=COLORS[i % len(COLORS)])
+        worst = max(worst, s["robustness"])
+    ax.set_xlim(0, max(worst * 1.15, 0.1))
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("robustness: failures per 100 frames (lower is better)")
+    ax.set_ylabel("accuracy: mean overlap")
+    ax.set_title(f"AR plot{' - ' + title if title else ''}")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8)
+    return save(fig, Path(out) / "ar_plot")
+
+
+def eao_ranking(results: Mapping[str, Any], out: Path, title: str = "") -> list[Path]:
+    """Horizontal bars of EAO, best on top."""
+    ranked = _eao_ranked(results)
+    fig = Figure(figsize=(5.6, 0.5 * len(ranked) + 1.4), dpi=150, layout="constrained")
+    ax = fig.add_subplot()
+    names = [n for n, _ in ranked][::-1]
+    values = [_nan_low(r.scores["eao"]) for _, r in ranked][::-1]
+    bars = ax.barh(names, [max(v, 0) for v in values], color=COLORS[1])
+    for bar, v in zip(bars, values, strict=True):
+        text = f"{v:.3f}" if v >= 0 else "n/a"
+        ax.text(bar.get_width() + 0.01, bar.get_y() + bar.get_height() / 2, text,
+                va="center", fontsize=8)
+    ax.set_xlim(0, max(max(values) * 1.25, 0.1))
+    ax.set_xlabel("EAO")
+    ax.set_title(f"EAO ranking{' - ' + title if title else ''}")
+    ax.grid(axis="x", alpha=0.3)
+    return save(fig, Path(out) / "eao_ranking")
+
+
+def _eao_ranked(results: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    return sorted(results.items(), key=lambda kv: -_nan_low(kv[1].scores["eao"]))
+
+
+def _nan_low(x: float) -> float:
+    return -1.0 if math.isnan(x) else x
+
+
+# ---- report figures ------------------------------------------------------------------------
+
+
+def grouped_bars(title: str, x_label: str, rows: Sequence[str], groups: Sequence[str],
+                 metrics: Sequence[str], ours: np.ndarray, paper: np.ndarray,
+                 available: np.ndarray, caption: str) -> Figure:
+    """One panel per metric; per row, an 'ours' and a 'paper' bar for each group.
+
+    ``ours`` and ``paper`` are (rows, groups, metrics) with NaN where there is no value;
+    ``available`` (rows, groups) is False where the paper has no such model (no bars at all).
+    A missing 'ours' value of an existing model is marked "not trained".
+    """
+    n_m = len(metrics)
+    width_in = float(np.clip(1.6 + 1.25 * len(rows) * max(len(groups), 1) / 2 * n_m, 7.0, 13.0))
+    fig = Figure(figsize=(width_in, 4.6), dpi=REPORT_DPI, layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, n_m, squeeze=False)[0])
+    bars = 2 * len(groups)
+    w = 0.8 / bars
+    x = np.arange(len(rows))
+    top = np.nanmax(np.concatenate([ours.ravel(), paper.ravel(), [0.1]]))
+    for k, (ax, metric) in enumerate(zip(axes, metrics, strict=True)):
+        for g, group in enumerate(groups):
+            color = COLORS[g % len(COLORS)]
+            pos_o = x - 0.4 + (2 * g + 0.5) * w
+            pos_p = pos_o + w
+            ax.bar(pos_o, np.nan_to_num(ours[:, g, k]), w, color=color,
+                   label=f"{group}: ours")
+            ax.bar(pos_p, np.nan_to_num(paper[:, g, k]), w, color="white", edgecolor=color,
+                   hatch="///", label=f"{group}: paper")
+            for r in range(len(rows)):
+                if available[r, g] and math.isnan(ours[r, g, k]):
+                    ax.text(pos_o[r], 0.01 * top, "not trained", rotation=90, ha="center",
+                            va="bottom", fontsize=6.5, color=color)
+                if available[r, g] and not math.isnan(ours[r, g, k]):
+                    ax.text(pos_o[r], ours[r, g, k], f"{ours[r, g, k]:.3f}", rotation=90,
+                            ha="center", va="bottom", fontsize=6)
+                if available[r, g] and math.isnan(paper[r, g, k]):
+                    ax.text(pos_p[r], 0.01 * top, "no paper value", rotation=90, ha="center",
+                            va="bottom", fontsize=6.5, color="0.45")
+        ax.set_xticks(x, rows)
+        ax.set_xlabel(x_label)
+        ax.set_ylabel(metric)
+        ax.set_ylim(0, top * 1.25)
+        ax.grid(axis="y", color="0.88", lw=0.6)
+        ax.set_axisbelow(True)
+        ax.set_title(metric, fontsize=10)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside right upper", fontsize="small", frameon=False)
+    fig.suptitle(title, fontsize=11)
+    add_caption(fig, caption)
+    return fig
+
+
+def lines(title: str, x_label: str, y_label: str,
+          series: Mapping[str, tuple[Sequence[float], Sequence[float]]],
+          references: Mapping[str, float], caption: str, log_x: bool = False,
+          x_ticks: Sequence[float] | None = None, empty_note: str = "") -> Figure:
+    """Metric against x, one line per series (NaN points left out), dashed reference levels."""
+    fig = Figure(figsize=(6.4, 4.8), dpi=REPORT_DPI, layout="constrained")
+    ax = fig.add_subplot()
+    drawn = 0
+    values = [*(y for _, ys in series.values() for y in ys), *references.values()]
+    top = max((v for v in values if not math.isnan(v)), default=0.9)
+    for i, (name, (xs, ys)) in enumerate(series.items()):
+        xs_a, ys_a = np.asarray(xs, float), np.asarray(ys, float)
+        keep = ~np.isnan(ys_a)
+        if keep.any():
+            ax.plot(xs_a[keep], ys_a[keep], marker=MARKERS[i % len(MARKERS)],
+                    color=COLORS[i % len(COLORS)], lw=1.8, label=name)
+            drawn += 1
+    for j, (name, y) in enumerate(references.items()):
+        if not math.isnan(y):
+            ax.axhline(y, color=COLORS[(len(series) + j) % len(COLORS)], ls="--", lw=1.2,
+                       label=name)
+            drawn += 1
+    if log_x:
+        ax.set_xscale("log")
+    if x_ticks is not None:
+        ax.set_xticks(list(x_ticks), [f"{t:g}" for t in x_ticks])
+        ax.minorticks_off()
+        lo, hi = min(x_ticks), max(x_ticks)
+        pad = (hi / lo) ** 0.06 if log_x else 0.06 * (hi - lo or 1)
+        ax.set_xlim((lo / pad, hi * pad) if log_x else (lo - pad, hi + pad))
+    ax.set_ylim(0, min(1.0, math.ceil((top + 0.05) * 10) / 10))  # from 0: no exaggeration
+    ax.set_xlabel(x_label)
+    ax.set_ylabel(y_label)
+    ax.set_title(title, fontsize=11)
+    ax.grid(color="0.88", lw=0.6)
+    if drawn:
+        ax.legend(loc="best", fontsize="small", framealpha=0.9)
+    else:
+        ax.text(0.5, 0.5, empty_note or "no trained tracker yet", transform=ax.transAxes,
+                ha="center", va="center", fontsize=10, color="0.4")
+    add_caption(fig, caption, width=100)
+    return fig

@@ -127,28 +127,26 @@ def _write_logs(out: Path, recipe: Recipe, rows: list[dict[str, Any]], world: in
     write_text(out / "log.csv", buf.getvalue())
     write_json(out / "log.json", {"recipe": recipe.to_dict(), "source": recipe.source,
                                   "world_size": world, "epochs": rows})
-    plot_loss(rows, out / "loss.png")
+    plot_loss(rows, out / "loss")
 
 
-def plot_loss(rows: list[dict[str, Any]], path: Path) -> None:
+def plot_loss(rows: list[dict[str, Any]], stem: Path) -> None:
     """The per-epoch loss curve, coloured by phase (e.g. random vs AHM mini-batches)."""
-    import matplotlib
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from pul_bench.plots import COLORS, save
 
-    fig, ax = plt.subplots(figsize=(6, 3.5), dpi=100)
-    for phase in dict.fromkeys(r["phase"] for r in rows):
+    fig = Figure(figsize=(6, 3.5), dpi=100, layout="constrained")
+    ax = fig.add_subplot()
+    for i, phase in enumerate(dict.fromkeys(r["phase"] for r in rows)):
         pts = [(r["epoch"], r["loss"]) for r in rows if r["phase"] == phase]
-        ax.plot(*zip(*pts, strict=True), marker=".", label=phase or "loss")
+        ax.plot(*zip(*pts, strict=True), marker=".", label=phase or "loss",
+                color=COLORS[i % len(COLORS)])
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss")
     ax.grid(alpha=0.3)
     ax.legend()
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
+    save(fig, stem)
 
 
 def _shard(plan: list[Any], rank: int, world: int) -> list[Any]:

@@ -141,9 +141,9 @@ def evaluate(bench: Benchmark, tracker: str, root: Path, out: Path, workers: int
     report_dir = out / "reports" / bench.name / tracker
     scores = {k: v.scores for k, v in scored.items()}
     write_json(report_dir / "performance.json", scores)
-    from pul_bench import plots_vot
+    from pul_bench.plots import vot_plots
 
-    plots_vot.plot_all(scored, report_dir, bench.eao_interval, title=bench.name)
+    vot_plots(scored, report_dir, bench.eao_interval, title=bench.name)
     return scores
 
 

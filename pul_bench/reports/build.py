@@ -14,12 +14,11 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from pul_bench import __version__
+from pul_bench import __version__, plots
 from pul_bench.datasets.otb import load_otb
 from pul_bench.errors import PulBenchError
 from pul_bench.io import write_json, write_text
 from pul_bench.reports import evaluation as ev
-from pul_bench.reports import figures
 from pul_bench.reports.recipe import METRIC_LABELS, Entry, Recipe, Section
 
 
@@ -156,9 +155,9 @@ def _table(ctx: ev.Context, recipe: Recipe, sec: Section, data: dict[str, Any],
     caption = _caption(recipe, sec, data, [m.data for m in sec.metrics], not_ready,
                        "Hatched bars: the paper's published values (full-scale training, full "
                        "benchmarks).")
-    fig = figures.grouped_bars(sec.title, sec.x_label, [r.label for r in sec.rows], sec.groups,
+    fig = plots.grouped_bars(sec.title, sec.x_label, [r.label for r in sec.rows], sec.groups,
                                [m.label for m in sec.metrics], ours, paper, available, caption)
-    files = figures.save(fig, out / sec.id)
+    files = plots.save(fig, out / sec.id)
     head = ["", *[f"{g} {m.label}" for g in sec.groups for m in sec.metrics]]
     lines = [f"## {sec.title}", "", caption, "", "Each cell: ours / paper.", "",
              _md_row(head), _md_row(["---"] * len(head))]
@@ -209,10 +208,10 @@ def _curve(ctx: ev.Context, recipe: Recipe, sec: Section, data: dict[str, Any],
     label = METRIC_LABELS[sec.metric]
     caption = _caption(recipe, sec, data, [sec.data], not_ready, "")
     xs = sorted({x for s in sec.series for x, _ in s.points})
-    fig = figures.lines(sec.title, sec.x_label, f"{label} on {data[sec.data]['benchmark'].upper()}",
+    fig = plots.lines(sec.title, sec.x_label, f"{label} on {data[sec.data]['benchmark'].upper()}",
                         plotted, refs, caption, x_ticks=xs,
                         empty_note="no trained checkpoint yet:\nsee the commands in report.md")
-    files = figures.save(fig, out / sec.id)
+    files = plots.save(fig, out / sec.id)
     head = [sec.x_label, *[s.label for s in sec.series]]
     lines = [f"## {sec.title}", "", caption, "", f"{label}:", "", _md_row(head),
              _md_row(["---"] * len(head))]
@@ -268,10 +267,10 @@ def _clip_length(ctx: ev.Context, recipe: Recipe, sec: Section, data: dict[str, 
             + (f" No sequence is long enough for L={', '.join(map(str, skipped))}."
                if skipped else ""))
     caption = _caption(recipe, sec, data, [sec.data], not_ready, rule)
-    fig = figures.lines(sec.title, "clip length L (frames)", "precision at 20 px (DP@20)",
+    fig = plots.lines(sec.title, "clip length L (frames)", "precision at 20 px (DP@20)",
                         plotted, {}, caption, log_x=True, x_ticks=lengths,
                         empty_note="no trained checkpoint yet:\nsee the commands in report.md")
-    files = figures.save(fig, out / sec.id)
+    files = plots.save(fig, out / sec.id)
     head = ["L (frames)", "clips", *[e.label for e in sec.trackers]]
     lines = [f"## {sec.title}", "", caption, "", "DP@20:", "", _md_row(head),
              _md_row(["---"] * len(head))]
@@ -371,19 +370,14 @@ def _compare(ctx: ev.Context, recipe: Recipe, sec: Section, data: dict[str, Any]
                    "figures": _names(files)}, lines, files, not_ready)
 
 
-_PUBLISHED_COLORS = ["#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94",
-                     "#f7b6d2", "#c7c7c7", "#dbdb8d", "#9edae5", "#393b79", "#637939"]
-
-
 def _compare_figures(scores: dict[str, Any], where: str, caption: str,
                      stem: Path) -> list[Path]:
     """Success and precision plots of ours beside the published results, captioned."""
-    from pul_bench.plots import COLORS, precision_plot, success_plot
-
     files = []
-    for kind, plot in (("success", success_plot), ("precision", precision_plot)):
+    for kind, plot in (("success", plots.success_plot), ("precision", plots.precision_plot)):
         fig = plot(scores, f"{kind.capitalize()} plots of OPE on {where}")
         fig.set_size_inches(9.6, 6.2)
+        fig.set_dpi(plots.REPORT_DPI)
         ax = fig.axes[0]
         count = {True: 0, False: 0}
         for line in ax.get_lines():  # ours: thick solid; published: thin dashed
@@ -391,15 +385,15 @@ def _compare_figures(scores: dict[str, Any], where: str, caption: str,
             if label.startswith("_"):  # a guide line, not a tracker
                 continue
             ours = "(ours)" in label
-            palette = COLORS if ours else _PUBLISHED_COLORS
+            palette = plots.COLORS if ours else plots.PALE
             line.set_color(palette[count[ours] % len(palette)])  # unique within each group
             count[ours] += 1
             line.set_linestyle("-" if ours else "--")
             line.set_linewidth(2.6 if ours else 1.4)
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small",
                   frameon=False, title="solid: ours; dashed: published", title_fontsize="small")
-        figures.add_caption(fig, caption, width=120)
-        files += figures.save(fig, stem.with_name(f"{stem.name}-{kind}"))
+        plots.add_caption(fig, caption, width=120)
+        files += plots.save(fig, stem.with_name(f"{stem.name}-{kind}"))
     return files
 
 
