@@ -1,8 +1,12 @@
 """Benchmark definitions, read from the declarative manifests in ``datasets/*.yaml``.
 
-A manifest names the benchmark's kind (``otb`` one-pass or ``vot`` supervised), its official
-sequence list (absent = every sequence found under ``--root``), the EAO interval for VOT years,
-and where under the shared data folder its images and annotation-only copies usually live.
+A manifest names the benchmark's kind (``otb`` one-pass, ``vot`` supervised, ``got10k`` AO/SR),
+its official sequence list (absent = every sequence found under ``--root``), the EAO interval for
+VOT years, and where under the shared data folder its images and annotation-only copies usually
+live. One-pass benchmarks also name their folder ``layout``, the toolkit whose rules score them
+(``convention``), their attribute columns, which side that toolkit cuts when a result file and
+the ground truth differ in length (``truncate``), and, for UAV123, each target's image folder
+and frame range (``ranges``); ``metric`` and ``source`` are what ``pulbench benchmarks`` prints.
 """
 
 from __future__ import annotations
@@ -15,8 +19,10 @@ import yaml
 from pul_bench.errors import InputError, PulBenchError
 from pul_bench.paths import data_root, resource_dirs
 
-KINDS = ("otb", "vot")
-_KEYS = {"name", "kind", "description", "sequences", "eao_interval", "images", "annotations"}
+KINDS = ("otb", "vot", "got10k")
+LAYOUTS = ("otb", "lasot", "uav123", "trackingnet", "got10k", "vot")
+_KEYS = {"name", "kind", "description", "sequences", "eao_interval", "images", "annotations",
+         "layout", "convention", "attributes", "truncate", "ranges", "metric", "source", "split"}
 
 
 @dataclass(frozen=True)
@@ -30,6 +36,14 @@ class Benchmark:
     eao_interval: tuple[int, int] | None = None
     images: str | None = None
     annotations: str | None = None
+    layout: str = "otb"
+    convention: str | None = None
+    attributes: tuple[str, ...] | None = None
+    truncate: str | None = None
+    ranges: dict[str, tuple[str, int, int]] | None = field(default=None, compare=False)
+    metric: str = ""
+    source: str = ""
+    split: str | None = None
     manifest: Path | None = field(default=None, compare=False)
 
     def default_root(self, annotations_only: bool = False) -> Path:
@@ -62,6 +76,23 @@ def load_manifest(path: str | Path) -> Benchmark:
         if not (isinstance(interval, list) and len(interval) == 2 and interval[0] < interval[1]):
             raise InputError(path, "'eao_interval' must be [low, high] with low < high")
         interval = (int(interval[0]), int(interval[1]))
+    layout = d.get("layout", "vot" if d["kind"] == "vot" else "otb")
+    if layout not in LAYOUTS:
+        raise InputError(path, f"'layout' must be one of {LAYOUTS}")
+    atts = d.get("attributes")
+    if atts is not None and not (isinstance(atts, list) and all(isinstance(a, str) for a in atts)):
+        raise InputError(path, "'attributes' must be a list of short names, in file column order")
+    if d.get("truncate") not in (None, "groundtruth", "results"):
+        raise InputError(path, "'truncate' must be 'groundtruth' (a short result is scored on "
+                         "its frames) or 'results' (a long result is cut)")
+    ranges = d.get("ranges")
+    if ranges is not None:
+        ok = isinstance(ranges, dict) and all(
+            isinstance(v, list) and len(v) == 3 and isinstance(v[0], str)
+            and all(isinstance(x, int) for x in v[1:]) and v[1] <= v[2] for v in ranges.values())
+        if not ok:
+            raise InputError(path, "'ranges' maps a name to [folder, first frame, last frame]")
+        ranges = {str(k): (v[0], v[1], v[2]) for k, v in ranges.items()}
     return Benchmark(
         name=str(d["name"]),
         kind=d["kind"],
@@ -70,6 +101,14 @@ def load_manifest(path: str | Path) -> Benchmark:
         eao_interval=interval,
         images=d.get("images"),
         annotations=d.get("annotations"),
+        layout=layout,
+        convention=d.get("convention"),
+        attributes=tuple(atts) if atts is not None else None,
+        truncate=d.get("truncate"),
+        ranges=ranges,
+        metric=str(d.get("metric", "")),
+        source=str(d.get("source", "")),
+        split=d.get("split"),
         manifest=path,
     )
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import io
 import re
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,7 +56,9 @@ class OTBSequence:
     evaluated image files (empty for an annotation-only root); ``start_frame`` is the 1-based
     number of the first evaluated image in the original sequence. ``ope_offset`` is how many
     annotated frames precede the one-pass start (Tiger1: 5), so a result file covering every
-    annotated frame can be recognised; ``source`` is the ground-truth file.
+    annotated frame can be recognised; ``source`` is the ground-truth file. ``absent`` (LaSOT)
+    flags frames where the target is out of view or fully occluded: the toolkit scores them as
+    failures.
     """
 
     name: str
@@ -67,6 +69,7 @@ class OTBSequence:
     attributes: dict[str, bool] = field(default_factory=dict)
     ope_offset: int = 0
     source: Path | None = None
+    absent: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.groundtruth)
@@ -150,7 +153,10 @@ def load_otb(
     ``root`` is either an OTB image folder (``<Seq>/img/*.jpg`` + ``groundtruth_rect*.txt``) or
     an annotation-only copy (``anno/<Seq>.txt``, optional ``anno_att/``). A benchmark without a
     sequence list means every sequence under ``root``. ``sequences`` narrows the selection.
+    Benchmarks of another ``layout`` (LaSOT, UAV123, TrackingNet) are read by their own module.
     """
+    if bench.layout != "otb":
+        return _layout_loader(bench.layout)(bench, root, sequences)
     root = Path(root)
     if not root.is_dir():
         raise PulBenchError(f"{root}: no such folder (pass --root DIR)")
@@ -175,8 +181,20 @@ def load_otb(
             missing.append(name)
             continue
         gt_file, seq_dir = avail[found_names[name]]
-        found.append(_load_sequence(name, gt_file, seq_dir, att_dir))
+        found.append(_load_sequence(name, gt_file, seq_dir, att_dir,
+                                    bench.attributes or ATTRIBUTES))
     return found, missing
+
+
+def _layout_loader(layout: str) -> Callable[..., tuple[list[OTBSequence], list[str]]]:
+    """The reader of a non-OTB one-pass layout (imported here: those modules import this one)."""
+    if layout == "lasot":
+        from pul_bench.datasets.lasot import load_lasot
+        return load_lasot
+    if layout in ("uav123", "trackingnet"):
+        from pul_bench.datasets import onepass
+        return onepass.load_uav123 if layout == "uav123" else onepass.load_trackingnet
+    raise PulBenchError(f"layout {layout!r} has no one-pass sequence reader")
 
 
 def _annotation_files(root: Path) -> dict[str, tuple[Path, Path | None]]:
@@ -199,15 +217,14 @@ def _image_layout_files(root: Path) -> dict[str, tuple[Path, Path | None]]:
 
 
 def _attribute_dir(root: Path, bench: Benchmark) -> Path | None:
-    """``<root>/anno_att``, else the benchmark's annotation copy in the shared data (image
-    folders carry no attribute flags)."""
-    if (root / "anno_att").is_dir():
-        return root / "anno_att"
+    """``<root>/anno_att`` (OTB) or ``<root>/anno/att`` (UAV123), else the benchmark's
+    annotation copy in the shared data (image folders carry no attribute flags)."""
     shared = data_root(required=False)
-    if shared is not None and bench.annotations:
-        d = shared / bench.annotations / "anno_att"
-        if d.is_dir():
-            return d
+    bases = [root] + ([shared / bench.annotations] if shared and bench.annotations else [])
+    for base in bases:
+        for sub in ("anno_att", "anno/att"):
+            if (base / sub).is_dir():
+                return base / sub
     return None
 
 
@@ -218,7 +235,7 @@ def _official(name: str, table: dict[str, int] | set[str]) -> str | None:
 
 
 def _load_sequence(name: str, gt_file: Path, seq_dir: Path | None,
-                   att_dir: Path | None) -> OTBSequence:
+                   att_dir: Path | None, att_names: Sequence[str] = ATTRIBUTES) -> OTBSequence:
     boxes = read_boxes(gt_file)
     valid = np.all(boxes > 0, axis=1)
     official = _official(name, _FIRST_ANNOTATED)
@@ -231,7 +248,7 @@ def _load_sequence(name: str, gt_file: Path, seq_dir: Path | None,
         if not 0 <= offset < len(boxes):
             raise InputError(gt_file, f"{name} must start at frame {_OPE_START[official]}, "
                              f"but the file holds only {len(boxes)} boxes")
-    attributes = _read_attributes(att_dir, name) if att_dir else {}
+    attributes = _read_attributes(att_dir, name, att_names) if att_dir else {}
     gt = boxes[offset:].copy()
     gt[:, :2] -= 1.0
     return OTBSequence(name=name, groundtruth=gt, valid=valid[offset:], frames=frames[offset:],
@@ -262,7 +279,7 @@ def _select_frames(name: str, gt_file: Path, seq_dir: Path, n: int,
     return [by_number[k] for k in range(start, start + n)]
 
 
-def _read_attributes(att_dir: Path, name: str) -> dict[str, bool]:
+def _read_attributes(att_dir: Path, name: str, names: Sequence[str]) -> dict[str, bool]:
     f = att_dir / f"{name}.txt"
     if not f.is_file():
         key = canonical_name(name)
@@ -270,7 +287,12 @@ def _read_attributes(att_dir: Path, name: str) -> dict[str, bool]:
                  None)
         if f is None:
             return {}
-    flags = read_table(f, len(ATTRIBUTES), allow_nan=False)
+    return read_attribute_flags(f, names)
+
+
+def read_attribute_flags(path: Path, names: Sequence[str]) -> dict[str, bool]:
+    """One line of 0/1 flags, one per attribute ``names`` (the benchmark's column order)."""
+    flags = read_table(path, len(names), allow_nan=False)
     if len(flags) != 1:
-        raise InputError(f, f"expected one line of {len(ATTRIBUTES)} flags, found {len(flags)}")
-    return {a: bool(v) for a, v in zip(ATTRIBUTES, flags[0], strict=True)}
+        raise InputError(path, f"expected one line of {len(names)} flags, found {len(flags)}")
+    return {a: bool(v) for a, v in zip(names, flags[0], strict=True)}
