@@ -32,8 +32,18 @@ def trackers_cmd(as_json: bool) -> None:
 
 
 @click.command("benchmarks")
-def benchmarks_cmd() -> None:
-    """List the benchmarks `eval` and `score` accept."""
-    for name, b in all_benchmarks().items():
-        n = f"{len(b.sequences)} seqs" if b.sequences is not None else "folder"
-        click.echo(f"{name:<10} {b.kind:<4} {n:>9}  {b.description}")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object instead of a list.")
+def benchmarks_cmd(as_json: bool) -> None:
+    """List the benchmarks `eval` and `score` accept, with their metric and official source."""
+    rows = {name: {"kind": b.kind, "layout": b.layout,
+                   "sequences": len(b.sequences) if b.sequences is not None else None,
+                   "convention": b.convention, "metric": b.metric, "source": b.source,
+                   "description": b.description} for name, b in all_benchmarks().items()}
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for name, r in rows.items():
+        n = f"{r['sequences']} seqs" if r["sequences"] is not None else "folder"
+        click.echo(f"{name:<12} {r['kind']:<6} {n:>9}  {r['description']}")
+        if r["metric"]:
+            click.echo(f"{'':<12} metric: {r['metric']}; source: {r['source']}")

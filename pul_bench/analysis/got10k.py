@@ -1,0 +1,139 @@
+"""GOT-10k scores exactly as the ``got10k`` package's ``ExperimentGOT10k.report`` computes them.
+
+Its rules, from got10k 0.1.3: a tracker's results are ``<dir>/<seq>/<seq>_001.txt``, one file
+per repetition (every ``<seq>_[0-9]*.txt`` counts; deterministic trackers write one); each must
+have a row per frame. Frame 1 (the initialisation) is not scored, nor any frame whose ``cover``
+label is 0 (target absent). Both boxes are first bounded by the image (x, y clipped to [0, W] and
+[0, H], then w, h to what is left of the image), and the overlap is continuous with machine
+epsilon added to the union. A sequence's overlaps are pooled over its repetitions; AO and
+SR@t (overlap > t) are means over every pooled frame of every sequence (frame-weighted), and the
+success curve uses ``linspace(0, 1, 101)``.
+
+The test split has no ground truth: :func:`write_submission` packs the results in the layout the
+evaluation server takes (got10k's ``report`` zips the tracker folder the same way).
+"""
+
+from __future__ import annotations
+
+import zipfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pul_bench.benchmarks import Benchmark
+from pul_bench.datasets.got10k import load_got10k
+from pul_bench.datasets.otb import read_boxes
+from pul_bench.errors import InputError, PulBenchError
+from pul_bench.geometry import iou
+from pul_bench.io import atomic_path
+
+THRESHOLDS = np.linspace(0, 1, 101)
+
+
+def score(bench: Benchmark, result_dirs: Sequence[str | Path], root: str | Path,
+          convention: str | None = None, **_: Any) -> dict[str, Any]:
+    """``{tracker: {ao, sr50, sr75, success_curve, per_sequence, n_sequences, missing}}``."""
+    if convention not in (None, "got10k"):
+        raise PulBenchError(f"GOT-10k is scored by got10k's rules only, not {convention!r}")
+    seqs, absent = load_got10k(bench, root)
+    if any(s.cover is None for s in seqs):
+        raise PulBenchError(f"{bench.name}: no ground truth to score (test split); write the "
+                            "server submission with `pulbench submit`")
+    if not seqs:
+        raise PulBenchError(f"no {bench.name} sequences found under {root}")
+    out: dict[str, Any] = {}
+    for d in map(Path, result_dirs):
+        if not d.is_dir():
+            raise PulBenchError(f"{d}: no such result folder")
+        per_seq: dict[str, dict[str, float | int]] = {}
+        pooled = []
+        for s in seqs:
+            files = sorted((d / s.name).glob(f"{s.name}_[0-9]*.txt"))
+            if not files:
+                continue
+            ious = np.concatenate([_sequence_ious(f, s.groundtruth, s.cover, s.resolution)
+                                   for f in files])
+            pooled.append(ious)
+            per_seq[s.name] = {"ao": float(np.mean(ious)), "sr50": float(np.mean(ious > 0.5)),
+                               "sr75": float(np.mean(ious > 0.75)), "repetitions": len(files),
+                               "length": len(s.groundtruth) - 1}
+        if not pooled:
+            raise PulBenchError(f"{d}: no <seq>/<seq>_001.txt result for any {bench.name} "
+                                "sequence")
+        ious = np.concatenate(pooled)
+        out[d.name] = {
+            "ao": float(np.mean(ious)),
+            "sr50": float(np.mean(ious > 0.5)),
+            "sr75": float(np.mean(ious > 0.75)),
+            "success_curve": np.mean(ious[:, None] > THRESHOLDS[None, :], axis=0).tolist(),
+            "per_sequence": per_seq,
+            "n_sequences": len(per_seq),
+            "missing": absent + [s.name for s in seqs if s.name not in per_seq],
+        }
+    return out
+
+
+def _sequence_ious(path: Path, gt: np.ndarray, cover: np.ndarray,
+                   resolution: tuple[int, int]) -> np.ndarray:
+    boxes = read_boxes(path)
+    if boxes.shape != gt.shape:
+        raise InputError(path, f"{len(boxes)} boxes for {len(gt)} frames (got10k requires one "
+                         "row per frame)", min(len(boxes), len(gt)) + 1)
+    ious = iou(bound_to_image(boxes[1:], resolution), bound_to_image(gt[1:], resolution),
+               eps=np.finfo(np.float64).eps)
+    return ious[cover[1:] > 0]
+
+
+def bound_to_image(boxes: np.ndarray, resolution: tuple[int, int]) -> np.ndarray:
+    """got10k's image bounding: x, y into [0, W] / [0, H], then w, h to the space left."""
+    width, height = resolution
+    out = np.array(boxes, dtype=np.float64)
+    out[:, 0] = np.clip(out[:, 0], 0, width)
+    out[:, 1] = np.clip(out[:, 1], 0, height)
+    out[:, 2] = np.clip(out[:, 2], 0, width - out[:, 0])
+    out[:, 3] = np.clip(out[:, 3], 0, height - out[:, 1])
+    return out
+
+
+def format_table(scores: Mapping[str, Mapping[str, Any]]) -> str:
+    """AO / SR0.5 / SR0.75 per tracker, best AO first, then the sequences each one lacks."""
+    names = sorted(scores, key=lambda t: (-scores[t]["ao"], t))
+    width = max(12, *(len(t) for t in names)) if names else 12
+    lines = ["GOT-10k scores (got10k toolkit rules)",
+             f"{'tracker':<{width}}  {'AO':>6}  {'SR0.5':>6}  {'SR0.75':>6}  {'seqs':>5}"]
+    for t in names:
+        s = scores[t]
+        lines.append(f"{t:<{width}}  {s['ao']:6.3f}  {s['sr50']:6.3f}  {s['sr75']:6.3f}  "
+                     f"{s['n_sequences']:5d}")
+    for t in names:
+        if scores[t]["missing"]:
+            lines.append(f"{t}: {len(scores[t]['missing'])} sequence(s) missing, not scored")
+    return "\n".join(lines)
+
+
+def write_submission(bench: Benchmark, result_dir: str | Path, root: str | Path,
+                     out: str | Path) -> Path:
+    """Zip ``result_dir`` as the GOT-10k server takes it: ``<seq>/<seq>_NNN.txt`` (and
+    ``<seq>_time.txt`` where present) for every listed sequence; a missing one is an error."""
+    result_dir = Path(result_dir)
+    seqs, _ = load_got10k(bench, root)
+    files: list[Path] = []
+    lacking = []
+    for s in seqs:
+        runs = sorted((result_dir / s.name).glob(f"{s.name}_[0-9]*.txt"))
+        if not runs:
+            lacking.append(s.name)
+        files += runs + sorted((result_dir / s.name).glob(f"{s.name}_time.txt"))
+    if lacking:
+        raise PulBenchError(f"{result_dir}: no results for {len(lacking)} of {len(seqs)} "
+                            f"sequences (first: {lacking[0]}); the server needs all of them")
+    return _zip(files, result_dir, Path(out))
+
+
+def _zip(files: Sequence[Path], base: Path, out: Path) -> Path:
+    with atomic_path(out) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
+        for f in files:
+            z.write(f, f.relative_to(base).as_posix())
+    return out
