@@ -17,6 +17,7 @@ COMMANDS: dict[str, str] = {
     "benchmarks": "pul_bench.commands.trackers:benchmarks_cmd",
     "eval": "pul_bench.commands.evaluate:eval_cmd",
     "score": "pul_bench.commands.evaluate:score_cmd",
+    "compare": "pul_bench.commands.compare:compare_cmd",
     "bench": "pul_bench.commands.bench:bench_cmd",
     "export": "pul_bench.commands.export:export_cmd",
     "plot": "pul_bench.commands.plot:plot_cmd",

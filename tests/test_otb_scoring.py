@@ -170,7 +170,7 @@ def test_score_json_through_the_cli(results: Path) -> None:
     assert abs(scores["KCF"]["auc"] - 0.477) <= TOLERANCE
     assert abs(scores["TLD"]["auc"] - 0.357) <= TOLERANCE
     assert len(scores["KCF"]["per_sequence"]) == 100
-    assert set(scores["KCF"]["per_sequence"]["Tiger1"]) == {"auc", "dp20"}
+    assert set(scores["KCF"]["per_sequence"]["Tiger1"]) == {"auc", "dp20", "norm_prec"}
     assert len(scores["KCF"]["success_curve"]) == 21
     assert len(scores["KCF"]["precision_curve"]) == 51
 

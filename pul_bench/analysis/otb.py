@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from pul_bench.analysis import stats
 from pul_bench.benchmarks import Benchmark
 from pul_bench.datasets.otb import ATTRIBUTES, OTBSequence, load_otb, match_names, read_boxes
 from pul_bench.errors import InputError, PulBenchError
@@ -49,12 +50,15 @@ _TO_FILE = np.array([1.0, 1.0, 0.0, 0.0])  # 0-based -> the 1-based values the t
 
 
 def score(bench: Benchmark, result_dirs: Sequence[str | Path], root: str | Path,
-          convention: str | None = None) -> dict[str, Any]:
+          convention: str | None = None, resamples: int = stats.DEFAULT_RESAMPLES,
+          seed: int = stats.DEFAULT_SEED) -> dict[str, Any]:
     """Score every result folder on ``bench``'s sequences found under ``root``.
 
     Returns ``{tracker: {auc, dp20, norm_prec, sr50, success_curve, precision_curve,
     per_sequence, per_attribute, missing, n_sequences, convention}}``; ``missing`` lists the
-    benchmark's sequences absent from ``root`` or from that folder.
+    benchmark's sequences absent from ``root`` or from that folder. With ``resamples`` > 0
+    (bootstrap resamples, seeded by ``seed``) the scores also carry ``auc_ci``, ``dp20_ci``,
+    ``norm_prec_ci``, ``sr50_ci`` (95% intervals ``[lo, hi]``) and ``bootstrap``.
     """
     convention = _check_convention(bench, convention)
     seqs, absent = load_otb(bench, root)
@@ -73,12 +77,15 @@ def score(bench: Benchmark, result_dirs: Sequence[str | Path], root: str | Path,
             raise PulBenchError(f"{d}: no result file for any of the {len(seqs)} {bench.name} "
                                 f"sequences under {root}")
         lacking = set(absent) | set(no_file)
-        out[d.name] = _score_tracker(seqs, boxes, convention, [n for n in order if n in lacking])
+        out[d.name] = _score_tracker(seqs, boxes, convention, [n for n in order if n in lacking],
+                                     resamples, seed)
     return out
 
 
 def score_results(sequences: Sequence[OTBSequence], results: Mapping[str, Mapping[str, Any]],
-                  convention: str = "matlab", missing: Sequence[str] = ()) -> dict[str, Any]:
+                  convention: str = "matlab", missing: Sequence[str] = (),
+                  resamples: int = stats.DEFAULT_RESAMPLES,
+                  seed: int = stats.DEFAULT_SEED) -> dict[str, Any]:
     """Score in-memory results: ``{tracker: {sequence: (N, 4) 0-based boxes}}``.
 
     Same output as :func:`score`; sequences a tracker has no boxes for are listed as missing.
@@ -98,7 +105,8 @@ def score_results(sequences: Sequence[OTBSequence], results: Mapping[str, Mappin
         lacking = [s.name for s in sequences if s.name not in boxes]
         if not boxes:
             raise PulBenchError(f"{tracker}: no boxes for any sequence")
-        out[tracker] = _score_tracker(sequences, boxes, convention, list(missing) + lacking)
+        out[tracker] = _score_tracker(sequences, boxes, convention, list(missing) + lacking,
+                                      resamples, seed)
     return out
 
 
@@ -177,13 +185,20 @@ def format_table(scores: Mapping[str, Mapping[str, Any]]) -> str:
     names = sorted(scores, key=lambda t: (-scores[t]["auc"], t))
     width = max(12, *(len(t) for t in names))
     conv = {scores[t].get("convention", "matlab") for t in names}
+    keys = ("auc", "dp20", "norm_prec", "sr50")
+    boot = next((scores[t]["bootstrap"] for t in names if "bootstrap" in scores[t]), None)
+    cell = 18 if boot else 6  # "0.582 [0.55, 0.61]"
     lines = [f"OTB one-pass scores ({', '.join(sorted(conv))} convention)",
-             f"{'tracker':<{width}}  {'AUC':>6}  {'DP@20':>6}  {'NormP':>6}  {'SR@0.5':>6}  "
-             f"{'seqs':>5}"]
+             f"{'tracker':<{width}}  " + "  ".join(f"{h:>{cell}}" for h in
+                                                   ("AUC", "DP@20", "NormP", "SR@0.5"))
+             + f"  {'seqs':>5}"]
     for t in names:
         s = scores[t]
-        lines.append(f"{t:<{width}}  {s['auc']:6.3f}  {s['dp20']:6.3f}  {s['norm_prec']:6.3f}  "
-                     f"{s['sr50']:6.3f}  {s['n_sequences']:5d}")
+        cells = "  ".join(f"{stats.format_ci(s[k], s.get(k + '_ci')):>{cell}}" for k in keys)
+        lines.append(f"{t:<{width}}  {cells}  {s['n_sequences']:5d}")
+    if boot:
+        lines.append(f"[lo, hi]: 95% interval, bootstrap over sequences ({boot['resamples']} "
+                     f"resamples, seed {boot['seed']})")
     for t in names:
         if scores[t]["missing"]:
             miss = scores[t]["missing"]
@@ -202,8 +217,13 @@ def _check_convention(bench: Benchmark, convention: str | None) -> str:
 
 
 def _score_tracker(seqs: Sequence[OTBSequence], boxes: Mapping[str, np.ndarray],
-                   convention: str, missing: Sequence[str]) -> dict[str, Any]:
-    """Scores of one tracker from its 1-based boxes on the sequences it has results for."""
+                   convention: str, missing: Sequence[str],
+                   resamples: int = stats.DEFAULT_RESAMPLES,
+                   seed: int = stats.DEFAULT_SEED) -> dict[str, Any]:
+    """Scores of one tracker from its 1-based boxes on the sequences it has results for.
+
+    With ``resamples`` > 0, each headline score gets ``<score>_ci: [lo, hi]``, a 95% bootstrap
+    interval over the sequences that recomputes the score (dropped empty curves included)."""
     scored = [s for s in seqs if s.name in boxes]
     lengths = np.array([len(s) for s in scored])
     starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
@@ -220,14 +240,26 @@ def _score_tracker(seqs: Sequence[OTBSequence], boxes: Mapping[str, np.ndarray],
             per_attribute[att] = {"auc": ope.auc(ope.mean_curve(succ[rows], drop)),
                                   "dp20": ope.dp20(ope.mean_curve(prec[rows], drop)),
                                   "n": len(rows)}
+    ci: dict[str, dict[str, Any]] = {k: {} for k in ("auc", "dp20", "norm_prec", "sr50")}
+    if resamples > 0:
+        counts = stats.resample_counts(len(scored), resamples, seed)
+        for key, curves, column in (("auc", succ, None), ("dp20", prec, 20),
+                                    ("norm_prec", norm, 20), ("sr50", succ, 10)):
+            keep = (curves.sum(axis=1) > np.finfo(np.float64).eps if drop
+                    else np.ones(len(curves), bool))
+            value = curves.mean(axis=1) if column is None else curves[:, column]
+            ci[key][f"{key}_ci"] = stats.percentile_interval(
+                stats.ratio_samples(counts, np.where(keep, value, 0.0), keep))
+        ci["sr50"]["bootstrap"] = {"resamples": resamples, "seed": seed, "level": stats.LEVEL}
     return {
-        "auc": ope.auc(success),
-        "dp20": ope.dp20(precision),
-        "norm_prec": ope.norm_precision(ope.mean_curve(norm, drop)),
-        "sr50": ope.sr50(success),
+        "auc": ope.auc(success), **ci["auc"],
+        "dp20": ope.dp20(precision), **ci["dp20"],
+        "norm_prec": ope.norm_precision(ope.mean_curve(norm, drop)), **ci["norm_prec"],
+        "sr50": ope.sr50(success), **ci["sr50"],
         "success_curve": success.tolist(),
         "precision_curve": precision.tolist(),
-        "per_sequence": {s.name: {"auc": ope.auc(succ[i]), "dp20": ope.dp20(prec[i])}
+        "per_sequence": {s.name: {"auc": ope.auc(succ[i]), "dp20": ope.dp20(prec[i]),
+                                  "norm_prec": ope.norm_precision(norm[i])}
                          for i, s in enumerate(scored)},
         "per_attribute": per_attribute,
         "missing": list(missing),

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import math
 import sys
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from pul_bench.analysis import stats
 from pul_bench.benchmarks import Benchmark
 from pul_bench.datasets.vot import VOTSequence, load_sequences
 from pul_bench.errors import PulBenchError
@@ -50,9 +52,18 @@ def run_files(result_dir: Path, seq: str) -> list[Path]:
 
 
 def score_tracker(sequences: list[VOTSequence], result_dir: Path,
-                  interval: tuple[int, int] | None, pixels: bool = True) -> TrackerResult:
-    """Every measure for one tracker over ``sequences`` (all must have results)."""
+                  interval: tuple[int, int] | None, pixels: bool = True,
+                  resamples: int = stats.DEFAULT_RESAMPLES,
+                  seed: int = stats.DEFAULT_SEED) -> TrackerResult:
+    """Every measure for one tracker over ``sequences`` (all must have results).
+
+    With ``resamples`` > 0, accuracy, robustness and EAO get ``<score>_ci: [lo, hi]``, 95%
+    bootstrap intervals over sequences; each resample recomputes the pooled accuracy, the
+    failure rate and the whole expected-overlap curve from per-sequence sums.
+    """
     runs: list[tuple[M.RunScore, float]] = []
+    seq_runs: dict[str, list[tuple[M.RunScore, float]]] = {}
+    per_sequence: dict[str, dict[str, float]] = {}
     acc_sum = acc_weight = 0.0
     failures = 0.0
     frames = 0
@@ -68,13 +79,20 @@ def score_tracker(sequences: list[VOTSequence], result_dir: Path,
                               pixels=pixels, path=f) for f in files]
         repetitions.append(len(scored))
         weight = 1.0 / len(scored)
-        runs += [(r, weight) for r in scored]
+        seq_runs[seq.name] = [(r, weight) for r in scored]
+        runs += seq_runs[seq.name]
         # official pooling: each frame's mean over the runs it counts in, then all frames
         counted = np.sum([r.valid for r in scored], axis=0)
         summed = np.sum([np.where(r.valid, r.overlaps, 0.0) for r in scored], axis=0)
-        acc_sum += float((summed[counted > 0] / counted[counted > 0]).sum())
-        acc_weight += int((counted > 0).sum())
-        failures += float(np.mean([r.failures.sum() for r in scored]))
+        seq_acc = float((summed[counted > 0] / counted[counted > 0]).sum())
+        seq_weight = int((counted > 0).sum())
+        seq_failures = float(np.mean([r.failures.sum() for r in scored]))
+        per_sequence[seq.name] = {
+            "accuracy": seq_acc / seq_weight if seq_weight else float("nan"),
+            "accuracy_frames": seq_weight, "failures": seq_failures, "frames": len(seq)}
+        acc_sum += seq_acc
+        acc_weight += seq_weight
+        failures += seq_failures
         frames += len(seq)
         if tags:
             empty = ~np.any([seq.tags.get(t, np.zeros(len(seq), bool)) for t in tags], axis=0)
@@ -85,11 +103,12 @@ def score_tracker(sequences: list[VOTSequence], result_dir: Path,
                                                 (mask & r.failures).sum(), mask.sum()]
                                                for r in scored], axis=0)
     curve = M.expected_overlap_curve(runs, max(len(s) for s in sequences))
+    ci = _intervals(sequences, seq_runs, per_sequence, interval, resamples, seed)
     scores = {
-        "accuracy": acc_sum / acc_weight if acc_weight else float("nan"),
-        "robustness": 100.0 * failures / frames,
+        "accuracy": acc_sum / acc_weight if acc_weight else float("nan"), **ci["accuracy"],
+        "robustness": 100.0 * failures / frames, **ci["robustness"],
         "failures": failures,
-        "eao": M.eao(curve, interval) if interval else float("nan"),
+        "eao": M.eao(curve, interval) if interval else float("nan"), **ci["eao"],
         "eao_interval": list(interval) if interval else None,
         "frames": frames,
         "sequences": len(sequences),
@@ -98,12 +117,59 @@ def score_tracker(sequences: list[VOTSequence], result_dir: Path,
                      "robustness": 100.0 * v[2] / v[3] if v[3] else float("nan"),
                      "failures": float(v[2]), "frames": int(v[3])}
                  for t, v in per_tag.items()},
+        "per_sequence": per_sequence,
     }
     return TrackerResult(scores=scores, curve=curve)
 
 
+def eao_replicates(counts: np.ndarray, sums: list[tuple[np.ndarray, np.ndarray]],
+                   lengths: list[int], interval: tuple[int, int]) -> np.ndarray:
+    """EAO of each bootstrap resample (a row of ``counts``) from the per-sequence
+    :func:`pul_bench.metrics.vot.expected_overlap_sums` (padded to the longest sequence).
+
+    Each resample's curve is (counts @ numerators) / (counts @ denominators), all resamples in
+    one product; a resample whose longest drawn sequence ends before the interval does has no
+    EAO (NaN, as :func:`pul_bench.metrics.vot.eao` gives for such a dataset).
+    """
+    curves = stats.ratio_samples(counts, np.array([n for n, _ in sums]),
+                                 np.array([d for _, d in sums]))
+    low, high = interval
+    eao = np.full(len(counts), np.nan)
+    if curves.shape[1] >= high:
+        reach = np.where(counts > 0, np.asarray(lengths), 0).max(axis=1) >= high
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows stay NaN
+            eao[reach] = np.nanmean(curves[reach, low - 1 : high], axis=1)
+    return eao
+
+
+def _intervals(sequences: list[VOTSequence], seq_runs: dict[str, list[tuple[M.RunScore, float]]],
+               per_sequence: dict[str, dict[str, float]], interval: tuple[int, int] | None,
+               resamples: int, seed: int) -> dict[str, dict]:
+    """``{score: {score_ci: [lo, hi]}}``, all from one (B, S) bootstrap count matrix."""
+    ci: dict[str, dict] = {"accuracy": {}, "robustness": {}, "eao": {}}
+    if resamples <= 0:
+        return ci
+    rows = [per_sequence[s.name] for s in sequences]
+    counts = stats.resample_counts(len(rows), resamples, seed)
+    weight = np.array([r["accuracy_frames"] for r in rows], dtype=np.float64)
+    acc = np.nan_to_num(np.array([r["accuracy"] for r in rows])) * weight
+    ci["accuracy"]["accuracy_ci"] = stats.percentile_interval(
+        stats.ratio_samples(counts, acc, weight))
+    ci["robustness"]["robustness_ci"] = stats.percentile_interval(100.0 * stats.ratio_samples(
+        counts, [r["failures"] for r in rows], [r["frames"] for r in rows]))
+    if interval:
+        sums = [M.expected_overlap_sums(seq_runs[s.name], max(len(s) for s in sequences))
+                for s in sequences]
+        ci["eao"]["eao_ci"] = stats.percentile_interval(
+            eao_replicates(counts, sums, [len(s) for s in sequences], interval))
+    ci["eao"]["bootstrap"] = {"resamples": resamples, "seed": seed, "level": stats.LEVEL}
+    return ci
+
+
 def score_details(bench: Benchmark, result_dirs: list[Path], root: Path,
-                  convention: str | None = None) -> dict[str, TrackerResult]:
+                  convention: str | None = None, resamples: int = stats.DEFAULT_RESAMPLES,
+                  seed: int = stats.DEFAULT_SEED) -> dict[str, TrackerResult]:
     """Like :func:`score` but keeps each tracker's expected-overlap curve."""
     if convention not in PIXEL_CONVENTIONS:
         raise PulBenchError(f"convention {convention!r} does not apply to VOT; use one of "
@@ -116,27 +182,40 @@ def score_details(bench: Benchmark, result_dirs: list[Path], root: Path,
     out = {}
     for d in result_dirs:
         out[tracker_name(d)] = score_tracker(sequences, Path(d), bench.eao_interval,
-                                             PIXEL_CONVENTIONS[convention])
+                                             PIXEL_CONVENTIONS[convention], resamples, seed)
     return out
 
 
 def score(bench: Benchmark, result_dirs: list[Path], root: Path,
-          convention: str | None = None) -> dict[str, dict]:
-    """``{tracker: {accuracy, robustness, failures, eao, ...}}`` for each result folder."""
-    return {k: v.scores for k, v in score_details(bench, result_dirs, root, convention).items()}
+          convention: str | None = None, resamples: int = stats.DEFAULT_RESAMPLES,
+          seed: int = stats.DEFAULT_SEED) -> dict[str, dict]:
+    """``{tracker: {accuracy, robustness, failures, eao, ...}}`` for each result folder, with
+    ``accuracy_ci``, ``robustness_ci``, ``eao_ci`` and ``bootstrap`` when ``resamples`` > 0."""
+    details = score_details(bench, result_dirs, root, convention, resamples, seed)
+    return {k: v.scores for k, v in details.items()}
 
 
 def format_table(scores: dict[str, dict]) -> str:
     """A plain-text table, best EAO first."""
     rows = sorted(scores.items(), key=lambda kv: -_key(kv[1]["eao"]))
     width = max([len(k) for k in scores] + [7])
-    lines = [f"{'tracker':<{width}}  {'A':>6}  {'R':>6}  {'fail':>6}  {'EAO':>6}  frames"]
+    boot = next((s["bootstrap"] for s in scores.values() if "bootstrap" in s), None)
+    cell = 18 if boot else 6  # "0.586 [0.56, 0.61]"
+
+    def cells(s: dict, keys: tuple[str, ...]) -> str:
+        return "  ".join(f"{stats.format_ci(s[k], s.get(k + '_ci')):>{cell}}" for k in keys)
+
+    lines = [f"{'tracker':<{width}}  {'A':>{cell}}  {'R':>{cell}}  {'fail':>6}  {'EAO':>{cell}}"
+             "  frames"]
     for name, s in rows:
-        lines.append(f"{name:<{width}}  {s['accuracy']:6.3f}  {s['robustness']:6.3f}  "
-                     f"{s['failures']:6.1f}  {s['eao']:6.3f}  {s['frames']}")
+        lines.append(f"{name:<{width}}  {cells(s, ('accuracy', 'robustness'))}  "
+                     f"{s['failures']:6.1f}  {cells(s, ('eao',))}  {s['frames']}")
     interval = next(iter(scores.values()), {}).get("eao_interval")
     lines.append(f"A: mean overlap (10-frame burn-in); R: failures per 100 frames; "
                  f"EAO over lengths {interval}")
+    if boot:
+        lines.append(f"[lo, hi]: 95% interval, bootstrap over sequences ({boot['resamples']} "
+                     f"resamples, seed {boot['seed']})")
     return "\n".join(lines)
 
 

@@ -12,15 +12,30 @@ from __future__ import annotations
 
 import importlib
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import click
 
+from pul_bench.analysis import stats
 from pul_bench.benchmarks import get_benchmark
 
 RUNNERS = {"otb": "pul_bench.experiments.ope", "vot": "pul_bench.experiments.supervised"}
 ANALYSES = {"otb": "pul_bench.analysis.otb", "vot": "pul_bench.analysis.vot"}
 CONVENTIONS = ("matlab", "pysot", "got10k", "vot")
+#: Scores aggregated over seed families (per-sequence scores exist for these).
+SEED_METRICS = {"otb": ("auc", "dp20", "norm_prec"), "vot": ("accuracy", "robustness")}
+
+
+def bootstrap_options(command: Callable) -> Callable:
+    """``--bootstrap B`` and ``--seed``: the resampling behind every interval and test."""
+    command = click.option("--seed", type=int, default=stats.DEFAULT_SEED, show_default=True,
+                           help="Seed of the bootstrap resampling (same seed, same intervals)."
+                           )(command)
+    return click.option("--bootstrap", "resamples", type=click.IntRange(min=0),
+                        default=stats.DEFAULT_RESAMPLES, show_default=True,
+                        help="Bootstrap resamples over sequences for the 95% intervals "
+                        "(0: no intervals).")(command)
 
 
 def _split(seqs: str | None) -> list[str] | None:
@@ -40,8 +55,10 @@ def _split(seqs: str | None) -> list[str] | None:
 @click.option("--checkpoint", type=click.Path(path_type=Path, dir_okay=False),
               help="Use this checkpoint instead of the tracker spec's.")
 @click.option("--json", "as_json", is_flag=True, help="Print the scores as JSON.")
+@bootstrap_options
 def eval_cmd(benchmark: str, tracker: str, root: Path | None, out: Path, workers: int,
-             sequences: str | None, checkpoint: Path | None, as_json: bool) -> None:
+             sequences: str | None, checkpoint: Path | None, as_json: bool, resamples: int,
+             seed: int) -> None:
     """Run TRACKER on BENCHMARK, write raw results, score them and plot.
 
     Sequences already finished in --out are skipped, so an interrupted run resumes.
@@ -51,7 +68,7 @@ def eval_cmd(benchmark: str, tracker: str, root: Path | None, out: Path, workers
     analysis = importlib.import_module(ANALYSES[bench.kind])
     scores = runner.evaluate(bench=bench, tracker=tracker, root=root or bench.default_root(),
                              out=out, workers=workers, sequences=_split(sequences),
-                             checkpoint=checkpoint)
+                             checkpoint=checkpoint, resamples=resamples, seed=seed)
     click.echo(json.dumps(scores, indent=2) if as_json else analysis.format_table(scores))
 
 
@@ -64,12 +81,29 @@ def eval_cmd(benchmark: str, tracker: str, root: Path | None, out: Path, workers
 @click.option("--convention", type=click.Choice(CONVENTIONS), default=None,
               help="Whose numbers to reproduce (default: matlab for OTB, vot for VOT).")
 @click.option("--json", "as_json", is_flag=True, help="Print the scores as JSON.")
+@click.option("--seeds", is_flag=True,
+              help="Also aggregate seed families: folders X, X-s2, X-s3... are seeds of X.")
+@bootstrap_options
 def score_cmd(benchmark: str, result_dirs: tuple[Path, ...], root: Path | None,
-              convention: str | None, as_json: bool) -> None:
-    """Score existing raw-result folders (folder name = tracker name) on BENCHMARK."""
+              convention: str | None, as_json: bool, seeds: bool, resamples: int,
+              seed: int) -> None:
+    """Score existing raw-result folders (folder name = tracker name) on BENCHMARK.
+
+    Each score comes with a 95% bootstrap interval over sequences (JSON: ``<score>_ci``).
+    With --seeds, seed families are also reported as the mean over seeds, its two-level
+    (seeds, then sequences) interval and the seed-to-seed spread (JSON: under ``seeds``).
+    """
     bench = get_benchmark(benchmark)
     analysis = importlib.import_module(ANALYSES[bench.kind])
     scores = analysis.score(bench=bench, result_dirs=list(result_dirs),
                             root=root or bench.default_root(annotations_only=True),
-                            convention=convention)
-    click.echo(json.dumps(scores, indent=2) if as_json else analysis.format_table(scores))
+                            convention=convention, resamples=resamples, seed=seed)
+    if not seeds:
+        click.echo(json.dumps(scores, indent=2) if as_json else analysis.format_table(scores))
+        return
+    metrics = SEED_METRICS[bench.kind]
+    families = stats.aggregate_seeds(scores, metrics, resamples, seed)
+    if as_json:
+        click.echo(json.dumps({"trackers": scores, "seeds": families}, indent=2))
+    else:
+        click.echo(analysis.format_table(scores) + "\n\n" + stats.format_seeds(families, metrics))

@@ -33,6 +33,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from pul_bench.analysis import stats
 from pul_bench.benchmarks import Benchmark
 from pul_bench.errors import InputError, PulBenchError
 from pul_bench.io import write_json, write_text
@@ -60,6 +61,8 @@ def evaluate(
     workers: int = 1,
     sequences: Sequence[str] | None = None,
     checkpoint: str | Path | None = None,
+    resamples: int = stats.DEFAULT_RESAMPLES,
+    seed: int = stats.DEFAULT_SEED,
 ) -> dict[str, Any]:
     """Run ``tracker`` on ``bench`` (resumably), score it, update performance.json and plots.
 
@@ -102,7 +105,8 @@ def evaluate(
 
     scored = dataclasses.replace(bench, sequences=tuple(s.name for s in seqs)) if sequences \
         else bench
-    scores = score(bench=scored, result_dirs=[result_dir], root=root)
+    scores = score(bench=scored, result_dirs=[result_dir], root=root, resamples=resamples,
+                   seed=seed)
     report_dir = out / "reports" / bench.name
     _report(report_dir, bench.name, scores)
     tqdm.write(f"results in {result_dir}; scores and plots in {report_dir}", file=sys.stderr)

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from pul_bench.analysis import stats
 from pul_bench.analysis import vot as analysis
 from pul_bench.benchmarks import Benchmark
 from pul_bench.datasets.vot import VOTSequence, box_to_polygon, load_sequences
@@ -104,8 +105,10 @@ def _worker(args: tuple) -> tuple[str, int]:
 
 
 def evaluate(bench: Benchmark, tracker: str, root: Path, out: Path, workers: int = 1,
-             sequences: list[str] | None = None, checkpoint: Path | None = None) -> dict:
-    """Run (resuming), score and plot ``tracker`` on ``bench``; return ``{tracker: scores}``."""
+             sequences: list[str] | None = None, checkpoint: Path | None = None,
+             resamples: int = stats.DEFAULT_RESAMPLES, seed: int = stats.DEFAULT_SEED) -> dict:
+    """Run (resuming), score and plot ``tracker`` on ``bench``; return ``{tracker: scores}``
+    (with bootstrap intervals from ``resamples`` resamples, none if 0)."""
     spec = get_spec(tracker)
     deterministic = spec.deterministic
     if deterministic is None:
@@ -137,7 +140,8 @@ def evaluate(bench: Benchmark, tracker: str, root: Path, out: Path, workers: int
                     bar.update(len(futures[fut]) * reps)
                     bar.set_postfix_str(f"{name}: {n} run(s)")
     results = out / "results" / bench.name / tracker
-    scored = analysis.score_details(_subset(bench, [s.name for s in seqs]), [results], root)
+    scored = analysis.score_details(_subset(bench, [s.name for s in seqs]), [results], root,
+                                    resamples=resamples, seed=seed)
     report_dir = out / "reports" / bench.name / tracker
     scores = {k: v.scores for k, v in scored.items()}
     write_json(report_dir / "performance.json", scores)

@@ -335,6 +335,20 @@ def expected_overlap_curve(runs: list[tuple[RunScore, float]], max_len: int,
     with zeros, so they always are), of the fragment's mean overlap over frames 2..k; entry 0
     is 1 by definition.
     """
+    num, den = expected_overlap_sums(runs, max_len, skip)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        curve = num / den
+    curve[0] = 1.0
+    return curve
+
+
+def expected_overlap_sums(runs: list[tuple[RunScore, float]], max_len: int,
+                          skip: int = SKIP_INITIALIZE) -> tuple[np.ndarray, np.ndarray]:
+    """The weighted sums whose ratio is :func:`expected_overlap_curve`: (numerator,
+    denominator), ``max_len`` each. Sums of several sequences' runs add up, so a bootstrap
+    over sequences recomputes the curve from per-sequence sums."""
+    if not runs:
+        return np.zeros(max_len), np.zeros(max_len)
     rows, weights = [], []
     for run, weight in runs:
         for frag, failed in _fragments(run.overlaps, run.failures, skip):
@@ -349,10 +363,7 @@ def expected_overlap_curve(runs: list[tuple[RunScore, float]], max_len: int,
     csum = np.cumsum(np.nan_to_num(frags[:, 1:]), axis=1)
     means = np.concatenate([np.ones((len(frags), 1)), csum / np.arange(1, max_len)], axis=1)
     wv = w * valid
-    with np.errstate(invalid="ignore", divide="ignore"):
-        curve = (wv * np.nan_to_num(means)).sum(axis=0) / wv.sum(axis=0)
-    curve[0] = 1.0
-    return curve
+    return (wv * np.nan_to_num(means)).sum(axis=0), wv.sum(axis=0)
 
 
 def eao(curve: np.ndarray, interval: tuple[int, int]) -> float:

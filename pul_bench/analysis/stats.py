@@ -1,0 +1,309 @@
+"""Intervals, paired tests and seed aggregation, so that a comparison says whether it is real.
+
+Every number is a statistic over a benchmark's sequences, so the sequences are the unit of
+resampling. All bootstraps here are vectorised: one (B, S) matrix of resample counts (row b
+says how often each of the S sequences was drawn in resample b) multiplies the per-sequence
+values, so B = 2,000 resamples cost two matrix products, never a Python loop per resample.
+
+* A score that is a ratio of per-sequence sums (OTB AUC with the MATLAB toolkit's dropped
+  empty curves, VOT accuracy pooled over frames, robustness, each point of the EAO curve) is
+  resampled as ``counts @ num / counts @ den``, which recomputes it exactly on the resample.
+* Intervals are percentile intervals (2.5th and 97.5th percentiles for 95%). Resamples where
+  a score is undefined (NaN, e.g. an EAO whose interval no drawn sequence reaches) are left out.
+* Resampling is seeded (``numpy.random.default_rng(seed)``): the same seed, number of
+  resamples and number of sequences draw the same counts, so output is reproducible and every
+  tracker scored in one call is resampled on the same sequence draws.
+
+Paired comparisons (``pulbench compare``) resample the per-sequence differences A - B on the
+sequences both trackers cover, test them with the two-sided Wilcoxon signed-rank test
+(``scipy.stats.wilcoxon``), and Holm-correct the p-values when more than two trackers are
+compared (more than one pair).
+
+Training seeds: result folders ``X``, ``X-s2``, ``X-s3`` ... (``X-s1`` may stand for ``X``) are
+the seeds of tracker ``X`` (:func:`seed_groups`). :func:`two_level` aggregates them with a
+two-level bootstrap: seeds are drawn with replacement, then sequences, so the interval holds
+both sources of variation.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from itertools import combinations
+from typing import Any
+
+import numpy as np
+from scipy import stats as sps
+
+from pul_bench.errors import PulBenchError
+
+#: Default number of bootstrap resamples (``--bootstrap``); 0 disables intervals.
+DEFAULT_RESAMPLES = 2000
+#: Default seed of the resampling (``--seed``).
+DEFAULT_SEED = 0
+LEVEL = 0.95
+ALPHA = 0.05
+#: z(1 - alpha/2) + z(power) for a two-sided 5% test with 80% power: 1.960 + 0.842.
+DETECTABLE_Z = float(sps.norm.ppf(1 - ALPHA / 2) + sps.norm.ppf(0.8))
+#: How each metric is named in verdicts and whether a larger value is better.
+METRICS = {"auc": ("AUC", True), "dp20": ("DP@20", True), "norm_prec": ("NormP", True),
+           "sr50": ("SR@0.5", True), "accuracy": ("A", True), "robustness": ("R", False),
+           "failures": ("failures", False), "eao": ("EAO", True)}
+_SEED_NAME = re.compile(r"^(?P<base>.+)-s(?P<k>[0-9]+)$")
+
+
+def resample_counts(n: int, resamples: int, seed: int) -> np.ndarray:
+    """(resamples, n) counts: how often each of ``n`` items is drawn in each resample.
+
+    Each row is one bootstrap resample of size ``n`` drawn with replacement; the counts come
+    from one ``bincount`` of all draws, offset by row.
+    """
+    rng = np.random.default_rng(seed)
+    draws = rng.integers(0, n, size=(resamples, n)) + n * np.arange(resamples)[:, None]
+    return np.bincount(draws.ravel(), minlength=resamples * n).reshape(resamples, n)
+
+
+def ratio_samples(counts: np.ndarray, num: np.ndarray, den: np.ndarray | None = None
+                  ) -> np.ndarray:
+    """Bootstrap replicates of ``sum(num) / sum(den)`` over sequences (plain mean if no den).
+
+    ``num`` and ``den`` have one row per sequence (extra columns, e.g. EAO curve points, are
+    resampled together); the result has one row per resample, NaN where the sum of ``den``
+    is 0.
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    num = np.asarray(num, dtype=np.float64)
+    top = counts @ num
+    bottom = counts.sum(axis=1) if den is None else counts @ np.asarray(den, dtype=np.float64)
+    if bottom.ndim < top.ndim:
+        bottom = bottom[:, None]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return top / bottom
+
+
+def percentile_interval(samples: np.ndarray, level: float = LEVEL) -> list[float]:
+    """The percentile interval ``[lo, hi]`` of bootstrap replicates; NaN ones are left out."""
+    samples = np.asarray(samples, dtype=np.float64)
+    samples = samples[~np.isnan(samples)]
+    if not len(samples):
+        return [float("nan"), float("nan")]
+    tail = 100 * (1 - level) / 2
+    lo, hi = np.percentile(samples, [tail, 100 - tail])
+    return [float(lo), float(hi)]
+
+
+def interval(num: Sequence[float] | np.ndarray, den: Sequence[float] | np.ndarray | None = None,
+             resamples: int = DEFAULT_RESAMPLES, seed: int = DEFAULT_SEED,
+             level: float = LEVEL) -> list[float]:
+    """95% bootstrap interval over sequences of ``sum(num) / sum(den)`` (a mean without den)."""
+    counts = resample_counts(len(num), resamples, seed)
+    return percentile_interval(ratio_samples(counts, num, den), level)
+
+
+def paired(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray,
+           resamples: int = DEFAULT_RESAMPLES, seed: int = DEFAULT_SEED) -> dict[str, Any]:
+    """Mean per-sequence difference A - B, its paired-bootstrap 95% interval, its bootstrap
+    standard error, the smallest detectable difference and the Wilcoxon p-value."""
+    diff = np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)
+    reps = ratio_samples(resample_counts(len(diff), resamples, seed), diff)
+    se = float(np.std(reps, ddof=1)) if resamples > 1 else float("nan")
+    return {"n_sequences": len(diff), "delta": float(diff.mean()),
+            "ci": percentile_interval(reps), "se": se,
+            "detectable": detectable_difference(se), "p_value": wilcoxon_p(diff)}
+
+
+def wilcoxon_p(diff: Sequence[float] | np.ndarray) -> float:
+    """Two-sided Wilcoxon signed-rank p-value of paired differences (zeros dropped, scipy's
+    default); 1.0 when every difference is zero, since then nothing differs."""
+    diff = np.asarray(diff, dtype=np.float64)
+    if not np.any(diff != 0):
+        return 1.0
+    return float(sps.wilcoxon(diff, alternative="two-sided").pvalue)
+
+
+def holm(p_values: Sequence[float]) -> list[float]:
+    """Holm's step-down adjusted p-values: the i-th smallest of m is multiplied by m - i + 1,
+    made non-decreasing in that order and capped at 1. Controls the family-wise error."""
+    p = np.asarray(p_values, dtype=np.float64)
+    m = len(p)
+    order = np.argsort(p, kind="stable")
+    adjusted = np.minimum(1.0, np.maximum.accumulate(p[order] * (m - np.arange(m))))
+    out = np.empty(m)
+    out[order] = adjusted
+    return out.tolist()
+
+
+def detectable_difference(se: float) -> float:
+    """The smallest true difference a two-sided 5% test detects with 80% power:
+    ``(z_0.975 + z_0.80) * SE = 2.80 * SE``, where SE is the standard error of the mean
+    paired difference (the spread of its paired-bootstrap replicates)."""
+    return DETECTABLE_Z * se
+
+
+def compare(values: Mapping[str, Mapping[str, float]], metric: str,
+            resamples: int = DEFAULT_RESAMPLES, seed: int = DEFAULT_SEED,
+            alpha: float = ALPHA) -> list[dict[str, Any]]:
+    """Every pair of trackers in ``values`` (``{tracker: {sequence: value}}``, in order) on the
+    sequences both cover: ``a, b, metric, n_sequences, delta, ci, se, detectable, p_value,
+    p_holm, significant, verdict``. ``significant`` needs both tests to agree: the
+    Holm-corrected Wilcoxon p below alpha (with two trackers there is one pair and p_holm =
+    p_value) and a bootstrap interval of the mean difference that excludes 0. (Wilcoxon tests
+    the median of the differences, the interval their mean; a few large differences of the
+    other sign can split them, and then the data do not say which tracker is better.)"""
+    pairs = []
+    for a, b in combinations(values, 2):
+        common = [s for s in values[a] if s in values[b]]
+        if not common:
+            pairs.append({"a": a, "b": b, "metric": metric, "n_sequences": 0})
+            continue
+        result = paired([values[a][s] for s in common], [values[b][s] for s in common],
+                        resamples, seed)
+        pairs.append({"a": a, "b": b, "metric": metric, **result})
+    tested = [p for p in pairs if p["n_sequences"]]
+    for p, adjusted in zip(tested, holm([p["p_value"] for p in tested]), strict=True):
+        p["p_holm"] = adjusted
+        p["significant"] = bool(adjusted < alpha and (p["ci"][0] > 0 or p["ci"][1] < 0))
+    for p in pairs:
+        p["verdict"] = verdict(p)
+    return pairs
+
+
+def verdict(pair: Mapping[str, Any]) -> str:
+    """One line: who is better (in the metric's direction) with the difference, its interval,
+    the (Holm-corrected) p-value and the number of sequences, or that no difference was
+    detectable at that size."""
+    a, b, metric = pair["a"], pair["b"], pair["metric"]
+    if not pair["n_sequences"]:
+        return f"{a} vs {b}: no common sequence, nothing to compare"
+    label, higher_better = METRICS.get(metric, (metric, True))
+    first_better = (pair["delta"] > 0) == higher_better
+    significant = pair["significant"] and pair["delta"] != 0
+    # a verdict reads "X better than Y", so its delta is X - Y
+    sign = -1.0 if significant and not first_better else 1.0
+    delta, lo, hi = sign * pair["delta"], *sorted(sign * np.asarray(pair["ci"]))
+    numbers = (f"Δ{label} {delta:+.3f} [{lo:+.3f}, {hi:+.3f}], "
+               f"p = {_p(pair['p_holm'])}, {pair['n_sequences']} sequences")
+    if not significant:
+        return (f"{a} vs {b}: no detectable difference ({numbers}; detectable: "
+                f"±{pair['detectable']:.3f})")
+    better, worse = (a, b) if first_better else (b, a)
+    return f"{better} better than {worse}: {numbers}"
+
+
+def _p(p: float) -> str:
+    return f"{p:.2g}" if p >= 1e-4 else f"{p:.1e}"
+
+
+def seed_groups(names: Sequence[str]) -> dict[str, list[str]]:
+    """Group tracker names into seed families: ``X``, ``X-s1``..``X-sK`` are seeds of ``X``
+    (``X`` itself is seed 1). Names keep their order; a name without a seed suffix whose
+    family has no other member is a family of one."""
+    groups: dict[str, dict[int, str]] = {}
+    for name in names:
+        m = _SEED_NAME.match(name)
+        base, k = (m["base"], int(m["k"])) if m else (name, 1)
+        family = groups.setdefault(base, {})
+        if k in family:
+            raise PulBenchError(f"{family[k]!r} and {name!r} are both seed {k} of {base!r}")
+        family[k] = name
+    return {base: [family[k] for k in sorted(family)] for base, family in groups.items()}
+
+
+def two_level(num: np.ndarray, den: np.ndarray | None = None,
+              resamples: int = DEFAULT_RESAMPLES, seed: int = DEFAULT_SEED,
+              level: float = LEVEL) -> dict[str, Any]:
+    """Aggregate K seeds of one tracker on S sequences: ``num``/``den`` are (K, S) per-seed,
+    per-sequence parts of a ratio score (see :func:`ratio_samples`).
+
+    Returns the mean over seeds of each seed's score, its interval from a two-level bootstrap
+    (each resample draws K seeds with replacement, then S sequences, and averages the drawn
+    seeds' scores on the drawn sequences), the seed-to-seed standard deviation (ddof 1; 0 with
+    one seed) and the per-seed scores.
+    """
+    num = np.atleast_2d(np.asarray(num, dtype=np.float64))
+    den = np.ones_like(num) if den is None else np.atleast_2d(np.asarray(den, dtype=np.float64))
+    k, s = num.shape
+    per_seed = num.sum(axis=1) / den.sum(axis=1)
+    rng = np.random.default_rng(seed)
+    seed_counts = resample_counts(k, resamples, int(rng.integers(2**31)))
+    seq_counts = resample_counts(s, resamples, int(rng.integers(2**31)))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratios = (seq_counts @ num.T) / (seq_counts @ den.T)  # (B, K): each seed, drawn seqs
+    reps = (seed_counts * ratios).sum(axis=1) / k
+    return {"mean": float(per_seed.mean()), "ci": percentile_interval(reps, level),
+            "seed_sd": float(per_seed.std(ddof=1)) if k > 1 else 0.0,
+            "per_seed": per_seed.tolist(), "n_seeds": k, "n_sequences": s}
+
+
+def format_ci(value: float, ci: Sequence[float] | None) -> str:
+    """``0.582 [0.55, 0.61]`` (the value with 3 decimals, the interval with 2; no interval if
+    none was computed)."""
+    if ci is None:
+        return f"{value:.3f}"
+    return f"{value:.3f} [{ci[0]:.2f}, {ci[1]:.2f}]"
+
+
+def sequence_parts(entry: Mapping[str, float], metric: str) -> tuple[float, float]:
+    """(numerator, denominator) of one sequence's share of ``metric``, from a ``per_sequence``
+    entry of ``score``: OTB scores are plain means over sequences; VOT accuracy pools frames
+    and robustness is failures per 100 frames, as the dataset scores are."""
+    if metric == "accuracy":
+        weight = float(entry["accuracy_frames"])
+        return (float(entry["accuracy"]) * weight if weight else 0.0), weight
+    if metric == "robustness":
+        return 100.0 * float(entry["failures"]), float(entry["frames"])
+    if metric not in entry:
+        raise PulBenchError(f"no per-sequence {metric!r} in these scores; per-sequence "
+                            f"metrics are {', '.join(k for k in entry if k in METRICS)}")
+    return float(entry[metric]), 1.0
+
+
+def sequence_value(entry: Mapping[str, float], metric: str) -> float:
+    """One sequence's value of ``metric`` (what a paired comparison pairs)."""
+    num, den = sequence_parts(entry, metric)
+    return num / den if den else float("nan")
+
+
+def aggregate_seeds(scores: Mapping[str, Mapping[str, Any]], metrics: Sequence[str],
+                    resamples: int = DEFAULT_RESAMPLES, seed: int = DEFAULT_SEED
+                    ) -> dict[str, dict[str, Any]]:
+    """Scores of each seed family (:func:`seed_groups`) on the sequences all its seeds cover:
+    ``{tracker: {seeds, n_seeds, n_sequences, <metric>, <metric>_ci, <metric>_seed_sd,
+    <metric>_per_seed}}`` from :func:`two_level` (no ``_ci`` when ``resamples`` is 0).
+
+    OTB scores are taken as the mean of per-sequence scores, which is the dataset score
+    unless a sequence's curve is all zero (the MATLAB toolkit then drops it).
+    """
+    out: dict[str, dict[str, Any]] = {}
+    for base, names in seed_groups(list(scores)).items():
+        per_seq = [scores[n]["per_sequence"] for n in names]
+        common = [s for s in per_seq[0] if all(s in p for p in per_seq[1:])]
+        if not common:
+            raise PulBenchError(f"the seeds of {base} ({', '.join(names)}) share no sequence")
+        entry: dict[str, Any] = {"seeds": names, "n_seeds": len(names),
+                                 "n_sequences": len(common)}
+        for metric in metrics:
+            parts = np.array([[sequence_parts(p[s], metric) for s in common] for p in per_seq])
+            agg = two_level(parts[..., 0], parts[..., 1], max(resamples, 1), seed)
+            entry[metric] = agg["mean"]
+            if resamples > 0:
+                entry[f"{metric}_ci"] = agg["ci"]
+            entry[f"{metric}_seed_sd"] = agg["seed_sd"]
+            entry[f"{metric}_per_seed"] = agg["per_seed"]
+        out[base] = entry
+    return out
+
+
+def format_seeds(aggregated: Mapping[str, Mapping[str, Any]], metrics: Sequence[str]) -> str:
+    """A table of seed families: mean over seeds [two-level 95% interval] ± seed-to-seed SD."""
+    width = max([len(t) for t in aggregated] + [7])
+    cell = 26  # "0.582 [0.55, 0.61] ±0.012"
+    head = "  ".join(f"{METRICS.get(m, (m,))[0]:>{cell}}" for m in metrics)
+    lines = [f"{'tracker':<{width}}  seeds  seqs  {head}"]
+    for name, e in aggregated.items():
+        texts = [f"{format_ci(e[m], e.get(m + '_ci'))} ±{e[m + '_seed_sd']:.3f}" for m in metrics]
+        row = "  ".join(f"{t:>{cell}}" for t in texts)
+        lines.append(f"{name:<{width}}  {e['n_seeds']:5d}  {e['n_sequences']:4d}  {row}")
+    lines.append("mean over seeds [95% interval, bootstrap over seeds then sequences] "
+                 "± seed-to-seed standard deviation")
+    return "\n".join(lines)

@@ -1,0 +1,98 @@
+"""``pulbench compare``: paired, per-sequence comparisons with a verdict for every pair.
+
+Each argument is a result folder (folder name = tracker name, as for ``score``) or, when no
+such folder exists, a tracker name: that tracker is first evaluated (resumably) into
+``<out>/results/<BENCH>/<TRACKER>`` by the same runner as ``pulbench eval``. Every pair is
+compared on the sequences both cover; see :mod:`pul_bench.analysis.stats` for the tests.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from pathlib import Path
+
+import click
+
+from pul_bench.analysis import stats
+from pul_bench.benchmarks import get_benchmark
+from pul_bench.commands.evaluate import ANALYSES, CONVENTIONS, RUNNERS, bootstrap_options
+from pul_bench.errors import PulBenchError
+
+#: The metric compared when --metric is not given, by benchmark kind.
+DEFAULT_METRIC = {"otb": "auc", "vot": "accuracy"}
+#: Per-sequence metrics each kind can compare.
+METRICS = {"otb": ("auc", "dp20", "norm_prec"), "vot": ("accuracy", "robustness", "failures")}
+
+
+@click.command("compare")
+@click.argument("benchmark")
+@click.argument("trackers", nargs=-1, required=True)
+@click.option("--metric", help="Per-sequence score to compare: auc (OTB default), dp20, "
+              "norm_prec; accuracy (VOT default), robustness, failures.")
+@click.option("--root", type=click.Path(path_type=Path, file_okay=False),
+              help="Benchmark folder (default: the shared data's copy; images are only "
+              "needed for trackers that must be evaluated first).")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=Path("runs"),
+              show_default=True, help="Runs folder for trackers given by name.")
+@click.option("--workers", type=int, default=1, show_default=True,
+              help="Sequences run in parallel when a tracker must be evaluated.")
+@click.option("--convention", type=click.Choice(CONVENTIONS), default=None,
+              help="Scoring convention (default: matlab for OTB, vot for VOT).")
+@click.option("--seeds", is_flag=True, help="Treat folders X, X-s2, X-s3... as seeds of X: "
+              "X's per-sequence value is the mean over its seeds.")
+@click.option("--json", "as_json", is_flag=True, help="Print the pairs as a JSON list.")
+@bootstrap_options
+def compare_cmd(benchmark: str, trackers: tuple[str, ...], metric: str | None,
+                root: Path | None, out: Path, workers: int, convention: str | None,
+                seeds: bool, as_json: bool, resamples: int, seed: int) -> None:
+    """Compare TRACKERS pairwise on BENCHMARK: mean per-sequence difference A - B with its
+    paired-bootstrap 95% interval, the Wilcoxon signed-rank p-value (Holm-corrected for more
+    than two trackers) and a one-line verdict per pair."""
+    bench = get_benchmark(benchmark)
+    metric = metric or DEFAULT_METRIC[bench.kind]
+    if metric not in METRICS[bench.kind]:
+        raise PulBenchError(f"--metric {metric!r} has no per-sequence value on {bench.kind} "
+                            f"benchmarks; use one of {', '.join(METRICS[bench.kind])}")
+    if len(trackers) < 2:
+        raise PulBenchError("compare needs at least two trackers")
+    dirs = []
+    for name in trackers:
+        if Path(name).is_dir():
+            dirs.append(Path(name))
+            continue
+        runner = importlib.import_module(RUNNERS[bench.kind])
+        runner.evaluate(bench=bench, tracker=name, root=root or bench.default_root(), out=out,
+                        workers=workers, resamples=0)
+        dirs.append(out / "results" / bench.name / name)
+    analysis = importlib.import_module(ANALYSES[bench.kind])
+    scores = analysis.score(bench=bench, result_dirs=dirs,
+                            root=root or bench.default_root(annotations_only=True),
+                            convention=convention, resamples=0)
+    values = {t: {seq: stats.sequence_value(e, metric) for seq, e in s["per_sequence"].items()}
+              for t, s in scores.items()}
+    if seeds:
+        values = _seed_means(values)
+    if len(values) < 2:
+        raise PulBenchError(f"compare needs at least two trackers; got {', '.join(values)}")
+    pairs = stats.compare(values, metric, resamples, seed)
+    if as_json:
+        click.echo(json.dumps(pairs, indent=2))
+        return
+    click.echo(f"{bench.name}: {metric}, {len(values)} trackers, {len(pairs)} pair(s); "
+               f"Δ = first named − second named, mean over common sequences [95% paired-bootstrap "
+               f"interval, "
+               f"{resamples} resamples, seed {seed}]; p: two-sided Wilcoxon signed-rank"
+               + (", Holm-corrected" if len(pairs) > 1 else ""))
+    for p in pairs:
+        click.echo(p["verdict"])
+
+
+def _seed_means(values: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+    """Each seed family's per-sequence mean over its seeds, on the sequences all seeds cover."""
+    out = {}
+    for base, names in stats.seed_groups(list(values)).items():
+        common = [s for s in values[names[0]] if all(s in values[n] for n in names)]
+        label = f"{base} ({len(names)} seeds)" if len(names) > 1 else base
+        out[label] = {s: sum(values[n][s] for n in names) / len(names) for s in common}
+    return out

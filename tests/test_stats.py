@@ -1,0 +1,232 @@
+"""Intervals, paired tests and seed aggregation on the published OTB2015 and VOT2018 results,
+each checked against an independent computation (scipy, or the score itself recomputed)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from scipy import stats as sps
+
+from pul_bench.analysis import otb, stats, vot
+from pul_bench.benchmarks import get_benchmark
+from pul_bench.cli import cli
+from pul_bench.metrics import vot as M
+
+
+@pytest.fixture(scope="module")
+def results(otb_reference: Path) -> Path:
+    return otb_reference / "results"
+
+
+@pytest.fixture(scope="module")
+def published(otb_reference: Path, results: Path) -> dict:
+    """ATOM, KCF, SRDCF, DaSiamRPN, SiamRPN on OTB2015 with the default intervals."""
+    names = ["ATOM", "KCF", "SRDCF", "DaSiamRPN", "SiamRPN"]
+    return otb.score(get_benchmark("otb2015"), [results / n for n in names], otb_reference)
+
+
+def _per_seq(scores: dict, tracker: str, metric: str = "auc") -> np.ndarray:
+    return np.array([v[metric] for v in scores[tracker]["per_sequence"].values()])
+
+
+def _scipy_interval(data: tuple[np.ndarray, ...], statistic, resamples: int = 20000) -> list:
+    res = sps.bootstrap(data, statistic, paired=True, vectorized=True, n_resamples=resamples,
+                        method="percentile", confidence_level=0.95,
+                        rng=np.random.default_rng(12345))
+    return [res.confidence_interval.low, res.confidence_interval.high]
+
+
+def test_atom_beats_kcf_and_delta_is_the_per_sequence_mean(published: dict) -> None:
+    a, b = _per_seq(published, "ATOM"), _per_seq(published, "KCF")
+    values = {t: {s: v["auc"] for s, v in published[t]["per_sequence"].items()}
+              for t in ("ATOM", "KCF")}
+    (pair,) = stats.compare(values, "auc")
+    assert pair["n_sequences"] == 100
+    assert pair["delta"] == pytest.approx(float(np.mean(a - b)), abs=1e-12)
+    # the per-sequence AUCs average to the published dataset AUCs (no curve is all zero)
+    assert pair["delta"] == pytest.approx(published["ATOM"]["auc"] - published["KCF"]["auc"],
+                                          abs=1e-12)
+    assert pair["significant"] and pair["p_holm"] == pair["p_value"] < 1e-6
+    assert pair["ci"][0] > 0.1
+    assert pair["verdict"].startswith("ATOM better than KCF: ΔAUC +0.190 [+0.")
+    assert pair["verdict"].endswith("100 sequences")
+
+
+def test_paired_interval_agrees_with_scipy_bootstrap(published: dict) -> None:
+    a, b = _per_seq(published, "ATOM"), _per_seq(published, "SiamRPN")
+    ours = stats.paired(a, b, resamples=20000, seed=3)["ci"]
+    ref = _scipy_interval((a, b), lambda x, y, axis: np.mean(x - y, axis=axis))
+    assert ours == pytest.approx(ref, abs=0.003)
+    assert ours[0] > 0  # ATOM's AUC lead over SiamRPN (0.035) is outside the noise
+
+
+def test_score_intervals_agree_with_scipy_bootstrap(published: dict) -> None:
+    for tracker in ("ATOM", "KCF"):
+        s = published[tracker]
+        for metric in ("auc", "dp20", "norm_prec"):
+            ref = _scipy_interval((_per_seq(published, tracker, metric),),
+                                  lambda x, axis: np.mean(x, axis=axis))
+            assert s[f"{metric}_ci"] == pytest.approx(ref, abs=0.004), (tracker, metric)
+            assert s[f"{metric}_ci"][0] < s[metric] < s[f"{metric}_ci"][1]
+        assert s["bootstrap"] == {"resamples": 2000, "seed": 0, "level": 0.95}
+
+
+def test_wilcoxon_p_equals_the_normal_approximation_by_hand(published: dict) -> None:
+    d = _per_seq(published, "SRDCF") - _per_seq(published, "SiamRPN")
+    d = d[d != 0]
+    n = len(d)
+    ranks = sps.rankdata(np.abs(d))
+    w_plus = ranks[d > 0].sum()
+    _, ties = np.unique(ranks, return_counts=True)
+    var = n * (n + 1) * (2 * n + 1) / 24 - (ties**3 - ties).sum() / 48
+    z = (w_plus - n * (n + 1) / 4) / np.sqrt(var)
+    assert stats.wilcoxon_p(d) == pytest.approx(2 * sps.norm.sf(abs(z)), rel=1e-9)
+    assert stats.wilcoxon_p(np.zeros(5)) == 1.0
+
+
+def test_holm_by_hand(published: dict) -> None:
+    assert stats.holm([0.01, 0.04, 0.03, 0.2]) == pytest.approx([0.04, 0.09, 0.09, 0.2])
+    values = {t: {s: v["auc"] for s, v in published[t]["per_sequence"].items()}
+              for t in ("ATOM", "DaSiamRPN", "SiamRPN")}
+    pairs = stats.compare(values, "auc")
+    assert [(p["a"], p["b"]) for p in pairs] == [("ATOM", "DaSiamRPN"), ("ATOM", "SiamRPN"),
+                                                 ("DaSiamRPN", "SiamRPN")]
+    p = [q["p_value"] for q in pairs]
+    order = np.argsort(p)
+    hand = np.empty(3)
+    running = 0.0
+    for i, k in enumerate(order):
+        running = max(running, min(1.0, (3 - i) * p[k]))
+        hand[k] = running
+    assert [q["p_holm"] for q in pairs] == pytest.approx(hand.tolist(), rel=1e-12)
+    assert all(q["p_holm"] >= q["p_value"] for q in pairs)
+
+
+def test_same_seed_same_interval(otb_reference: Path, results: Path) -> None:
+    bench = get_benchmark("otb2015")
+    first = otb.score(bench, [results / "KCF"], otb_reference, resamples=500, seed=7)["KCF"]
+    again = otb.score(bench, [results / "KCF"], otb_reference, resamples=500, seed=7)["KCF"]
+    other = otb.score(bench, [results / "KCF"], otb_reference, resamples=500, seed=8)["KCF"]
+    assert first["auc_ci"] == again["auc_ci"] and first["dp20_ci"] == again["dp20_ci"]
+    assert first["auc_ci"] != other["auc_ci"]
+    none = otb.score(bench, [results / "KCF"], otb_reference, resamples=0)["KCF"]
+    assert "auc_ci" not in none and none["auc"] == first["auc"]
+
+
+def test_vot_eao_replicates_recompute_the_curve(vot2018_reference: Path) -> None:
+    """Each bootstrap EAO equals the EAO of the resampled dataset scored from scratch."""
+    seqs, _ = vot.load_sequences(vot2018_reference, get_benchmark("vot2018").sequences)
+    folder = vot2018_reference / "results" / "DaSiamRPN"
+    interval = (100, 356)
+    full = vot.score_tracker(seqs, folder, interval, resamples=0)
+    runs = {s.name: [(M.score_run(M.read_trajectory(f), s.polygons, s.size, path=f), 1.0)
+                     for f in vot.run_files(folder, s.name)] for s in seqs}
+    max_len = max(len(s) for s in seqs)
+    sums = [M.expected_overlap_sums(runs[s.name], max_len) for s in seqs]
+    counts = stats.resample_counts(len(seqs), 2, seed=5)
+    replicates = vot.eao_replicates(counts, sums, [len(s) for s in seqs], interval)
+    for row, value in zip(counts, replicates, strict=True):
+        drawn = [s for s, c in zip(seqs, row, strict=True) for _ in range(c)]
+        redo = vot.score_tracker(drawn, folder, interval, resamples=0)
+        assert value == pytest.approx(redo.scores["eao"], abs=1e-12)
+    identity = vot.eao_replicates(np.ones((1, len(seqs)), int), sums, [len(s) for s in seqs],
+                                  interval)
+    assert identity[0] == pytest.approx(full.scores["eao"], abs=1e-12)
+
+
+def test_vot_intervals_and_compare(vot2018_reference: Path) -> None:
+    bench = get_benchmark("vot2018")
+    dirs = [vot2018_reference / "results" / n for n in ("DaSiamRPN", "LightTrack")]
+    scores = vot.score(bench, dirs, vot2018_reference)
+    das = scores["DaSiamRPN"]
+    assert das["eao"] == pytest.approx(0.3826, abs=5e-5)  # published 0.383, unchanged
+    for key in ("accuracy", "robustness", "eao"):
+        assert das[f"{key}_ci"][0] < das[key] < das[f"{key}_ci"][1]
+    rows = list(das["per_sequence"].values())
+    num = np.array([r["accuracy"] * r["accuracy_frames"] for r in rows])
+    den = np.array([r["accuracy_frames"] for r in rows], dtype=float)
+    assert num.sum() / den.sum() == pytest.approx(das["accuracy"], abs=1e-12)
+    ref = _scipy_interval((num, den), lambda x, y, axis: x.sum(axis=axis) / y.sum(axis=axis))
+    assert das["accuracy_ci"] == pytest.approx(ref, abs=0.004)
+    assert sum(r["failures"] for r in rows) == das["failures"] == 59
+    values = {t: {s: stats.sequence_value(e, "failures") for s, e in v["per_sequence"].items()}
+              for t, v in scores.items()}
+    (pair,) = stats.compare(values, "failures")
+    assert pair["delta"] == pytest.approx((59 - 38) / 60, abs=1e-12)
+    assert pair["verdict"].startswith("LightTrack better than DaSiamRPN: Δfailures -0.350")
+
+
+def test_two_level_bootstrap_on_a_seed_family(published: dict) -> None:
+    """ATOM, DaSiamRPN and SiamRPN stand in for three seeds of one tracker."""
+    fam = {"X": "ATOM", "X-s2": "DaSiamRPN", "X-s3": "SiamRPN"}
+    scores = {k: published[v] for k, v in fam.items()} | {"KCF": published["KCF"]}
+    assert stats.seed_groups(list(scores)) == {"X": ["X", "X-s2", "X-s3"], "KCF": ["KCF"]}
+    agg = stats.aggregate_seeds(scores, ["auc"], resamples=4000, seed=1)
+    x = agg["X"]
+    aucs = [published[v]["auc"] for v in fam.values()]
+    assert x["auc"] == pytest.approx(np.mean(aucs), abs=1e-12)
+    assert x["auc_seed_sd"] == pytest.approx(np.std(aucs, ddof=1), abs=1e-12)
+    assert x["n_seeds"] == 3 and x["n_sequences"] == 100
+    # an independent, loop-by-loop two-level bootstrap gives the same interval
+    values = np.array([_per_seq(published, v) for v in fam.values()])
+    rng = np.random.default_rng(99)
+    reps = [values[rng.integers(0, 3, 3)][:, rng.integers(0, 100, 100)].mean()
+            for _ in range(4000)]
+    assert x["auc_ci"] == pytest.approx(np.percentile(reps, [2.5, 97.5]), abs=0.006)
+    assert agg["KCF"]["auc_seed_sd"] == 0.0 and agg["KCF"]["auc"] == published["KCF"]["auc"]
+
+
+def test_detectable_difference_formula() -> None:
+    assert stats.DETECTABLE_Z == pytest.approx(1.959964 + 0.841621, abs=1e-5)
+    assert stats.detectable_difference(0.01) == pytest.approx(0.028016, abs=1e-5)
+
+
+def test_compare_and_score_through_the_cli(results: Path, tmp_path: Path) -> None:
+    out = CliRunner().invoke(cli, ["compare", "otb2015", str(results / "ATOM"),
+                                   str(results / "KCF"), str(results / "SRDCF"), "--json",
+                                   "--bootstrap", "500"])
+    assert out.exit_code == 0, out.output
+    pairs = json.loads(out.stdout)
+    assert len(pairs) == 3
+    for p in pairs:
+        assert {"a", "b", "metric", "n_sequences", "delta", "ci", "p_value", "p_holm",
+                "significant"} <= set(p)
+    assert pairs[0]["significant"] and pairs[0]["p_holm"] == pytest.approx(
+        min(1.0, 3 * pairs[0]["p_value"]), rel=1e-12)  # the smallest of three p-values
+    fam = tmp_path / "fam"
+    fam.mkdir()
+    (fam / "KCF").symlink_to(results / "KCF")
+    (fam / "KCF-s2").symlink_to(results / "CSK")
+    (fam / "ATOM").symlink_to(results / "ATOM")
+    out = CliRunner().invoke(cli, ["score", "otb2015", *map(str, sorted(fam.iterdir())),
+                                   "--seeds", "--bootstrap", "300", "--seed", "4"])
+    assert out.exit_code == 0, out.output
+    assert re.search(r"^KCF +2 +100 +0\.\d{3} \[0\.\d\d, 0\.\d\d\] ±0\.\d{3}", out.stdout, re.M)
+    out = CliRunner().invoke(cli, ["compare", "otb2015", *map(str, sorted(fam.iterdir())),
+                                   "--seeds", "--bootstrap", "300"])
+    assert out.exit_code == 0, out.output
+    assert "ATOM better than KCF (2 seeds): ΔAUC +" in out.output
+
+
+def test_compare_evaluates_tracker_names_resumably(otb_sequences: Path, tmp_path: Path
+                                                   ) -> None:
+    root = tmp_path / "root"
+    root.mkdir()
+    for name in ("Crossing", "Football1", "dtb_MountainBike6"):
+        (root / name).symlink_to(otb_sequences / name)
+    args = ["compare", "otb", "identity", "kcf", "--root", str(root), "--out",
+            str(tmp_path / "runs"), "--json", "--bootstrap", "200"]
+    out = CliRunner().invoke(cli, args)
+    assert out.exit_code == 0, out.output
+    (pair,) = json.loads(out.stdout)
+    assert (pair["a"], pair["b"], pair["n_sequences"]) == ("identity", "kcf", 3)
+    assert not pair["significant"]  # three sequences cannot show a difference
+    made = tmp_path / "runs" / "results" / "otb" / "kcf" / "Crossing.txt"
+    stamp = made.stat().st_mtime_ns
+    again = CliRunner().invoke(cli, args)
+    assert again.exit_code == 0 and made.stat().st_mtime_ns == stamp
