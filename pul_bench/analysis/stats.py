@@ -48,7 +48,8 @@ DETECTABLE_Z = float(sps.norm.ppf(1 - ALPHA / 2) + sps.norm.ppf(0.8))
 #: How each metric is named in verdicts and whether a larger value is better.
 METRICS = {"auc": ("AUC", True), "dp20": ("DP@20", True), "norm_prec": ("NormP", True),
            "sr50": ("SR@0.5", True), "accuracy": ("A", True), "robustness": ("R", False),
-           "failures": ("failures", False), "eao": ("EAO", True)}
+           "failures": ("failures", False), "eao": ("EAO", True),
+           "loc_error": ("peak error", False)}
 _SEED_NAME = re.compile(r"^(?P<base>.+)-s(?P<k>[0-9]+)$")
 
 
@@ -105,20 +106,39 @@ def paired(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray,
     """Mean per-sequence difference A - B, its paired-bootstrap 95% interval, its bootstrap
     standard error, the smallest detectable difference and the Wilcoxon p-value."""
     diff = np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)
-    reps = ratio_samples(resample_counts(len(diff), resamples, seed), diff)
-    se = float(np.std(reps, ddof=1)) if resamples > 1 else float("nan")
-    return {"n_sequences": len(diff), "delta": float(diff.mean()),
-            "ci": percentile_interval(reps), "se": se,
-            "detectable": detectable_difference(se), "p_value": wilcoxon_p(diff)}
+    return paired_columns(diff[:, None], resamples, seed)[0]
 
 
-def wilcoxon_p(diff: Sequence[float] | np.ndarray) -> float:
+def paired_columns(diffs: np.ndarray, resamples: int = DEFAULT_RESAMPLES,
+                   seed: int = DEFAULT_SEED) -> list[dict[str, Any]]:
+    """:func:`paired` for every column of (S, P) per-sequence differences at once: one
+    (B, S) x (S, P) product for all bootstraps, one vectorised Wilcoxon test."""
+    diffs = np.asarray(diffs, dtype=np.float64)
+    n, _ = diffs.shape
+    reps = ratio_samples(resample_counts(n, resamples, seed), diffs)
+    tail = 100 * (1 - LEVEL) / 2
+    lo, hi = np.percentile(reps, [tail, 100 - tail], axis=0)
+    se = np.std(reps, axis=0, ddof=1) if resamples > 1 else np.full(diffs.shape[1], np.nan)
+    p = wilcoxon_p(diffs)
+    return [{"n_sequences": n, "delta": float(d), "ci": [float(a), float(b)], "se": float(e),
+             "detectable": detectable_difference(float(e)), "p_value": float(q)}
+            for d, a, b, e, q in zip(diffs.mean(axis=0), lo, hi, se, np.atleast_1d(p),
+                                     strict=True)]
+
+
+def wilcoxon_p(diff: Sequence[float] | np.ndarray) -> float | np.ndarray:
     """Two-sided Wilcoxon signed-rank p-value of paired differences (zeros dropped, scipy's
-    default); 1.0 when every difference is zero, since then nothing differs."""
+    default); 1.0 when every difference is zero, since then nothing differs. A 2-D array is
+    tested column by column (one p-value each), in one vectorised call."""
     diff = np.asarray(diff, dtype=np.float64)
-    if not np.any(diff != 0):
-        return 1.0
-    return float(sps.wilcoxon(diff, alternative="two-sided").pvalue)
+    differs = np.any(diff != 0, axis=0)
+    if not np.any(differs):
+        return 1.0 if diff.ndim == 1 else np.ones(diff.shape[1])
+    if diff.ndim == 1:
+        return float(sps.wilcoxon(diff, alternative="two-sided").pvalue)
+    p = np.ones(diff.shape[1])
+    p[differs] = sps.wilcoxon(diff[:, differs], alternative="two-sided", axis=0).pvalue
+    return p
 
 
 def holm(p_values: Sequence[float]) -> list[float]:
@@ -150,15 +170,19 @@ def compare(values: Mapping[str, Mapping[str, float]], metric: str,
     p_value) and a bootstrap interval of the mean difference that excludes 0. (Wilcoxon tests
     the median of the differences, the interval their mean; a few large differences of the
     other sign can split them, and then the data do not say which tracker is better.)"""
-    pairs = []
-    for a, b in combinations(values, 2):
-        common = [s for s in values[a] if s in values[b]]
-        if not common:
-            pairs.append({"a": a, "b": b, "metric": metric, "n_sequences": 0})
-            continue
-        result = paired([values[a][s] for s in common], [values[b][s] for s in common],
-                        resamples, seed)
-        pairs.append({"a": a, "b": b, "metric": metric, **result})
+    pairs = [{"a": a, "b": b, "metric": metric, "n_sequences": 0}
+             for a, b in combinations(values, 2)]
+    # pairs on the same sequences are bootstrapped and tested together, one column each
+    by_common: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for p in pairs:
+        common = tuple(s for s in values[p["a"]] if s in values[p["b"]])
+        if common:
+            by_common.setdefault(common, []).append(p)
+    for common, group in by_common.items():
+        diffs = np.array([[values[p["a"]][s] - values[p["b"]][s] for p in group]
+                          for s in common])
+        for p, result in zip(group, paired_columns(diffs, resamples, seed), strict=True):
+            p.update(result)
     tested = [p for p in pairs if p["n_sequences"]]
     for p, adjusted in zip(tested, holm([p["p_value"] for p in tested]), strict=True):
         p["p_holm"] = adjusted
