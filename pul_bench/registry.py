@@ -1,7 +1,9 @@
 """Tracker registry: declarative specs from ``trackers/*.yaml`` plus third-party entry points.
 
 A spec names a factory (``module:callable``) and its arguments; nothing is imported until a
-tracker is created, so listing trackers stays fast and a broken plugin cannot break the others.
+tracker is checked or created, and a broken spec or plugin is listed as broken without breaking
+the others. A spec's arguments are checked against the factory's signature (names, and types
+where annotated) before the tracker is built, with errors at the spec file's line.
 Third-party packages register under the entry-point group ``pul_bench.trackers``; the object
 an entry point loads is either a :class:`TrackerSpec` or a callable returning a tracker.
 """
@@ -10,8 +12,10 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import inspect
 import itertools
-from collections.abc import Callable
+import typing
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -19,15 +23,30 @@ from typing import Any
 
 import yaml
 
+from pul_bench import schema
 from pul_bench.errors import InputError, PulBenchError
 from pul_bench.paths import REPO_ROOT, resource_dirs
+from pul_bench.schema import bounded
 from pul_bench.tracker import Tracker
 
 ENTRY_POINT_GROUP = "pul_bench.trackers"
-_SPEC_KEYS = {
-    "name", "description", "factory", "args", "checkpoint", "train", "deterministic", "tags",
-    "extends", "matrix",
-}
+_REQUIRED = ("name", "description", "factory")
+
+
+@dataclass(frozen=True)
+class _SpecFile:
+    """What one spec file may say; ``extends`` supplies what it leaves out."""
+
+    name: str = bounded("", nonempty=True)
+    description: str = bounded("", nonempty=True)
+    factory: str = bounded("", nonempty=True)
+    args: dict[str, yaml.Node] = field(default_factory=dict)  # checked against the factory
+    checkpoint: str | None = None
+    train: str | None = None
+    deterministic: bool | None = None
+    tags: list[str] = field(default_factory=list)
+    extends: str | None = None
+    matrix: dict[str, list[Any]] = bounded(default_factory=dict, nonempty=True)
 
 
 @dataclass
@@ -48,9 +67,15 @@ class TrackerSpec:
     deterministic: bool | None = None
     tags: list[str] = field(default_factory=list)
     source: str = "built-in"
+    #: the YAML node each argument was written as, so argument errors name its file and line
+    nodes: dict[str, yaml.Node] = field(default_factory=dict, repr=False, compare=False)
+    #: why the spec file cannot be used; ``ready`` reports it and ``create`` raises it
+    error: PulBenchError | None = field(default=None, repr=False, compare=False)
 
     def ready(self) -> tuple[bool, str]:
-        """Whether :meth:`create` can work now, and if not, why (without importing anything)."""
+        """Whether :meth:`create` can work now, and if not, why (imports the factory)."""
+        if self.error is not None:
+            return False, str(self.error)
         if isinstance(self.factory, str):
             module = self.factory.split(":", 1)[0]
             try:
@@ -59,6 +84,12 @@ class TrackerSpec:
                 found = False
             if not found:
                 return False, f"module {module!r} is not installed"
+        try:
+            self.check(checkpoint=self.checkpoint is not None)
+        except PulBenchError as e:
+            return False, str(e)
+        except (ImportError, AttributeError) as e:
+            return False, f"cannot load {self.factory}: {type(e).__name__}: {e}"
         if self.checkpoint is not None and not self.checkpoint.is_file():
             hint = f"; train it with: {self.train}" if self.train else ""
             return False, f"checkpoint missing: {self.checkpoint}{hint}"
@@ -72,10 +103,10 @@ class TrackerSpec:
         its values through an optional ``set_benchmark(name)`` method.
         """
         ckpt = Path(checkpoint) if checkpoint is not None else self.checkpoint
+        factory = self.check(checkpoint=ckpt is not None, given=overrides)
         if ckpt is not None and not ckpt.is_file():
             hint = f"\n  train it with: {self.train}" if self.train else ""
             raise PulBenchError(f"tracker {self.name!r}: checkpoint not found: {ckpt}{hint}")
-        factory = _load_factory(self.factory) if isinstance(self.factory, str) else self.factory
         kwargs = {**self.args, **overrides}
         if ckpt is not None:
             kwargs["checkpoint"] = ckpt
@@ -93,6 +124,49 @@ class TrackerSpec:
         return tracker
 
 
+    def check(self, checkpoint: bool = False, given: Iterable[str] = ()) -> Callable[..., Tracker]:
+        """The factory, once its signature is known to take this spec's arguments (and a
+        checkpoint, if one is given; ``given``: names passed to :meth:`create` in code):
+        a bad spec fails here, naming its file and line."""
+        if self.error is not None:
+            raise self.error
+        factory = _load_factory(self.factory) if isinstance(self.factory, str) else self.factory
+        try:
+            params = inspect.signature(factory).parameters
+        except (TypeError, ValueError):  # no introspectable signature: nothing to check
+            return factory
+        if any(p.kind is p.VAR_KEYWORD for p in params.values()):
+            return factory
+        named = [n for n, p in params.items() if p.kind is not p.VAR_POSITIONAL]
+        hints = _hints(factory)
+        for key in self.args:
+            node = self.nodes.get(key)
+            if key not in params:
+                msg = f"args.{key}: {self.factory} takes no argument {key!r}; it takes {named}"
+                raise schema.fail(node, msg) if node is not None else \
+                    PulBenchError(f"tracker {self.name!r}: {msg}")
+            if node is not None and key in hints:
+                schema.read(node, hints[key], f"args.{key}")
+        if checkpoint and "checkpoint" not in params:
+            raise PulBenchError(f"tracker {self.name!r} takes no checkpoint ({self.factory})")
+        missing = [n for n, p in params.items() if p.default is p.empty
+                   and n not in {*self.args, *given}
+                   and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+                   and not (checkpoint and n == "checkpoint")]
+        if missing:
+            raise PulBenchError(f"tracker {self.name!r} ({self.source}): args lack {missing}, "
+                                f"which {self.factory} requires")
+        return factory
+
+
+def _hints(factory: Callable[..., Any]) -> dict[str, Any]:
+    """The factory's parameter annotations, or none if they cannot be resolved."""
+    try:
+        return typing.get_type_hints(factory.__init__ if isinstance(factory, type) else factory)
+    except (NameError, TypeError, AttributeError):  # unresolvable annotations: names only
+        return {}
+
+
 def _load_factory(ref: str) -> Callable[..., Tracker]:
     module, _, attr = ref.partition(":")
     if not attr:
@@ -104,30 +178,25 @@ def _load_factory(ref: str) -> Callable[..., Tracker]:
 
 
 def _read_spec(path: Path, chain: tuple[Path, ...] = ()) -> dict[str, Any]:
-    """One spec file's mapping, with ``extends: <name>`` resolved against ``<name>.yaml`` beside
+    """One spec file's keys, with ``extends: <name>`` resolved against ``<name>.yaml`` beside
     it: the child's keys replace the parent's, except ``args``, which are merged key by key.
     Variants (ablations, checkpoints) then state only what differs from their base."""
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as e:
-        line = getattr(getattr(e, "problem_mark", None), "line", None)
-        raise InputError(path, f"invalid YAML: {e}", None if line is None else line + 1) from None
-    if not isinstance(data, dict):
-        raise InputError(path, "a tracker spec must be a mapping")
-    unknown = set(data) - _SPEC_KEYS
-    if unknown:
-        raise InputError(path, f"unknown keys {sorted(unknown)}; allowed: {sorted(_SPEC_KEYS)}")
+    node = schema.load(path)
+    data = schema.read_fields(node, _SpecFile, "spec")
     parent = data.pop("extends", None)
-    if parent is None:
-        return data
-    base_path = path.parent / f"{parent}.yaml"
-    if not base_path.is_file():
-        raise InputError(path, f"extends {parent!r}, but {base_path} does not exist")
-    if base_path in chain or base_path == path:
-        raise InputError(path, f"extends {parent!r} in a cycle")
-    base = _read_spec(base_path, (*chain, path))
-    args = {**(base.get("args") or {}), **(data.get("args") or {})}
-    return {**base, **data, "args": args}
+    if parent is not None:
+        where = schema.keys(node, "spec")["extends"]
+        base_path = path.parent / f"{parent}.yaml"
+        if not base_path.is_file():
+            raise schema.fail(where, f"extends {parent!r}, but {base_path} does not exist")
+        if base_path in chain or base_path == path:
+            raise schema.fail(where, f"extends {parent!r} in a cycle")
+        base = _read_spec(base_path, (*chain, path))
+        data = {**base, **data, "args": {**base.get("args", {}), **data.get("args", {})}}
+    missing = [key for key in _REQUIRED if key not in data]
+    if missing and not chain:
+        raise schema.fail(node, f"spec lacks required key(s) {missing}")
+    return data
 
 
 def load_spec(path: str | Path) -> TrackerSpec:
@@ -147,10 +216,7 @@ def load_specs(path: str | Path) -> list[TrackerSpec]:
     """
     path = Path(path)
     data = _read_spec(path)
-    matrix = data.pop("matrix", None) or {}
-    if not isinstance(matrix, dict) or not all(
-            isinstance(v, list) and v for v in matrix.values()):
-        raise InputError(path, "'matrix' must map names to non-empty lists of values")
+    matrix = data.pop("matrix", {})
     combos = [dict(zip(matrix, values, strict=True))
               for values in itertools.product(*matrix.values())]
     return [_build_spec(path, _fill(path, data, combo)) for combo in combos]
@@ -170,29 +236,29 @@ def _fill(path: Path, data: dict[str, Any], combo: dict[str, Any]) -> dict[str, 
 
 
 def _build_spec(path: Path, data: dict[str, Any]) -> TrackerSpec:
-    for key in ("name", "description", "factory"):
-        if not isinstance(data.get(key), str) or not data[key]:
-            raise InputError(path, f"'{key}' must be a non-empty string")
-    args = data.get("args") or {}
-    if not isinstance(args, dict):
-        raise InputError(path, "'args' must be a mapping")
     ckpt = data.get("checkpoint")
     ckpt_path = None
     if ckpt is not None:
         ckpt_path = Path(ckpt)
         if not ckpt_path.is_absolute():
             ckpt_path = (path.parent / ckpt_path).resolve()
+    nodes = data.get("args", {})
     return TrackerSpec(
         name=data["name"],
         description=data["description"],
         factory=data["factory"],
-        args=args,
+        args={key: schema.plain(v) for key, v in nodes.items()},
         checkpoint=ckpt_path,
         train=data.get("train"),
         deterministic=data.get("deterministic"),
-        tags=list(data.get("tags") or []),
-        source=str(path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path),
+        tags=data.get("tags", []),
+        source=_source(path),
+        nodes=nodes,
     )
+
+
+def _source(path: Path) -> str:
+    return str(path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path)
 
 
 _registered: dict[str, TrackerSpec] = {}
@@ -243,7 +309,12 @@ def all_specs() -> dict[str, TrackerSpec]:
     specs: dict[str, TrackerSpec] = {}
     for folder in reversed(resource_dirs("trackers")):
         for f in sorted(folder.glob("*.yaml")):
-            specs.update((spec.name, spec) for spec in load_specs(f))
+            try:
+                loaded = load_specs(f)
+            except PulBenchError as e:  # listed as broken; the other specs stay usable
+                loaded = [TrackerSpec(f.stem, "(invalid spec file)", factory=str(f),
+                                      source=_source(f), error=e)]
+            specs.update((spec.name, spec) for spec in loaded)
     specs.update(_entry_point_specs())
     specs.update(_registered)
     return dict(sorted(specs.items()))

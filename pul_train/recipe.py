@@ -2,23 +2,22 @@
 
 A recipe has common sections (data, proposals, optimizer, runtime) and one section named after
 its ``task`` (``bd: ...`` for background discrimination). Unknown keys, wrong types and values
-out of bounds are an :class:`InputError` naming the file and line. Bounds and choices live in
-each field's metadata, so the schema is read in one place.
+out of bounds are an :class:`InputError` naming the file and line (:mod:`pul_bench.schema`).
+Bounds and choices live in each field's metadata, so the schema is read in one place.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import importlib
-import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from pul_bench import schema
 from pul_bench.errors import InputError, PulBenchError
+from pul_bench.schema import bounded
 from pul_train.proposals import ProposalSettings
 
 #: task name -> "module:class"; the class has a ``Config`` dataclass for its recipe section
@@ -28,11 +27,6 @@ TASKS: dict[str, str] = {
     "supervised": "pul_train.supervised:SupervisedTask",
 }
 RECIPE_DIR = Path(__file__).resolve().parent / "recipes"
-
-
-def bounded(default: Any, lo: float | None = None, hi: float | None = None,
-             choices: tuple[Any, ...] | None = None) -> Any:
-    return field(default=default, metadata={"min": lo, "max": hi, "choices": choices})
 
 
 @dataclass(frozen=True)
@@ -95,107 +89,6 @@ def task_class(name: str) -> type:
     return getattr(importlib.import_module(module), attr)
 
 
-class _Reader:
-    """Turns YAML nodes into typed values, remembering lines for error messages."""
-
-    def __init__(self, path: Path, text: str) -> None:
-        self.path = path
-        self.loader = yaml.SafeLoader(text)
-
-    def fail(self, node: yaml.Node, message: str) -> InputError:
-        name = node.start_mark.name
-        if name.startswith("--set "):  # a value given on the command line
-            return InputError(name, message)
-        return InputError(self.path, message, node.start_mark.line + 1)
-
-    def override(self, root: yaml.Node, item: str) -> None:
-        """Apply one ``section.key=value`` to the recipe's node tree before it is read, so a
-        command-line value is checked exactly like one in the file."""
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise PulBenchError(f"--set {item!r}: expected KEY=VALUE, e.g. supervised.noise_px=20")
-        loader = yaml.SafeLoader(value)
-        loader.name = f"--set {item}"
-        try:
-            leaf = loader.get_single_node()
-        except yaml.YAMLError as e:
-            raise PulBenchError(f"--set {item!r}: invalid YAML value ({e})") from None
-        node, parts = root, key.strip().split(".")
-        for i, part in enumerate(parts):
-            if not isinstance(node, yaml.MappingNode):
-                raise PulBenchError(f"--set {item!r}: {'.'.join(parts[:i])} is not a section")
-            last = i == len(parts) - 1
-            new = (leaf or yaml.ScalarNode("tag:yaml.org,2002:null", "", loader.get_mark()))\
-                if last else yaml.MappingNode("tag:yaml.org,2002:map", [], loader.get_mark())
-            index = next((j for j, (k, _) in enumerate(node.value) if k.value == part), None)
-            if index is None:
-                node.value.append((yaml.ScalarNode("tag:yaml.org,2002:str", part,
-                                                   new.start_mark), new))
-            elif last:
-                node.value[index] = (node.value[index][0], new)
-            else:
-                new = node.value[index][1]
-            node = new
-
-    def mapping(self, node: yaml.Node, what: str) -> dict[str, tuple[yaml.Node, yaml.Node]]:
-        if not isinstance(node, yaml.MappingNode):
-            raise self.fail(node, f"{what} must be a mapping")
-        out: dict[str, tuple[yaml.Node, yaml.Node]] = {}
-        for k, v in node.value:
-            key = self.loader.construct_object(k)
-            if key in out:
-                raise self.fail(k, f"duplicate key {key!r} in {what}")
-            out[str(key)] = (k, v)
-        return out
-
-    def value(self, node: yaml.Node, hint: Any, f: dataclasses.Field, what: str) -> Any:
-        args = typing.get_args(hint)
-        if typing.get_origin(hint) in (typing.Union, types.UnionType):
-            if isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null"):
-                if type(None) in args:
-                    return None
-            hint = next(a for a in args if a is not type(None))
-        if dataclasses.is_dataclass(hint):
-            return self.dataclass(node, hint, what)
-        raw = self.loader.construct_object(node, deep=True)
-        ok = {bool: isinstance(raw, bool), str: isinstance(raw, str),
-              int: isinstance(raw, int) and not isinstance(raw, bool),
-              float: isinstance(raw, int | float) and not isinstance(raw, bool)}.get(hint, True)
-        if not ok:
-            raise self.fail(node, f"{what} must be {hint.__name__}, got {raw!r}")
-        if hint is float:
-            raw = float(raw)
-        meta = f.metadata
-        if meta.get("choices") and raw not in meta["choices"]:
-            raise self.fail(node, f"{what} must be one of {list(meta['choices'])}, got {raw!r}")
-        if meta.get("min") is not None and raw < meta["min"]:
-            raise self.fail(node, f"{what} must be >= {meta['min']}, got {raw!r}")
-        if meta.get("max") is not None and raw > meta["max"]:
-            raise self.fail(node, f"{what} must be <= {meta['max']}, got {raw!r}")
-        return raw
-
-    def dataclass(self, node: yaml.Node, cls: type, what: str,
-                  extra: tuple[str, ...] = ()) -> Any:
-        items = self.mapping(node, what)
-        hints = typing.get_type_hints(cls)
-        fields = {f.name: f for f in dataclasses.fields(cls) if f.name not in ("options",
-                                                                               "source")}
-        kwargs: dict[str, Any] = {}
-        for key, (knode, vnode) in items.items():
-            if key in extra:
-                continue
-            if key not in fields:
-                allowed = sorted([*fields, *extra])
-                raise self.fail(knode, f"unknown key {key!r} in {what}; allowed: {allowed}")
-            kwargs[key] = self.value(vnode, hints[key], fields[key], f"{what}.{key}")
-        missing = [n for n, f in fields.items() if n not in kwargs
-                   and f.default is dataclasses.MISSING
-                   and f.default_factory is dataclasses.MISSING]
-        if missing:
-            raise self.fail(node, f"{what} lacks required key(s) {missing}")
-        return cls(**kwargs)
-
-
 def load_recipe(path: str | Path, overrides: typing.Sequence[str] = ()) -> Recipe:
     """Read a recipe file, or a shipped recipe by name (``alexpul-bd``), strictly;
     ``overrides`` are ``section.key=value`` strings applied on top (``--set``)."""
@@ -207,27 +100,13 @@ def load_recipe(path: str | Path, overrides: typing.Sequence[str] = ()) -> Recip
     except OSError as e:
         shipped = ", ".join(sorted(p.stem for p in RECIPE_DIR.glob("*.yaml")))
         raise InputError(path, f"cannot read recipe ({e.strerror}); shipped: {shipped}") from None
-    reader = _Reader(path, text)
-    try:
-        node = reader.loader.get_single_node()
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        raise InputError(path, f"invalid YAML: {getattr(e, 'problem', e)}",
-                         None if mark is None else mark.line + 1) from None
-    if node is None:
-        raise InputError(path, "empty recipe")
+    node = schema.load(path, text)
     for item in overrides:
-        reader.override(node, item)
-    items = reader.mapping(node, "recipe")
-    if "task" not in items:
-        raise reader.fail(node, "recipe lacks 'task'")
-    tnode = items["task"][1]
-    task = reader.loader.construct_object(tnode)
-    if task not in TASKS:
-        raise reader.fail(tnode, f"unknown task {task!r}; known: {', '.join(TASKS)}")
-    recipe = reader.dataclass(node, Recipe, "recipe", extra=(task,))
+        schema.override(node, item)
+    items = schema.keys(node, "recipe", required=("task",))
+    task = schema.read(items["task"], str, "recipe.task", {"choices": TASKS})
     config_cls = task_class(task).Config
-    section = items.get(task)
-    options = (reader.dataclass(section[1], config_cls, task) if section is not None
+    options = (schema.read_dataclass(items[task], config_cls, task) if task in items
                else config_cls())
-    return dataclasses.replace(recipe, options=options, source=str(path))
+    return schema.read_dataclass(schema.without(node, task), Recipe, "recipe", options=options,
+                                 source=str(path))

@@ -12,7 +12,7 @@ better than balanced BCE. Training refuses sequences that are evaluation sequenc
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +21,11 @@ import torch
 from torch import nn
 
 from pul_bench.errors import PulBenchError
+from pul_bench.schema import bounded
 from pul_bench.tracker import read_image
 from pul_bench.trackers.crop import crop_square
 from pul_train.labeled import check_disjoint, open_labeled
 from pul_train.losses import NRConfig
-from pul_train.recipe import bounded
 from pul_train.tc import PairNet, pair_batch, response_loss
 
 EXEMPLAR, INSTANCE, CONTEXT = 127, 255, 0.5
@@ -37,10 +37,7 @@ class SupervisedConfig:
 
     loss: str = bounded("bce", choices=("nr", "bce"))
     noise_px: float = bounded(0.0, lo=0.0)  # ground-truth centre displacement, frame pixels
-    nr_alpha_cells2: float = bounded(0.5, lo=0.0)  # label-centre variance, response cells^2
-    nr_samples: int = bounded(16, lo=1)
-    nr_guard: float = bounded(-0.9, lo=-0.999, hi=0.0)
-    nr_form: str = bounded("taylor", choices=("taylor", "mc"))
+    nr: NRConfig = field(default_factory=NRConfig)  # used when ``loss`` is nr
     pairs_per_epoch: int = bounded(512, lo=1)
     batch_size: int = bounded(8, lo=1)
     max_gap: int = bounded(50, lo=1)  # frames between exemplar and instance
@@ -80,8 +77,6 @@ class SupervisedTask:
         base = shared(required=False)
         if base is not None:
             check_disjoint(self.seqs, [p for p in (base / "sequences").glob("*") if p.is_dir()])
-        self.nr = NRConfig(alpha_cells2=self.cfg.nr_alpha_cells2, samples=self.cfg.nr_samples,
-                           guard=self.cfg.nr_guard, form=self.cfg.nr_form)
         self.boxes = [noisy_boxes(s.boxes, self.cfg.noise_px,
                                   np.random.default_rng([recipe.seed, k, 6]))
                       if self.cfg.noise_px else s.boxes for k, s in enumerate(self.seqs)]
@@ -134,7 +129,7 @@ class SupervisedTask:
 
     def loss(self, model: nn.Module, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]:
         _, _, r = model(batch["z"], batch["x"])
-        return response_loss(r, batch["centre"], self.cfg.loss, self.nr), 2 * len(batch["z"])
+        return response_loss(r, batch["centre"], self.cfg.loss, self.cfg.nr), 2 * len(batch["z"])
 
     def export(self, model: nn.Module) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         return model.net.backbone.state_dict(), {

@@ -15,7 +15,7 @@ up to ``shift_px`` pixels, which moves the label centre by shift / stride cells.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +26,10 @@ from torch import nn
 
 from pul_bench.errors import PulBenchError
 from pul_bench.paths import REPO_ROOT
+from pul_bench.schema import bounded
 from pul_train.bd import nt_xent, pooled
 from pul_train.losses import NRConfig, balanced_bce, nr_loss
 from pul_train.mining import MiningConfig, PairSet, contact_sheet, mine
-from pul_train.recipe import bounded
 from pul_train.video import open_videos
 
 STRIDE = 8.0  # total stride of both backbones: search pixels per response cell
@@ -42,17 +42,14 @@ class TCConfig:
     init: str = "trackers/weights/alexpul-bd.pt"  # backbone to fine-tune
     mine_with: str | None = None  # checkpoint that mines the pairs (default: ``init``)
     tracker: str = "alexpul-bd"  # tracker spec whose SiamFC settings mine
-    lengths: str = "10"  # comma-separated tracking lengths to mine with ``mine_with``
-    extra_pairs: str = ""  # comma-separated mining folders also trained on (TCL-20: the L=10 set)
+    lengths: tuple[int, ...] = bounded((10,), lo=1)  # tracking lengths to mine with ``mine_with``
+    extra_pairs: tuple[str, ...] = ()  # mined folders also trained on (TCL-20: the L=10 set)
     pairs_dir: str = "runs/mined"  # where mined pairs are stored (one folder per model/length)
     per_frame: int = bounded(2, lo=1)  # proposals tracked from each sampled frame
     mine_batch: int = bounded(64, lo=1)  # tracks advanced together while mining
     min_confidence: float = bounded(0.0, lo=0.0, hi=1.0)  # pairs below are not trained on
     loss: str = bounded("nr", choices=("nr", "bce"))
-    nr_alpha_cells2: float = bounded(0.5, lo=0.0)  # label-centre variance, response cells^2
-    nr_samples: int = bounded(16, lo=1)
-    nr_guard: float = bounded(-0.9, lo=-0.999, hi=0.0)
-    nr_form: str = bounded("taylor", choices=("taylor", "mc"))
+    nr: NRConfig = field(default_factory=NRConfig)  # used when ``loss`` is nr
     contrastive_weight: float = bounded(1.0, lo=0.0)  # lambda
     temperature: float = bounded(0.5, lo=1e-3)
     batch_size: int = bounded(196, lo=2)
@@ -66,11 +63,6 @@ def _repo_path(p: str) -> Path:
     return path if path.is_absolute() else REPO_ROOT / path
 
 
-def split_list(text: str) -> list[str]:
-    """Items of a comma-separated recipe field."""
-    return [s.strip() for s in text.split(",") if s.strip()]
-
-
 class TCTask:
     """TC learning as a :func:`pul_train.trainer.train` task."""
 
@@ -79,8 +71,6 @@ class TCTask:
     def __init__(self, recipe: Any, data_root: Any, device: torch.device, progress: bool) -> None:
         self.recipe, self.cfg = recipe, recipe.options
         self.data_root, self.device, self.progress = Path(data_root), device, progress
-        self.nr = NRConfig(alpha_cells2=self.cfg.nr_alpha_cells2, samples=self.cfg.nr_samples,
-                           guard=self.cfg.nr_guard, form=self.cfg.nr_form)
         self.pairs: PairSet | None = None
         self.keep = np.zeros(0, np.int64)
 
@@ -88,7 +78,7 @@ class TCTask:
         """(folder, length) of each set this recipe mines itself."""
         ckpt = _repo_path(self.cfg.mine_with or self.cfg.init)
         return [(_repo_path(self.cfg.pairs_dir) / f"{ckpt.stem}-L{n}-s{self.recipe.seed}", int(n))
-                for n in split_list(self.cfg.lengths)]
+                for n in self.cfg.lengths]
 
     def prepare(self, compute: bool) -> None:
         """Mine missing pairs (``compute``) and load every pair set of the recipe."""
@@ -109,7 +99,7 @@ class TCTask:
                 if not sheet.is_file():
                     contact_sheet(PairSet([folder]), sheet, seed=self.recipe.seed)
         self.pairs = PairSet([f for f, _ in folders]
-                             + [_repo_path(p) for p in split_list(self.cfg.extra_pairs)])
+                             + [_repo_path(p) for p in self.cfg.extra_pairs])
         self.keep = np.flatnonzero(self.pairs.field("confidence") >= self.cfg.min_confidence)
         if len(self.keep) < 2:
             raise PulBenchError(f"{self.recipe.source}: fewer than 2 mined pairs reach "
@@ -152,7 +142,7 @@ class TCTask:
     def loss(self, model: nn.Module, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]:
         """L_NR (or balanced BCE) + lambda * NT-Xent(first patch, last patch)."""
         zf, xf, r = model(batch["z"], batch["x"])
-        loss = response_loss(r, batch["centre"], self.cfg.loss, self.nr)
+        loss = response_loss(r, batch["centre"], self.cfg.loss, self.cfg.nr)
         if self.cfg.contrastive_weight > 0:
             o = (xf.shape[-1] - zf.shape[-1]) // 2
             last = xf[:, :, o:o + zf.shape[-2], o:o + zf.shape[-1]]

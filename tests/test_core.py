@@ -16,6 +16,7 @@ from pul_bench import registry
 from pul_bench.cli import cli
 from pul_bench.errors import InputError, PulBenchError
 from pul_bench.io import read_table, write_text
+from pul_bench.paths import REPO_ROOT
 from pul_bench.tracker import IdentityTracker, read_image
 
 
@@ -57,14 +58,14 @@ def test_spec_rejects_unknown_keys(tmp_path: Path) -> None:
     p = tmp_path / "t.yaml"
     p.write_text(yaml.safe_dump({"name": "t", "description": "d",
                                  "factory": "pul_bench.tracker:IdentityTracker", "windw": 1}))
-    with pytest.raises(InputError, match="unknown keys"):
+    with pytest.raises(InputError, match=r"t.yaml:4: unknown key 'windw' in spec"):
         registry.load_spec(p)
 
 
 def test_missing_checkpoint_is_not_ready_and_names_training_command(tmp_path: Path) -> None:
+    (tmp_path / "siamfc.yaml").write_text((REPO_ROOT / "trackers" / "siamfc.yaml").read_text())
     p = tmp_path / "t.yaml"
-    p.write_text(yaml.safe_dump({"name": "t", "description": "d",
-                                 "factory": "pul_bench.tracker:IdentityTracker",
+    p.write_text(yaml.safe_dump({"name": "t", "description": "d", "extends": "siamfc",
                                  "checkpoint": "weights/t.pt", "train": "pul_train bd --config x"}))
     spec = registry.load_spec(p)
     ok, why = spec.ready()

@@ -112,11 +112,12 @@ runtime: {{device: cpu, workers: 1}}
 tc:
   init: {bd_checkpoint}
   tracker: siamfc-random
-  lengths: "2"
+  lengths: [2]
   pairs_dir: {tmp_path / 'mined'}
   per_frame: 2
   batch_size: 4
-  nr_samples: 4
+  nr:
+    samples: 4
 """
     out = train(_recipe(tmp_path / "nr.yaml", base), tmp_path / "nr", progress=False)
     shards = sorted((tmp_path / "mined").rglob("pairs-*.npz"))
@@ -140,7 +141,7 @@ backbone: alexnet
 epochs: 1
 data: {root: train_labeled, kind: folders}
 runtime: {device: cpu, workers: 1}
-supervised: {loss: nr, noise_px: 30, pairs_per_epoch: 4, batch_size: 2, nr_samples: 4}
+supervised: {loss: nr, noise_px: 30, pairs_per_epoch: 4, batch_size: 2, nr: {samples: 4}}
 """)
     summary = train(recipe, tmp_path / "run", data_root=data_root, progress=False)
     weights, meta = load_checkpoint(summary["model"])

@@ -131,7 +131,7 @@ def test_recipe_errors_name_file_and_line(tmp_path: Path) -> None:
     with pytest.raises(InputError, match=r"bad.yaml:4: .*must be >= 0"):
         load_recipe(bad)
     bad.write_text("task: tc2\nbackbone: alexnet\n")
-    with pytest.raises(InputError, match=r"bad.yaml:1: unknown task"):
+    with pytest.raises(InputError, match=r"bad.yaml:1: recipe.task must be one of"):
         load_recipe(bad)
 
 
@@ -156,6 +156,9 @@ def test_set_overrides_are_checked_like_the_file() -> None:
         load_recipe("siamfc", ["epochs"])
     with pytest.raises(PulBenchError, match="epochs is not a section"):
         load_recipe("siamfc", ["epochs.x=1"])
+    nested = load_recipe("siamfc", ["supervised.nr.form=mc", "supervised.nr.samples=4"])
+    assert (nested.options.nr.form, nested.options.nr.samples) == ("mc", 4)
+    assert nested.options.nr.guard == load_recipe("siamfc").options.nr.guard
 
 
 def test_corrupt_checkpoint_is_an_input_error(setup: dict) -> None:

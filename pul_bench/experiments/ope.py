@@ -79,6 +79,7 @@ def evaluate(
     ok, why = spec.ready()
     if not ok and checkpoint is None:
         raise PulBenchError(f"tracker {tracker!r} is not ready: {why}")
+    spec.check(checkpoint=checkpoint is not None)  # bad arguments fail once, before any run
     seqs, missing = load_otb(bench, root, sequences)
     if sequences and missing:
         raise PulBenchError(f"sequences not found under {root}: {', '.join(missing)}")

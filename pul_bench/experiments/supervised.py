@@ -110,6 +110,7 @@ def evaluate(bench: Benchmark, tracker: str, root: Path, out: Path, workers: int
     """Run (resuming), score and plot ``tracker`` on ``bench``; return ``{tracker: scores}``
     (with bootstrap intervals from ``resamples`` resamples, none if 0)."""
     spec = get_spec(tracker)
+    spec.check(checkpoint=checkpoint is not None)  # bad arguments fail once, before any run
     deterministic = spec.deterministic
     if deterministic is None:
         deterministic = getattr(spec.create(checkpoint=checkpoint), "deterministic", None)

@@ -16,7 +16,7 @@ from tqdm import tqdm
 
 from pul_bench import __version__, plots
 from pul_bench.datasets.otb import load_otb
-from pul_bench.errors import PulBenchError
+from pul_bench.errors import InputError, PulBenchError
 from pul_bench.io import write_json, write_text
 from pul_bench.reports import evaluation as ev
 from pul_bench.reports.recipe import METRIC_LABELS, Entry, Recipe, Section
@@ -42,6 +42,9 @@ def run_report(recipe: Recipe, data_root: Path, out: Path, runs: Path, workers: 
         if not d["sequences"]:
             raise PulBenchError(f"{recipe.source}: data '{k}': no {d['benchmark']} sequences "
                                 f"under {ctx.root(recipe.data[k])}")
+    for sec in recipe.sections:
+        if sec.kind == "compare":
+            _published_dirs(ctx, recipe, sec)
     built: list[_Built] = []
     with tqdm(recipe.sections, desc=f"report {recipe.name}", unit="section",
               dynamic_ncols=True) as bar:
@@ -58,6 +61,24 @@ def run_report(recipe: Recipe, data_root: Path, out: Path, runs: Path, workers: 
     write_json(Path(out) / "report.json", _finite(result))
     write_text(Path(out) / "report.md", _markdown(recipe, data, built, not_ready, command, out))
     return result
+
+
+def _published_dirs(ctx: ev.Context, recipe: Recipe, sec: Section) -> tuple[Path, list[Path]]:
+    """A compare section's published results folder and its tracker folders, which must exist
+    (checked before any section runs, so a wrong path fails at once, naming the recipe line)."""
+    pub_root = Path(sec.published)
+    pub_root = pub_root if pub_root.is_absolute() else ctx.data_root / pub_root
+    if not pub_root.is_dir():
+        raise InputError(recipe.source, f"section {sec.id}: published results folder {pub_root} "
+                         "does not exist", sec.published_line)
+    names = sec.published_trackers or tuple(sorted(p.name for p in pub_root.iterdir()
+                                                   if p.is_dir()))
+    dirs = [pub_root / n for n in names]
+    for d in dirs:
+        if not d.is_dir():
+            raise InputError(recipe.source, f"section {sec.id}: no published result folder {d}",
+                             sec.published_line)
+    return pub_root, dirs
 
 
 def _data_keys(sec: Section) -> list[str]:
@@ -294,18 +315,10 @@ def _compare(ctx: ev.Context, recipe: Recipe, sec: Section, data: dict[str, Any]
              out: Path) -> _Built:
     from pul_bench.analysis.otb import score_results
 
+    pub_root, dirs = _published_dirs(ctx, recipe, sec)
     src = recipe.data[sec.data]
     bench = ctx.benchmark(src)
     seqs, _ = load_otb(bench, ctx.root(src), src.sequences)
-    pub_root = Path(sec.published)
-    pub_root = pub_root if pub_root.is_absolute() else ctx.data_root / pub_root
-    names = sec.published_trackers or tuple(sorted(p.name for p in pub_root.iterdir()
-                                                   if p.is_dir()))
-    dirs = [pub_root / n for n in names]
-    for d in dirs:
-        if not d.is_dir():
-            raise PulBenchError(f"{recipe.source}: section {sec.id}: no published result "
-                                f"folder {d}")
     published, _ = ev.published_results(dirs, seqs)
     common = [s for s in seqs if all(s.name in published[d.name] for d in dirs)]
     excluded = [s.name for s in seqs if s not in common]

@@ -23,7 +23,7 @@ import numpy as np
 
 from pul_bench.benchmarks import Benchmark, get_benchmark
 from pul_bench.datasets.otb import OTBSequence, load_otb, match_names, read_boxes
-from pul_bench.errors import InputError, PulBenchError
+from pul_bench.errors import InputError
 from pul_bench.io import write_text
 from pul_bench.paths import REPO_ROOT
 from pul_bench.registry import get_spec
@@ -52,11 +52,7 @@ class Context:
 
 def status(entry: Entry) -> dict[str, Any]:
     """``{"status": "ready"}`` or why the entry cannot run and the command that would fix it."""
-    try:
-        spec = get_spec(entry.tracker)
-    except PulBenchError:
-        return {"status": "not trained", "reason": f"no tracker spec {entry.tracker!r} yet",
-                "train": entry.train}
+    spec = get_spec(entry.tracker)  # an unknown name is an error, never "not trained"
     if entry.checkpoint is not None:
         ckpt = _checkpoint(entry)
         if not ckpt.is_file():

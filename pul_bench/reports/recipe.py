@@ -5,20 +5,23 @@ root), a one-line ``scale`` statement printed under every figure, and ``sections
 kind: ``table`` (rows x groups of trackers, metrics beside the paper's values), ``curve`` (a
 metric against an x value such as injected label noise), ``clip-length`` (DP@20 against the
 length of clips cut from the sequences) and ``compare`` (our trackers beside published raw
-results on the sequences both cover). Unknown keys, wrong types and dangling references are
-errors naming the file and line.
+results on the sequences both cover). Unknown keys, wrong types, duplicate keys, unregistered
+trackers and dangling references are errors naming the file and line (:mod:`pul_bench.schema`).
 """
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from pul_bench.errors import InputError, PulBenchError
+from pul_bench import schema
+from pul_bench.errors import PulBenchError
 from pul_bench.paths import resource_dirs
+from pul_bench.schema import bounded
 
 #: metric name -> benchmark kind it belongs to
 METRICS = {"auc": "otb", "dp20": "otb", "norm_prec": "otb", "sr50": "otb",
@@ -29,47 +32,34 @@ METRIC_LABELS = {"auc": "AUC", "dp20": "DP@20", "norm_prec": "norm. precision",
 KINDS = ("table", "curve", "clip-length", "compare")
 
 
-class _Map(dict):
-    """A YAML mapping that remembers its line, so errors can point at it."""
-
-    line: int | None = None
-
-
-class _Loader(yaml.SafeLoader):
-    pass
-
-
-def _construct_map(loader: _Loader, node: yaml.MappingNode) -> _Map:
-    m = _Map(loader.construct_mapping(node, deep=True))
-    m.line = node.start_mark.line + 1
-    return m
-
-
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_map)
-
-
 @dataclass(frozen=True)
 class DataSource:
     """One benchmark's data: manifest name, folder (relative to the data root), subset."""
 
     key: str
-    benchmark: str
-    root: str
-    sequences: tuple[str, ...] | None = None
-    eao_interval: tuple[int, int] | None = None  # replaces the manifest's, for short sequences
+    benchmark: str = bounded(nonempty=True)
+    root: str = bounded(nonempty=True)
+    sequences: tuple[str, ...] | None = bounded(None, nonempty=True)
+    #: replaces the manifest's, for short sequences
+    eao_interval: tuple[int, int] | None = bounded(None, lo=1, increasing=True)
 
 
 @dataclass(frozen=True)
 class Entry:
     """A tracker to evaluate: a registered name, optionally with another checkpoint.
 
-    ``checkpoint`` is relative to the repository root; ``train`` is shown when it is missing.
+    ``checkpoint`` is relative to the repository root; ``train`` is shown when it is missing;
+    ``label`` defaults to the tracker's name.
     """
 
-    tracker: str
-    label: str
+    tracker: str = bounded(nonempty=True)
+    label: str = ""
     checkpoint: str | None = None
     train: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.label:
+            object.__setattr__(self, "label", self.tracker)
 
 
 @dataclass(frozen=True)
@@ -116,6 +106,7 @@ class Section:
     annotations: str | None = None
     published_scores: dict[str, dict[str, float]] = field(default_factory=dict)
     published_scores_note: str = ""
+    published_line: int | None = field(default=None, compare=False)  # for errors at run time
 
 
 @dataclass(frozen=True)
@@ -145,51 +136,31 @@ def find_recipe(name: str) -> Path:
 def load_recipe(path: str | Path) -> Recipe:
     """Read and validate one report recipe."""
     path = Path(path)
-    try:
-        d = yaml.load(path.read_text(), Loader=_Loader)  # noqa: S506 (a SafeLoader subclass)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        raise InputError(path, f"invalid YAML: {getattr(e, 'problem', e)}",
-                         None if mark is None else mark.line + 1) from None
-    r = _Reader(path)
-    d = r.mapping(d, "recipe", {"title", "scale", "data", "sections"}, {"name"})
-    data_map = r.mapping(d["data"], "data")
-    data = {key: _data_source(r, key, v) for key, v in data_map.items()}
-    sections = r.list(d["sections"], d, "sections")
-    parsed = tuple(_section(r, s, data) for s in sections)
-    ids = [s.id for s in parsed]
+    top = schema.keys(schema.load(path), "recipe", {"name", "title", "scale", "data", "sections"},
+                      required=("title", "scale", "data", "sections"))
+    data = {}
+    for key, node in schema.keys(top["data"], "data").items():
+        data[key] = src = schema.read_dataclass(node, DataSource, f"data.{key}", key=key)
+        if src.eao_interval is not None and _bench_kind(src) != "vot":
+            raise schema.fail(node, "'eao_interval' applies to VOT-kind benchmarks only")
+    parser = _Parser(data)
+    sections = tuple(parser.section(n) for n in _nodes(top["sections"], "sections"))
+    ids = [s.id for s in sections]
     twice = sorted({i for i in ids if ids.count(i) > 1})
     if twice:
-        r.fail(d, f"section ids must be distinct: {', '.join(twice)}")
-    return Recipe(name=r.string(d.get("name", path.stem), d, "name"),
-                  title=r.string(d["title"], d, "title"), scale=r.string(d["scale"], d, "scale"),
-                  data=data, sections=parsed, source=path)
+        raise schema.fail(top["sections"], f"section ids must be distinct: {', '.join(twice)}")
+    parser.check_trackers()
+    return Recipe(name=_text(top["name"], "name") if "name" in top else path.stem,
+                  title=_text(top["title"], "title"), scale=_text(top["scale"], "scale"),
+                  data=data, sections=sections, source=path)
 
 
-def _data_source(r: _Reader, key: str, v: Any) -> DataSource:
-    m = r.mapping(v, f"data.{key}", {"benchmark", "root"}, {"sequences", "eao_interval"})
-    seqs = m.get("sequences")
-    interval = m.get("eao_interval")
-    if interval is not None and not (
-            isinstance(interval, list) and len(interval) == 2
-            and all(isinstance(x, int) and x >= 1 for x in interval) and interval[0] < interval[1]):
-        r.fail(m, "'eao_interval' must be [low, high], integers with 1 <= low < high")
-    src = DataSource(key=key, benchmark=r.string(m["benchmark"], m, "benchmark"),
-                     root=r.string(m["root"], m, "root"),
-                     sequences=None if seqs is None else tuple(r.strings(seqs, m, "sequences")),
-                     eao_interval=None if interval is None else (interval[0], interval[1]))
-    if interval is not None and _bench_kind(src) != "vot":
-        r.fail(m, "'eao_interval' applies to VOT-kind benchmarks only")
-    return src
+def _text(node: yaml.Node, what: str) -> str:
+    return schema.read(node, str, what, {"nonempty": True})
 
 
-def _entry(r: _Reader, v: Any, where: str, parent: Any = None) -> Entry:
-    if isinstance(v, str):
-        return Entry(tracker=v, label=v)
-    m = r.mapping(v, where, {"tracker"}, {"label", "checkpoint", "train"}, parent=parent)
-    tracker = r.string(m["tracker"], m, "tracker")
-    return Entry(tracker=tracker, label=r.string(m.get("label", tracker), m, "label"),
-                 checkpoint=r.optional_string(m, "checkpoint"), train=r.optional_string(m, "train"))
+def _nodes(node: yaml.Node, what: str) -> list[yaml.Node]:
+    return schema.read(node, list[yaml.Node], what)
 
 
 _COMMON = {"kind", "id", "title"}
@@ -203,169 +174,157 @@ _SECTION_KEYS = {
 }
 
 
-def _section(r: _Reader, v: Any, data: dict[str, DataSource]) -> Section:
-    kind = v.get("kind") if isinstance(v, dict) else None
-    if kind not in _SECTION_KEYS:
-        r.fail(v, f"each section needs 'kind', one of {', '.join(KINDS)}")
-    required, optional = _SECTION_KEYS[kind]
-    m = r.mapping(v, f"{kind} section", required | _COMMON, optional)
-    common = {"kind": kind, "id": r.string(m["id"], m, "id"),
-              "title": r.string(m["title"], m, "title"),
-              "caption": r.optional_string(m, "caption") or ""}
-    if "data" in m:
-        common["data"] = r.data_key(m["data"], m, data)
-    if kind == "table":
-        return _table(r, m, data, common)
-    if kind == "curve":
-        metric = r.metric(m["metric"], m, data[common["data"]], "metric")
-        series = tuple(_series(r, s, m) for s in r.list(m["series"], m, "series"))
-        refs = tuple(_entry(r, e, "references[]", m)
-                     for e in r.list(m.get("references", []), m, "references"))
-        return Section(**common, metric=metric, x_label=r.string(m["x_label"], m, "x_label"),
-                       series=series, references=refs)
-    trackers = tuple(_entry(r, e, "trackers[]", m) for e in r.list(m["trackers"], m, "trackers"))
-    if kind == "clip-length":
-        if _bench_kind(data[common["data"]]) != "otb":
-            r.fail(m, "clip-length needs an OTB-kind data source")
-        lengths = m["lengths"]
-        if not (isinstance(lengths, list) and lengths
-                and all(isinstance(x, int) and x >= 2 for x in lengths)):
-            r.fail(m, "'lengths' must be a list of integers >= 2 (frames per clip)")
-        max_clips = m.get("max_clips", 5)
-        if not isinstance(max_clips, int) or max_clips < 1:
-            r.fail(m, "'max_clips' must be a positive integer")
-        return Section(**common, trackers=trackers, lengths=tuple(sorted(set(lengths))),
-                       max_clips=max_clips)
-    if _bench_kind(data[common["data"]]) != "otb":
-        r.fail(m, "compare needs an OTB-kind data source")
-    pub_scores = r.mapping(m.get("published_scores", _Map()), "published_scores")
-    scores = {}
-    for name, vals in pub_scores.items():
-        vm = r.mapping(vals, f"published_scores.{name}", set(), {"auc", "dp20"})
-        scores[str(name)] = {k: r.number(x, vm, k) for k, x in vm.items()}
-    pt = m.get("published_trackers")
-    return Section(**common, trackers=trackers, published=r.string(m["published"], m, "published"),
-                   published_trackers=None if pt is None else tuple(r.strings(pt, m,
-                                                                              "published_trackers")),
-                   annotations=r.optional_string(m, "annotations"), published_scores=scores,
-                   published_scores_note=r.optional_string(m, "published_scores_note") or "")
+class _Parser:
+    """Reads sections against the recipe's data sources and collects every tracker named, so
+    that a misspelt one is an error, not a tracker reported as 'not trained'."""
+
+    def __init__(self, data: dict[str, DataSource]) -> None:
+        self.data = data
+        self.trackers: list[tuple[yaml.Node, str]] = []
+
+    def check_trackers(self) -> None:
+        from pul_bench.registry import all_specs
+
+        known = all_specs()
+        for node, name in self.trackers:
+            if name not in known:
+                close = difflib.get_close_matches(name, known, n=3)
+                hint = f"; did you mean {', '.join(close)}?" if close else ""
+                raise schema.fail(node, f"unknown tracker {name!r}{hint} "
+                                        "(see 'pulbench trackers')")
+
+    def entry(self, node: yaml.Node, what: str) -> Entry:
+        """A tracker name, or a mapping with ``tracker`` and optional label/checkpoint/train."""
+        if isinstance(node, yaml.MappingNode):
+            entry = schema.read_dataclass(node, Entry, what)
+            node = schema.keys(node, what)["tracker"]
+        else:
+            entry = Entry(tracker=_text(node, what))
+        self.trackers.append((node, entry.tracker))
+        return entry
+
+    def data_key(self, node: yaml.Node) -> str:
+        key = _text(node, "data")
+        if key not in self.data:
+            raise schema.fail(node, f"'data: {key}' is not one of the recipe's data keys "
+                                    f"{sorted(self.data)}")
+        return key
+
+    def metric(self, node: yaml.Node, key: str) -> str:
+        kind = _bench_kind(self.data[key])
+        ok = sorted(k for k, b in METRICS.items() if b == kind)
+        value = _text(node, "metric")
+        if value not in ok:
+            raise schema.fail(node, f"'metric: {value}' is not a metric of {kind} benchmarks; "
+                                    f"use one of {ok}")
+        return value
+
+    def section(self, node: yaml.Node) -> Section:
+        first = schema.keys(node, "section")
+        if "kind" not in first:
+            raise schema.fail(node, f"each section needs 'kind', one of {', '.join(KINDS)}")
+        kind = schema.read(first["kind"], str, "kind", {"choices": KINDS})
+        required, optional = _SECTION_KEYS[kind]
+        m = schema.keys(node, f"{kind} section", required | _COMMON | optional,
+                        required=sorted(required | _COMMON))
+        common = {"kind": kind, "id": _text(m["id"], "id"), "title": _text(m["title"], "title"),
+                  "caption": _text(m["caption"], "caption") if "caption" in m else ""}
+        if "data" in m:
+            common["data"] = self.data_key(m["data"])
+        if kind == "table":
+            return self.table(m, common)
+        if kind == "curve":
+            return Section(**common, metric=self.metric(m["metric"], common["data"]),
+                           x_label=_text(m["x_label"], "x_label"),
+                           series=tuple(self.series(s) for s in _nodes(m["series"], "series")),
+                           references=tuple(self.entry(e, "references[]") for e in
+                                            _nodes(m.get("references", _EMPTY), "references")))
+        trackers = tuple(self.entry(e, "trackers[]") for e in _nodes(m["trackers"], "trackers"))
+        if _bench_kind(self.data[common["data"]]) != "otb":
+            raise schema.fail(node, f"{kind} needs an OTB-kind data source")
+        if kind == "clip-length":
+            lengths = schema.read(m["lengths"], list[int], "lengths", {"lo": 2, "nonempty": True})
+            max_clips = schema.read(m["max_clips"], int, "max_clips", {"lo": 1}) \
+                if "max_clips" in m else 5
+            return Section(**common, trackers=trackers, lengths=tuple(sorted(set(lengths))),
+                           max_clips=max_clips)
+        scores = {name: {k: schema.read(x, float, f"published_scores.{name}.{k}")
+                         for k, x in schema.keys(v, f"published_scores.{name}",
+                                                 {"auc", "dp20"}).items()}
+                  for name, v in schema.keys(m.get("published_scores", _EMPTY_MAP),
+                                             "published_scores").items()}
+        names = m.get("published_trackers")
+        return Section(
+            **common, trackers=trackers, published=_text(m["published"], "published"),
+            published_line=m["published"].start_mark.line + 1,
+            published_trackers=None if names is None else schema.read(
+                names, tuple[str, ...], "published_trackers", {"nonempty": True}),
+            annotations=_text(m["annotations"], "annotations") if "annotations" in m else None,
+            published_scores=scores,
+            published_scores_note=_text(m["published_scores_note"], "published_scores_note")
+            if "published_scores_note" in m else "")
+
+    def table(self, m: dict[str, yaml.Node], common: dict[str, Any]) -> Section:
+        metrics = []
+        for x in _nodes(m["metrics"], "metrics"):
+            mm = schema.keys(x, "metrics[]", {"data", "metric", "label"},
+                             required=("data", "metric"))
+            key = self.data_key(mm["data"])
+            metric = self.metric(mm["metric"], key)
+            label = _text(mm["label"], "label") if "label" in mm else \
+                f"{key.upper()} {METRIC_LABELS[metric]}"
+            metrics.append(Metric(key, metric, label))
+        groups = schema.read(m["groups"], tuple[str, ...], "groups", {"nonempty": True})
+        rows = []
+        for x in _nodes(m["rows"], "rows"):
+            rm = schema.keys(x, "rows[]", {"label", "cells"}, required=("label", "cells"))
+            cells_in = _nodes(rm["cells"], "cells")
+            if len(cells_in) != len(groups):
+                raise schema.fail(x, f"{len(cells_in)} cells but {len(groups)} groups "
+                                     f"{list(groups)}")
+            cells, paper = [], []
+            for c in cells_in:
+                values: tuple[float | None, ...] = (None,) * len(metrics)
+                if isinstance(c, yaml.ScalarNode) and c.tag.endswith(":null"):
+                    cells.append(None)  # the paper has no such model
+                    paper.append(values)
+                    continue
+                if isinstance(c, yaml.MappingNode) and "paper" in schema.keys(c, "cells[]"):
+                    pnode = schema.keys(c, "cells[]")["paper"]
+                    values = schema.read(pnode, tuple[float | None, ...], "paper")
+                    if len(values) != len(metrics):
+                        raise schema.fail(pnode, f"'paper' must list {len(metrics)} values "
+                                                 "(null where the paper has none), one per metric")
+                    c = schema.without(c, "paper")
+                cells.append(self.entry(c, "cells[]"))
+                paper.append(values)
+            rows.append(Row(_text(rm["label"], "label"), tuple(cells), tuple(paper)))
+        return Section(**common, metrics=tuple(metrics), groups=groups, rows=tuple(rows),
+                       x_label=_text(m["x_label"], "x_label") if "x_label" in m else "")
+
+    def series(self, node: yaml.Node) -> Series:
+        """A series: ``x`` values and a tracker name (or checkpoint/train) template with
+        ``{x}``."""
+        m = schema.keys(node, "series[]", {"label", "tracker", "x", "checkpoint", "train"},
+                        required=("label", "tracker", "x"))
+        xs = schema.read(m["x"], list[float], "x", {"nonempty": True})
+        label = _text(m["label"], "label")
+        points = []
+        for x in xs:
+            def fill(key: str, x: float = x) -> str | None:
+                return _text(m[key], key).replace("{x}", f"{x:g}") if key in m else None
+            entry = Entry(tracker=fill("tracker"), label=f"{label} @ {x:g}",
+                          checkpoint=fill("checkpoint"), train=fill("train"))
+            self.trackers.append((m["tracker"], entry.tracker))
+            points.append((x, entry))
+        return Series(label, tuple(points))
 
 
-def _table(r: _Reader, m: _Map, data: dict[str, DataSource], common: dict) -> Section:
-    metrics = []
-    for x in r.list(m["metrics"], m, "metrics"):
-        mm = r.mapping(x, "metrics[]", {"data", "metric"}, {"label"}, parent=m)
-        key = r.data_key(mm["data"], mm, data)
-        metric = r.metric(mm["metric"], mm, data[key], "metric")
-        metrics.append(Metric(key, metric, r.string(
-            mm.get("label", f"{key.upper()} {METRIC_LABELS[metric]}"), mm, "label")))
-    groups = tuple(r.strings(m["groups"], m, "groups"))
-    rows = []
-    for x in r.list(m["rows"], m, "rows"):
-        rm = r.mapping(x, "rows[]", {"label", "cells"}, parent=m)
-        cells_in = r.list(rm["cells"], rm, "cells")
-        if len(cells_in) != len(groups):
-            r.fail(rm, f"{len(cells_in)} cells but {len(groups)} groups {list(groups)}")
-        cells, paper = [], []
-        for c in cells_in:
-            if c is None:  # the paper has no such model
-                cells.append(None)
-                paper.append((None,) * len(metrics))
-                continue
-            if isinstance(c, str):  # a bare tracker name: no paper values
-                cells.append(Entry(tracker=c, label=c))
-                paper.append((None,) * len(metrics))
-                continue
-            cm = r.mapping(c, "cells[]", {"tracker"}, {"label", "checkpoint", "train", "paper"},
-                           parent=rm)
-            pv = cm.pop("paper", [None] * len(metrics))
-            if not isinstance(pv, list) or len(pv) != len(metrics):
-                r.fail(cm, f"'paper' must list {len(metrics)} values (null where the paper "
-                       "has none), one per metric")
-            paper.append(tuple(None if p is None else r.number(p, cm, "paper") for p in pv))
-            cells.append(_entry(r, cm, "cells[]", rm))
-        rows.append(Row(r.string(rm["label"], rm, "label"), tuple(cells), tuple(paper)))
-    return Section(**common, metrics=tuple(metrics), groups=groups, rows=tuple(rows),
-                   x_label=r.optional_string(m, "x_label") or "")
-
-
-def _series(r: _Reader, v: Any, parent: Any) -> Series:
-    """A series: ``x`` values, a tracker name (or checkpoint/train) template with ``{x}``."""
-    m = r.mapping(v, "series[]", {"label", "tracker", "x"}, {"checkpoint", "train"}, parent=parent)
-    xs = m["x"]
-    if not (isinstance(xs, list) and xs and all(isinstance(x, (int, float)) for x in xs)):
-        r.fail(m, "'x' must be a non-empty list of numbers")
-    label = r.string(m["label"], m, "label")
-    points = []
-    for x in xs:
-        def fill(key: str, x: float = x) -> str | None:
-            t = r.optional_string(m, key)
-            return None if t is None else t.replace("{x}", f"{x:g}")
-        points.append((float(x), Entry(tracker=fill("tracker"), label=f"{label} @ {x:g}",
-                                       checkpoint=fill("checkpoint"), train=fill("train"))))
-    return Series(label, tuple(points))
+_EMPTY = yaml.SequenceNode("tag:yaml.org,2002:seq", [])
+_EMPTY_MAP = yaml.MappingNode("tag:yaml.org,2002:map", [])
 
 
 def _bench_kind(src: DataSource) -> str:
     from pul_bench.benchmarks import get_benchmark
 
     return get_benchmark(src.benchmark).kind
-
-
-class _Reader:
-    """Type checks that raise :class:`InputError` at the offending mapping's line."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def fail(self, near: Any, msg: str) -> None:
-        raise InputError(self.path, msg, getattr(near, "line", None))
-
-    def mapping(self, v: Any, where: str, required: set[str] | None = None,
-                optional: set[str] | None = None, parent: Any = None) -> _Map:
-        if not isinstance(v, dict):
-            self.fail(parent, f"{where} must be a mapping, got {v!r}")
-        if required is not None:
-            allowed = required | (optional or set())
-            unknown = sorted(set(v) - allowed)
-            if unknown:
-                self.fail(v, f"{where}: unknown keys {unknown}; allowed: {sorted(allowed)}")
-            absent = sorted(required - set(v))
-            if absent:
-                self.fail(v, f"{where}: missing keys {absent}")
-        return v if isinstance(v, _Map) else _Map(v)
-
-    def list(self, v: Any, near: Any, key: str) -> list:
-        if not isinstance(v, list):
-            self.fail(near, f"'{key}' must be a list")
-        return v
-
-    def string(self, v: Any, near: Any, key: str) -> str:
-        if not isinstance(v, str) or not v.strip():
-            self.fail(near, f"'{key}' must be a non-empty string")
-        return v.strip()
-
-    def optional_string(self, m: dict, key: str) -> str | None:
-        return None if m.get(key) is None else self.string(m[key], m, key)
-
-    def strings(self, v: Any, near: Any, key: str) -> list[str]:
-        if not (isinstance(v, list) and v and all(isinstance(s, str) and s for s in v)):
-            self.fail(near, f"'{key}' must be a non-empty list of names")
-        return v
-
-    def number(self, v: Any, near: Any, key: str) -> float:
-        if isinstance(v, bool) or not isinstance(v, (int, float)):
-            self.fail(near, f"'{key}' must be a number, got {v!r}")
-        return float(v)
-
-    def data_key(self, v: Any, near: Any, data: dict[str, DataSource]) -> str:
-        if v not in data:
-            self.fail(near, f"'data: {v}' is not one of the recipe's data keys {sorted(data)}")
-        return v
-
-    def metric(self, v: Any, near: Any, src: DataSource, key: str) -> str:
-        kind = _bench_kind(src)
-        ok = sorted(k for k, b in METRICS.items() if b == kind)
-        if v not in ok:
-            self.fail(near, f"'{key}: {v}' is not a metric of {kind} benchmarks; use one of {ok}")
-        return v
