@@ -33,11 +33,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from pul_bench.errors import PulBenchError
+from pul_bench.geometry import crop_matrix, exemplar_crop
 from pul_train.ahm import ahm_batches, random_batches
 from pul_train.proposals import frame_proposals
 from pul_train.video import FrameRef, open_videos
 
-MARGIN = 1.5  # stored crops cover 1.5x the patch so that jitter and zoom-out stay inside
+MARGIN = 1.5  # stored crops cover ~1.5x the patch so that jitter and zoom-out stay inside
 SCALE_RANGE = (0.8, 1.25)
 SHIFT = 0.1
 COLOUR_P, COLOUR_RANGE = 0.8, (0.7, 1.3)
@@ -63,31 +64,16 @@ def pooled(features: torch.Tensor) -> torch.Tensor:
     return features.mean(dim=(2, 3))
 
 
-def crop_square(image: np.ndarray, box: np.ndarray, context: float, size: int,
-                zoom: float = 1.0) -> np.ndarray:
-    """The SiamFC-style square around ``box`` ([x, y, w, h]), ``zoom`` times wider, resized to
-    ``size`` pixels."""
-    x, y, w, h = (float(v) for v in box[:4])
-    pad = context * (w + h)
-    side = math.sqrt((w + pad) * (h + pad)) * zoom
-    cx, cy = x + w / 2.0, y + h / 2.0
-    k = size / side
-    m = np.array([[k, 0, size / 2.0 - k * cx], [0, k, size / 2.0 - k * cy]], np.float32)
-    mean = tuple(float(c) for c in image.reshape(-1, 3).mean(axis=0))
-    return cv2.warpAffine(image, m, (size, size), flags=cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_CONSTANT, borderValue=mean)
-
-
 def augment(base: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
     """One augmented ``size`` x ``size`` float32 view of a stored crop (see module docstring)."""
     b = base.shape[0]
     side = size * math.exp(rng.uniform(*np.log(SCALE_RANGE)))  # crop side in base pixels
     cx = b / 2.0 + rng.uniform(-SHIFT, SHIFT) * side
     cy = b / 2.0 + rng.uniform(-SHIFT, SHIFT) * side
-    k = size / side
-    flip = -1.0 if rng.random() < 0.5 else 1.0
-    m = np.array([[flip * k, 0, size / 2.0 - flip * k * cx],
-                  [0, k, size / 2.0 - k * cy]], np.float32)
+    m = crop_matrix((cx, cy), side, size)  # the tracker's crop map, on the stored crop
+    if rng.random() < 0.5:  # horizontal flip about the view's centre
+        m[0] = -m[0]
+        m[0, 2] += size - 1
     view = cv2.warpAffine(base, m, (size, size), flags=cv2.INTER_LINEAR,
                           borderMode=cv2.BORDER_REFLECT).astype(np.float32)
     if rng.random() < COLOUR_P:
@@ -170,8 +156,11 @@ class BDTask:
     def _crop_frame(self, item: tuple[FrameRef, np.ndarray]) -> np.ndarray:
         frame, boxes = item
         image = frame.read()
-        size = round(self.cfg.patch_size * MARGIN)
-        return np.stack([crop_square(image, b, self.cfg.context, size, MARGIN) for b in boxes])
+        fill = image.reshape(-1, 3).mean(axis=0)
+        p = self.cfg.patch_size
+        size = p + 2 * round(p * (MARGIN - 1) / 2)  # its centre p x p: exactly the exemplar crop
+        return np.stack([exemplar_crop(image, b[:4], self.cfg.context, size, size / p, fill)
+                         for b in boxes])
 
     def _epoch_crops(self, epoch: int) -> np.ndarray:
         """The stored crops of the epoch's patch set; depends on the seed and epoch only."""

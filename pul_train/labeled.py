@@ -25,6 +25,7 @@ import numpy as np
 
 from pul_bench.datasets.otb import canonical_name
 from pul_bench.errors import InputError, PulBenchError
+from pul_bench.geometry import polygon_to_box
 from pul_bench.io import read_table
 from pul_train.video import image_files, subdirs
 
@@ -51,9 +52,7 @@ def _rects(path: Path, one_based: bool) -> np.ndarray:
     if table.shape[1] == 8 and np.isnan(table[:, 4:]).all():
         table = table[:, :4]
     if table.shape[1] == 8:
-        xs, ys = table[:, 0::2], table[:, 1::2]
-        x0, y0 = xs.min(1), ys.min(1)
-        table = np.stack([x0, y0, xs.max(1) - x0, ys.max(1) - y0], 1)
+        table = polygon_to_box(table)
     if one_based:
         table[:, :2] -= 1
     return table

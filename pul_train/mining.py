@@ -33,8 +33,8 @@ import torch
 from tqdm import tqdm
 
 from pul_bench.errors import InputError, PulBenchError
+from pul_bench.geometry import box_center, context_size, crop_batch
 from pul_bench.io import atomic_path, write_json
-from pul_bench.trackers.crop import crop_batch
 from pul_bench.trackers.siamfc import SiamFCTracker
 from pul_train.proposals import ProposalSettings, frame_proposals
 from pul_train.video import FrameRef, Video
@@ -145,7 +145,7 @@ class BatchMiner:
             track.__dict__.update(t.__dict__)
             track.init(cache[ref], s.box)
             tracks.append(track)
-        z_sz = np.array([tr.x_sz0 * t.exemplar_size / t.instance_size for tr in tracks])
+        z_sz = context_size(np.array([s.box for s in starts]), t.context)
         frames = {ref: self._tensor(cache[ref]) for ref in dict.fromkeys(first)}
         centers = np.array([tr.center for tr in tracks])
         fills = np.array([tr.fill for tr in tracks])
@@ -172,11 +172,8 @@ class BatchMiner:
                 tr.pending = r[i]
                 boxes[i] = tr.update(cache[which[i * s_n]])
         last = [video.frames[s.frame + length] for s in starts]
-        w, h = boxes[:, 2], boxes[:, 3]
-        pad = t.context * (w + h)
-        x_sz = np.sqrt((w + pad) * (h + pad)) * t.instance_size / t.exemplar_size
-        x_crops = self._crops(frames, last, boxes[:, :2] + boxes[:, 2:] / 2, x_sz, fills,
-                              t.instance_size)
+        x_sz = context_size(boxes, t.context) * t.instance_size / t.exemplar_size
+        x_crops = self._crops(frames, last, box_center(boxes), x_sz, fills, t.instance_size)
 
         def to_uint8(c: torch.Tensor) -> np.ndarray:
             return c.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import torch
 
-from pul_train.bd import augment, crop_square, nt_xent
+from pul_train.bd import augment, nt_xent
 
 
 def _hand_nt_xent(views: list[list[float]], temperature: float) -> float:
@@ -41,15 +41,6 @@ def test_nt_xent_rewards_matching_twins() -> None:
     a, b = z.clone().requires_grad_(), z.flip(0).clone().requires_grad_()
     nt_xent(a, b).backward()
     assert a.grad.abs().sum() > 0 and b.grad.abs().sum() > 0
-
-
-def test_crop_square_centres_the_box() -> None:
-    image = np.zeros((100, 200, 3), np.uint8)
-    image[40:60, 90:110] = 255  # a 20x20 white square
-    crop = crop_square(image, np.array([90, 40, 20, 20]), context=0.5, size=40)
-    # context adds (20 + 20) / 2 per side: the 40-px crop shows the square as its middle half
-    assert crop[20, 20].min() == 255 and crop[2, 2].max() < 255
-    assert crop[10:30, 10:30].mean() > 200
 
 
 def test_augment_is_seeded_and_varied() -> None:

@@ -11,9 +11,9 @@ from click.testing import CliRunner
 
 from pul_bench.cli import cli
 from pul_bench.errors import PulBenchError
+from pul_bench.geometry import crop_pyramid, crop_square
 from pul_bench.registry import create
 from pul_bench.tracker import read_image
-from pul_bench.trackers.crop import crop_pyramid, crop_square
 
 ort = pytest.importorskip("onnxruntime")
 onnx = pytest.importorskip("onnx")

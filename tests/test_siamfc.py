@@ -17,11 +17,7 @@ from torch import nn
 from pul_bench.checkpoint import save_checkpoint
 from pul_bench.cli import cli
 from pul_bench.errors import InputError, PulBenchError
-from pul_bench.io import read_table
-from pul_bench.models.siamese import SiamFCNet, build_backbone
-from pul_bench.registry import all_specs, create, get_spec
-from pul_bench.tracker import read_image
-from pul_bench.trackers.crop import (
+from pul_bench.geometry import (
     box_to_crop,
     crop_batch,
     crop_pyramid,
@@ -30,6 +26,10 @@ from pul_bench.trackers.crop import (
     crop_to_image,
     image_to_crop,
 )
+from pul_bench.io import read_table
+from pul_bench.models.siamese import SiamFCNet, build_backbone
+from pul_bench.registry import all_specs, create, get_spec
+from pul_bench.tracker import read_image
 
 SIAMESE = [n for n, s in all_specs().items()
            if s.factory == "pul_bench.trackers.siamfc:SiamFCTracker"]

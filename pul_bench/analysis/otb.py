@@ -37,8 +37,8 @@ from pul_bench.analysis import stats
 from pul_bench.benchmarks import Benchmark
 from pul_bench.datasets.otb import ATTRIBUTES, OTBSequence, load_otb, match_names, read_boxes
 from pul_bench.errors import InputError, PulBenchError
+from pul_bench.geometry import center_error, centers, iou, normalized_center_error
 from pul_bench.metrics import ope
-from pul_bench.metrics.overlap import center_error, centers, iou, normalized_center_error
 
 CONVENTIONS = ("matlab", "pysot", "got10k")
 _THRESHOLDS = {

@@ -19,6 +19,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from pul_bench.errors import InputError, PulBenchError
+from pul_bench.geometry import box_to_polygon, polygon_to_box
 from pul_bench.io import read_table
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
@@ -43,15 +44,7 @@ class VOTSequence:
     def init_boxes(self) -> np.ndarray:
         """(N, 4) axis-aligned ``x,y,w,h`` bounds of each polygon: what trackers are
         initialised with, as vot-toolkit converts a polygon to a rectangle."""
-        xs, ys = self.polygons[:, 0::2], self.polygons[:, 1::2]
-        x0, y0 = xs.min(axis=1), ys.min(axis=1)
-        return np.stack([x0, y0, xs.max(axis=1) - x0, ys.max(axis=1) - y0], axis=1)
-
-
-def box_to_polygon(boxes: np.ndarray) -> np.ndarray:
-    """(N, 4) ``x,y,w,h`` -> (N, 8) corner polygons (clockwise from top-left)."""
-    x, y, w, h = (boxes[:, i] for i in range(4))
-    return np.stack([x, y, x + w, y, x + w, y + h, x, y + h], axis=1)
+        return polygon_to_box(self.polygons)
 
 
 def read_groundtruth(path: Path) -> np.ndarray:
@@ -60,8 +53,8 @@ def read_groundtruth(path: Path) -> np.ndarray:
     out = table.copy()
     is_box = np.isnan(table[:, 4])
     out[is_box] = box_to_polygon(table[is_box, :4])
-    xs, ys = out[:, 0::2], out[:, 1::2]
-    bad = np.flatnonzero((xs.max(1) - xs.min(1) <= 0) | (ys.max(1) - ys.min(1) <= 0))
+    bounds = polygon_to_box(out)
+    bad = np.flatnonzero((bounds[:, 2] <= 0) | (bounds[:, 3] <= 0))
     if bad.size:
         raise InputError(path, "empty ground-truth region (zero width or height)", int(bad[0]) + 1)
     return out

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pul_bench.geometry import polygon_to_box
 from pul_bench.registry import create
 from pul_bench.tracker import read_image
 
@@ -25,9 +26,7 @@ def region_to_box(region) -> np.ndarray:
     if region.type == trax.Region.RECTANGLE:
         return np.asarray(region.bounds(), dtype=np.float64)
     points = np.asarray([region.get(i) for i in range(region.size())], dtype=np.float64)
-    x0, y0 = points.min(axis=0)
-    x1, y1 = points.max(axis=0)
-    return np.array([x0, y0, x1 - x0, y1 - y0])
+    return polygon_to_box(points.reshape(1, -1))[0]
 
 
 def serve(tracker_name: str, checkpoint: Path | None = None) -> None:

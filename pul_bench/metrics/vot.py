@@ -26,6 +26,7 @@ import numpy as np
 import shapely
 
 from pul_bench.errors import InputError
+from pul_bench.geometry import box_to_polygon
 from pul_bench.io import read_table
 
 REGION, SKIP, INIT, FAILURE = -1, 0, 1, 2
@@ -69,8 +70,7 @@ def read_trajectory(path: str | Path) -> Trajectory:
     status[single] = codes.astype(np.int64)
     polygons = table.copy()
     is_box = ~single & np.isnan(table[:, 4:]).all(axis=1)
-    x, y, w, h = (table[is_box, i] for i in range(4))
-    polygons[is_box] = np.stack([x, y, x + w, y, x + w, y + h, x, y + h], axis=1)
+    polygons[is_box] = box_to_polygon(table[is_box, :4])
     polygons[single] = np.nan
     return Trajectory(status=status, polygons=polygons)
 

@@ -29,9 +29,9 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from pul_bench.checkpoint import apply_state_dict, load_backbone_init, load_checkpoint
 from pul_bench.errors import InputError, PulBenchError
+from pul_bench.geometry import box_center, context_size, crop_pyramid, crop_square
 from pul_bench.models.siamese import SiamFCNet, build_backbone
 from pul_bench.tracker import Box, Tracker
-from pul_bench.trackers.crop import crop_pyramid, crop_square
 
 PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 TUNABLE = ("scale_step", "scale_lr", "scale_penalty", "window_influence")
@@ -149,11 +149,9 @@ class SiamFCTracker(Tracker):
         return x.to(self.dtype)
 
     def init(self, image: np.ndarray, box: Sequence[float]) -> None:
-        x, y, w, h = (float(v) for v in box)
-        self.center = np.array([x + w / 2, y + h / 2])
-        self.target_sz = np.array([w, h])
-        pad = self.context * (w + h)
-        z_sz = float(np.sqrt((w + pad) * (h + pad)))
+        self.center = box_center(box)
+        self.target_sz = np.array(box[2:4], dtype=np.float64)
+        z_sz = float(context_size(box, self.context))
         self.x_sz = self.x_sz0 = z_sz * self.instance_size / self.exemplar_size
         self.fill = image.reshape(-1, image.shape[-1]).mean(axis=0)
         z = crop_square(image, self.center, z_sz, self.exemplar_size, self.fill)[None]
