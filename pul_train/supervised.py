@@ -21,9 +21,9 @@ import torch
 from torch import nn
 
 from pul_bench.errors import PulBenchError
+from pul_bench.geometry import exemplar_crop
 from pul_bench.schema import bounded
 from pul_bench.tracker import read_image
-from pul_bench.trackers.crop import crop_square
 from pul_train.labeled import check_disjoint, open_labeled
 from pul_train.losses import NRConfig
 from pul_train.tc import PairNet, pair_batch, response_loss
@@ -56,12 +56,7 @@ def noisy_boxes(boxes: np.ndarray, noise_px: float, rng: np.random.Generator) ->
 
 
 def _crop(path: Path, box: np.ndarray, out_size: int) -> np.ndarray:
-    image = read_image(path)
-    x, y, w, h = box
-    pad = CONTEXT * (w + h)
-    side = math.sqrt((w + pad) * (h + pad)) * out_size / EXEMPLAR
-    fill = image.reshape(-1, 3).mean(0)
-    return crop_square(image, (x + w / 2, y + h / 2), side, out_size, fill)
+    return exemplar_crop(read_image(path), box, CONTEXT, out_size, zoom=out_size / EXEMPLAR)
 
 
 class SupervisedTask:

@@ -21,7 +21,8 @@ from tqdm import tqdm
 from pul_bench.analysis import stats
 from pul_bench.analysis import vot as analysis
 from pul_bench.benchmarks import Benchmark
-from pul_bench.datasets.vot import VOTSequence, box_to_polygon, load_sequences
+from pul_bench.datasets.vot import VOTSequence, load_sequences
+from pul_bench.geometry import box_to_polygon
 from pul_bench.io import write_json, write_text
 from pul_bench.metrics import vot as M
 from pul_bench.registry import get_spec
