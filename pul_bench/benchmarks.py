@@ -11,35 +11,36 @@ and frame range (``ranges``); ``metric`` and ``source`` are what ``pulbench benc
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
-from pul_bench.errors import InputError, PulBenchError
+from pul_bench import schema
+from pul_bench.errors import PulBenchError
 from pul_bench.paths import data_root, resource_dirs
+from pul_bench.schema import bounded
 
 KINDS = ("otb", "vot", "got10k")
 LAYOUTS = ("otb", "lasot", "uav123", "trackingnet", "got10k", "vot")
-_KEYS = {"name", "kind", "description", "sequences", "eao_interval", "images", "annotations",
-         "layout", "convention", "attributes", "truncate", "ranges", "metric", "source", "split"}
 
 
 @dataclass(frozen=True)
 class Benchmark:
     """One benchmark: ``sequences`` is None when it means 'every sequence under the root'."""
 
-    name: str
-    kind: str
-    description: str
+    name: str = bounded(nonempty=True)
+    kind: str = bounded(choices=KINDS)
+    description: str = ""
     sequences: tuple[str, ...] | None = None
-    eao_interval: tuple[int, int] | None = None
+    eao_interval: tuple[int, int] | None = bounded(None, increasing=True)
     images: str | None = None
     annotations: str | None = None
-    layout: str = "otb"
+    layout: str = bounded("otb", choices=LAYOUTS)  # a manifest of kind vot defaults to vot
     convention: str | None = None
-    attributes: tuple[str, ...] | None = None
-    truncate: str | None = None
+    attributes: tuple[str, ...] | None = None  # short names, in file column order
+    #: groundtruth: a short result is scored on its frames; results: a long result is cut
+    truncate: str | None = bounded(None, choices=("groundtruth", "results"))
+    #: name -> [image folder, first frame, last frame]
     ranges: dict[str, tuple[str, int, int]] | None = field(default=None, compare=False)
     metric: str = ""
     source: str = ""
@@ -57,60 +58,16 @@ class Benchmark:
 def load_manifest(path: str | Path) -> Benchmark:
     """Read and validate one benchmark manifest."""
     path = Path(path)
-    try:
-        d = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as e:
-        raise InputError(path, f"invalid YAML: {e}") from None
-    if not isinstance(d, dict):
-        raise InputError(path, "a benchmark manifest must be a mapping")
-    unknown = set(d) - _KEYS
-    if unknown:
-        raise InputError(path, f"unknown keys {sorted(unknown)}; allowed: {sorted(_KEYS)}")
-    if d.get("kind") not in KINDS:
-        raise InputError(path, f"'kind' must be one of {KINDS}")
-    seqs = d.get("sequences")
-    if seqs is not None and not (isinstance(seqs, list) and all(isinstance(s, str) for s in seqs)):
-        raise InputError(path, "'sequences' must be a list of names")
-    interval = d.get("eao_interval")
-    if interval is not None:
-        if not (isinstance(interval, list) and len(interval) == 2 and interval[0] < interval[1]):
-            raise InputError(path, "'eao_interval' must be [low, high] with low < high")
-        interval = (int(interval[0]), int(interval[1]))
-    layout = d.get("layout", "vot" if d["kind"] == "vot" else "otb")
-    if layout not in LAYOUTS:
-        raise InputError(path, f"'layout' must be one of {LAYOUTS}")
-    atts = d.get("attributes")
-    if atts is not None and not (isinstance(atts, list) and all(isinstance(a, str) for a in atts)):
-        raise InputError(path, "'attributes' must be a list of short names, in file column order")
-    if d.get("truncate") not in (None, "groundtruth", "results"):
-        raise InputError(path, "'truncate' must be 'groundtruth' (a short result is scored on "
-                         "its frames) or 'results' (a long result is cut)")
-    ranges = d.get("ranges")
-    if ranges is not None:
-        ok = isinstance(ranges, dict) and all(
-            isinstance(v, list) and len(v) == 3 and isinstance(v[0], str)
-            and all(isinstance(x, int) for x in v[1:]) and v[1] <= v[2] for v in ranges.values())
-        if not ok:
-            raise InputError(path, "'ranges' maps a name to [folder, first frame, last frame]")
-        ranges = {str(k): (v[0], v[1], v[2]) for k, v in ranges.items()}
-    return Benchmark(
-        name=str(d["name"]),
-        kind=d["kind"],
-        description=str(d.get("description", "")),
-        sequences=tuple(seqs) if seqs is not None else None,
-        eao_interval=interval,
-        images=d.get("images"),
-        annotations=d.get("annotations"),
-        layout=layout,
-        convention=d.get("convention"),
-        attributes=tuple(atts) if atts is not None else None,
-        truncate=d.get("truncate"),
-        ranges=ranges,
-        metric=str(d.get("metric", "")),
-        source=str(d.get("source", "")),
-        split=d.get("split"),
-        manifest=path,
-    )
+    node = schema.load(path)
+    bench = schema.read_dataclass(node, Benchmark, "manifest", manifest=path)
+    given = schema.keys(node, "manifest")
+    for name, (_, first, last) in (bench.ranges or {}).items():
+        if first > last:
+            raise schema.fail(schema.keys(given["ranges"], "ranges")[name],
+                              f"ranges.{name}: first frame {first} is after last frame {last}")
+    if bench.kind == "vot" and "layout" not in given:
+        bench = dataclasses.replace(bench, layout="vot")
+    return bench
 
 
 def all_benchmarks() -> dict[str, Benchmark]:

@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from pul_bench import registry
+from pul_bench.benchmarks import load_manifest
 from pul_bench.cli import cli
 from pul_bench.errors import InputError, PulBenchError
 from pul_bench.paths import REPO_ROOT
@@ -147,3 +148,18 @@ def test_nr_settings_are_one_nested_config(tmp_path: Path) -> None:
                    .replace("    guard: -0.9", "    guard: 0.5"))
     with pytest.raises(InputError, match=r"bad\.yaml:\d+: tc\.nr: NR guard must lie in"):
         load_recipe(bad)
+
+
+def test_benchmark_manifest_errors_name_the_line(tmp_path: Path) -> None:
+    text = (REPO_ROOT / "datasets" / "otb2015.yaml").read_text()
+    assert load_manifest(REPO_ROOT / "datasets" / "otb2015.yaml").truncate == "groundtruth"
+    bad = tmp_path / "m.yaml"
+    bad.write_text(text + "kind: vot\n")
+    with pytest.raises(InputError, match=r"m\.yaml:\d+: duplicate key 'kind'"):
+        load_manifest(bad)
+    bad.write_text(text.replace("truncate: groundtruth", "truncate: ground-truth"))
+    with pytest.raises(InputError, match=r"m\.yaml:3: manifest\.truncate must be one of"):
+        load_manifest(bad)
+    bad.write_text("name: one\nkind: otb\nsequences: Basketball\n")
+    with pytest.raises(InputError, match=r"m\.yaml:3: manifest\.sequences must be a list of str"):
+        load_manifest(bad)
