@@ -3,9 +3,7 @@
 The loop owns what every PUL stage shares: seeds, device and mixed precision,
 DistributedDataParallel under ``torchrun`` (NCCL on GPUs, gloo on CPU), Adam, a checkpoint with
 optimizer state after every epoch, ``resume``, progress bars, the CSV/JSON log and the loss plot.
-A task (``pul_train.bd.BDTask``) implements ``build_model``, ``prepare``, ``phase``,
-``epoch_batches``, ``make_batch``, ``loss`` and ``export``; everything random in a task is
-derived from (seed, epoch, step), so a resumed run repeats what an uninterrupted run does.
+A task (BD, TC, supervised) satisfies the :class:`Task` protocol.
 """
 
 from __future__ import annotations
@@ -18,7 +16,7 @@ import os
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Protocol
 
 import numpy as np
 import torch
@@ -34,6 +32,39 @@ from pul_train.recipe import Recipe, task_class
 
 LOG_FIELDS = ("epoch", "phase", "steps", "loss", "lr", "images", "seconds", "images_per_s",
               "data_wait_s", "plan_s")
+
+
+class Task(Protocol):
+    """The contract between :func:`train` and a training stage (BD, TC, supervised).
+
+    A task is built as ``Task(recipe, data_root, device, progress)``; ``Config`` is the
+    dataclass of its recipe section. Everything random in it is derived from (seed, epoch,
+    step), so a resumed run repeats what an uninterrupted run does.
+    """
+
+    Config: ClassVar[type]
+
+    def prepare(self, compute: bool) -> None:
+        """Compute (``compute``, first on rank 0) or load from cache what the plans need."""
+
+    def build_model(self) -> nn.Module:
+        """The network to train, on the CPU."""
+
+    def phase(self, epoch: int) -> str:
+        """A name for how ``epoch``'s mini-batches are formed (logged; e.g. random, ahm)."""
+
+    def epoch_batches(self, epoch: int, model: nn.Module) -> list[Any]:
+        """The epoch's plan: one item per mini-batch, later handed to :meth:`make_batch`."""
+
+    def make_batch(self, epoch: int, step: int, item: Any) -> dict[str, torch.Tensor]:
+        """The tensors of one planned mini-batch (runs in a loader thread)."""
+
+    def loss(self, model: nn.Module, batch: dict[str, torch.Tensor]
+             ) -> tuple[torch.Tensor, int]:
+        """The mini-batch loss and the number of images it saw."""
+
+    def export(self, model: nn.Module) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        """The weights and metadata of the tracker checkpoint."""
 
 
 def build_backbone(ref: str) -> nn.Module:
@@ -181,7 +212,7 @@ def train(
     root = resolve_root(recipe, None if data_root is None else Path(data_root))
     show = progress and d.main
     torch.manual_seed(recipe.seed)
-    task = task_class(recipe.task)(recipe, root, d.device, show)
+    task: Task = task_class(recipe.task)(recipe, root, d.device, show)
     if d.main:
         task.prepare(compute=True)
     if d.world > 1:
@@ -241,7 +272,7 @@ def train(
     return summary
 
 
-def run_epoch(task: Any, net: nn.Module, opt: torch.optim.Optimizer,
+def run_epoch(task: Task, net: nn.Module, opt: torch.optim.Optimizer,
                scaler: torch.amp.GradScaler, amp: bool, loader: ThreadPoolExecutor,
                epoch: int, plan: list[Any], d: Dist, show: bool) -> dict[str, Any]:
     """One epoch over this rank's batches; the next batch is prepared while this one trains."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
 import json
 import os
 import signal
@@ -15,8 +17,8 @@ import torch
 
 from pul_bench.checkpoint import load_checkpoint
 from pul_bench.errors import InputError, PulBenchError
-from pul_train.recipe import load_recipe
-from pul_train.trainer import train
+from pul_train.recipe import TASKS, load_recipe, task_class
+from pul_train.trainer import Task, train
 
 TINY_NET = '''
 from torch import nn
@@ -167,3 +169,20 @@ def test_corrupt_checkpoint_is_an_input_error(setup: dict) -> None:
     (out / "checkpoints" / "last.pt").write_bytes(b"garbage")
     with pytest.raises(InputError, match="last.pt"):
         train(load_recipe(setup["recipe"]), out, resume=True, progress=False)
+
+
+def test_every_task_satisfies_the_trainer_protocol() -> None:
+    """BD, TC and supervised define every Task method with the protocol's parameters, the
+    constructor train() calls and a Config dataclass, so the loop drives each the same way."""
+    methods = [m for m, v in vars(Task).items() if callable(v) and not m.startswith("_")]
+    assert {"prepare", "build_model", "phase", "epoch_batches", "make_batch", "loss",
+            "export"} <= set(methods)
+    for name in TASKS:
+        cls = task_class(name)
+        assert dataclasses.is_dataclass(cls.Config), name
+        for m in methods:
+            want = inspect.signature(getattr(Task, m)).parameters.values()
+            got = inspect.signature(getattr(cls, m)).parameters.values()
+            assert [p.kind for p in got] == [p.kind for p in want], (name, m)
+        assert list(inspect.signature(cls).parameters) == [
+            "recipe", "data_root", "device", "progress"], name
