@@ -166,8 +166,10 @@ def _styles(scores: Scores) -> dict[str, dict]:
     return out
 
 
-def _axes(title: str, xlabel: str, ylabel: str) -> tuple[Figure, Any]:
-    fig = Figure(figsize=(6.0, 4.8), dpi=150, layout="constrained")
+def _axes(title: str, xlabel: str, ylabel: str, figsize: tuple[float, float] = (6.0, 4.8)
+          ) -> tuple[Figure, Any]:
+    """A 150-dpi figure with one captioned axes, y from 0 to 1 (rates and overlaps)."""
+    fig = Figure(figsize=figsize, dpi=150, layout="constrained")
     ax = fig.add_subplot()
     ax.set_title(title)
     ax.set_xlabel(xlabel)
@@ -197,8 +199,8 @@ def vot_plots(results: Mapping[str, Any], out: Path, interval: tuple[int, int] |
 def eao_curves(results: Mapping[str, Any], out: Path, interval: tuple[int, int] | None,
                title: str = "") -> list[Path]:
     """Expected average overlap against sequence length; the EAO interval is shaded."""
-    fig = Figure(figsize=(6.4, 4.2), dpi=150, layout="constrained")
-    ax = fig.add_subplot()
+    fig, ax = _axes(f"Expected overlap curve{' - ' + title if title else ''}",
+                    "sequence length (frames)", "expected average overlap", (6.4, 4.2))
     longest = max(len(r.curve) for r in results.values())
     if interval:
         ax.axvspan(interval[0], interval[1], color="0.85", zorder=0,
@@ -208,19 +210,15 @@ def eao_curves(results: Mapping[str, Any], out: Path, interval: tuple[int, int] 
         ax.plot(range(1, len(r.curve) + 1), r.curve, lw=1.6, color=COLORS[i % len(COLORS)],
                 label=f"{name} [{eao:.3f}]" if not math.isnan(eao) else f"{name} [EAO n/a]")
     ax.set_xlim(1, max(longest, interval[1] if interval else 0))
-    ax.set_ylim(0, 1)
-    ax.set_xlabel("sequence length (frames)")
-    ax.set_ylabel("expected average overlap")
-    ax.set_title(f"Expected overlap curve{' - ' + title if title else ''}")
-    ax.grid(alpha=0.3)
     ax.legend(loc="upper right", fontsize=8)
     return save(fig, Path(out) / "eao_curve")
 
 
 def ar_plot(results: Mapping[str, Any], out: Path, title: str = "") -> list[Path]:
     """Accuracy against robustness (failures per 100 frames; better is left and up)."""
-    fig = Figure(figsize=(5.2, 4.6), dpi=150, layout="constrained")
-    ax = fig.add_subplot()
+    fig, ax = _axes(f"AR plot{' - ' + title if title else ''}",
+                    "robustness: failures per 100 frames (lower is better)",
+                    "accuracy: mean overlap", (5.2, 4.6))
     worst = 0.0
     for i, (name, r) in enumerate(_eao_ranked(results)):
         s = r.scores
@@ -228,11 +226,6 @@ def ar_plot(results: Mapping[str, Any], out: Path, title: str = "") -> list[Path
                    color=COLORS[i % len(COLORS)])
         worst = max(worst, s["robustness"])
     ax.set_xlim(0, max(worst * 1.15, 0.1))
-    ax.set_ylim(0, 1)
-    ax.set_xlabel("robustness: failures per 100 frames (lower is better)")
-    ax.set_ylabel("accuracy: mean overlap")
-    ax.set_title(f"AR plot{' - ' + title if title else ''}")
-    ax.grid(alpha=0.3)
     ax.legend(loc="lower right", fontsize=8)
     return save(fig, Path(out) / "ar_plot")
 
