@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from pul_bench.benchmarks import get_benchmark
+from pul_bench.benchmarks import Benchmark, get_benchmark
 from pul_bench.errors import PulBenchError
 from pul_bench.io import write_json
 
@@ -30,6 +30,9 @@ def plot_cmd(benchmark: str, result_dirs: tuple[Path, ...], out: Path, root: Pat
     from pul_bench.plots import plot_all
 
     bench = get_benchmark(benchmark)
+    if bench.kind == "got10k":
+        _plot_got10k(bench, result_dirs, out, root)
+        return
     if bench.kind != "otb":
         raise PulBenchError(f"plot draws OTB one-pass plots; {bench.name!r} is a {bench.kind} "
                             "benchmark")
@@ -57,3 +60,17 @@ def plot_cmd(benchmark: str, result_dirs: tuple[Path, ...], out: Path, root: Pat
     click.echo(format_table(scores))
     click.echo(f"wrote {out / 'performance.json'} and {len(written)} plot files in {out}",
                err=True)
+
+
+def _plot_got10k(bench: Benchmark, result_dirs: tuple[Path, ...], out: Path,
+                 root: Path | None) -> None:
+    """GOT-10k's success plot (101 thresholds), legend by AO, as got10k's ``plot_curves``."""
+    from pul_bench.analysis.got10k import format_table, score
+    from pul_bench.plots import save, success_plot
+
+    scores = score(bench, list(result_dirs), root or bench.default_root(annotations_only=True))
+    write_json(out / "performance.json", scores)
+    as_auc = {name: {**s, "auc": s["ao"]} for name, s in scores.items()}
+    save(success_plot(as_auc, f"Success plots on {bench.name.upper()} (legend: AO)"),
+         out / "success")
+    click.echo(format_table(scores))
