@@ -157,15 +157,13 @@ def read(node: yaml.Node, hint: Any, what: str, meta: Mapping[str, Any] | None =
         if isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null") \
                 and type(None) in args:
             return None
-        fits = [a for a in args if a is not type(None) and isinstance(node, _shape(a))]
-        for a in fits[:-1]:  # several scalar types (str | Path): the first that takes it
+        options = [a for a in args if a is not type(None)]
+        for a in options[:-1]:  # str | Path: the first type that takes the value
             try:
                 return read(node, a, what, meta)
             except InputError:
                 pass
-        if not fits:
-            raise fail(node, f"{what} must be {_name(hint)}, got {plain(node)!r}")
-        return read(node, fits[-1], what, meta)
+        return read(node, options[-1], what, meta)
     if dataclasses.is_dataclass(hint):
         return read_dataclass(node, hint, what)
     if origin in _SEQUENCES:
@@ -211,28 +209,14 @@ def _sequence(node: yaml.Node, hint: Any, what: str, meta: Mapping[str, Any]) ->
     return list(items) if origin is list else tuple(items)
 
 
-def _shape(hint: Any) -> type[yaml.Node]:
-    origin = typing.get_origin(hint)
-    if dataclasses.is_dataclass(hint) or origin in _MAPPINGS:
-        return yaml.MappingNode
-    if origin in _SEQUENCES:
-        return yaml.SequenceNode
-    return yaml.Node if hint is Any or hint is yaml.Node else yaml.ScalarNode
-
-
 def _name(hint: Any) -> str:
-    origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if origin in (typing.Union, types.UnionType):
-        return " or ".join("null" if a is type(None) else _name(a) for a in args)
-    if origin is tuple and args and args[-1] is not Ellipsis:
-        return "[" + ", ".join(_name(a) for a in args) + "]"
-    if origin in _SEQUENCES:
-        return f"a list of {_name(args[0]) if args else 'values'}"
-    if origin in _MAPPINGS or dataclasses.is_dataclass(hint):
-        return "a mapping"
-    if hint is bool:
-        return "bool (true or false)"
-    return getattr(hint, "__name__", str(hint))
+    """How a type is named in an error: ``int``, ``a list of str``, ``tuple[int, int]``."""
+    if isinstance(hint, type):
+        return hint.__name__
+    args = typing.get_args(hint)
+    if typing.get_origin(hint) in _SEQUENCES and args and args[1:] in ((), (...,)):
+        return f"a list of {_name(args[0])}"
+    return str(hint).replace("typing.", "").replace("collections.abc.", "")
 
 
 def override(root: yaml.Node, item: str) -> None:

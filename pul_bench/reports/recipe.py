@@ -87,22 +87,22 @@ class Section:
     """One table/figure of a report; which fields are used depends on ``kind``."""
 
     kind: str
-    id: str
-    title: str
+    id: str = bounded(nonempty=True)
+    title: str = bounded(nonempty=True)
     caption: str = ""
     data: str | None = None
     metric: str | None = None
     metrics: tuple[Metric, ...] = ()
-    groups: tuple[str, ...] = ()
+    groups: tuple[str, ...] = bounded((), nonempty=True)
     rows: tuple[Row, ...] = ()
     x_label: str = ""
     series: tuple[Series, ...] = ()
     references: tuple[Entry, ...] = ()
     trackers: tuple[Entry, ...] = ()
-    lengths: tuple[int, ...] = ()
-    max_clips: int = 5
+    lengths: tuple[int, ...] = bounded((), lo=2, nonempty=True)  # frames per clip
+    max_clips: int = bounded(5, lo=1)
     published: str | None = None
-    published_trackers: tuple[str, ...] | None = None
+    published_trackers: tuple[str, ...] | None = bounded(None, nonempty=True)
     annotations: str | None = None
     published_scores: dict[str, dict[str, float]] = field(default_factory=dict)
     published_scores_note: str = ""
@@ -164,6 +164,7 @@ def _nodes(node: yaml.Node, what: str) -> list[yaml.Node]:
 
 
 _COMMON = {"kind", "id", "title"}
+_ENTRIES = ("metrics", "rows", "series", "references", "trackers")  # read by _Parser
 _SECTION_KEYS = {
     "table": ({"metrics", "groups", "rows"}, {"caption", "x_label"}),
     "curve": ({"data", "metric", "x_label", "series"}, {"caption", "references"}),
@@ -225,46 +226,34 @@ class _Parser:
             raise schema.fail(node, f"each section needs 'kind', one of {', '.join(KINDS)}")
         kind = schema.read(first["kind"], str, "kind", {"choices": KINDS})
         required, optional = _SECTION_KEYS[kind]
-        m = schema.keys(node, f"{kind} section", required | _COMMON | optional,
+        what = f"{kind} section"
+        m = schema.keys(node, what, required | _COMMON | optional,
                         required=sorted(required | _COMMON))
-        common = {"kind": kind, "id": _text(m["id"], "id"), "title": _text(m["title"], "title"),
-                  "caption": _text(m["caption"], "caption") if "caption" in m else ""}
+        f = schema.read_fields(schema.without(node, *_ENTRIES), Section, what)
         if "data" in m:
-            common["data"] = self.data_key(m["data"])
+            self.data_key(m["data"])
+        if "metric" in m:
+            self.metric(m["metric"], f["data"])
         if kind == "table":
-            return self.table(m, common)
+            return self.table(m, f)
         if kind == "curve":
-            return Section(**common, metric=self.metric(m["metric"], common["data"]),
-                           x_label=_text(m["x_label"], "x_label"),
-                           series=tuple(self.series(s) for s in _nodes(m["series"], "series")),
-                           references=tuple(self.entry(e, "references[]") for e in
-                                            _nodes(m.get("references", _EMPTY), "references")))
-        trackers = tuple(self.entry(e, "trackers[]") for e in _nodes(m["trackers"], "trackers"))
-        if _bench_kind(self.data[common["data"]]) != "otb":
+            return Section(**f, series=tuple(self.series(s) for s in _nodes(m["series"], "series")),
+                           references=self.entries(m, "references"))
+        f["trackers"] = self.entries(m, "trackers")
+        if _bench_kind(self.data[f["data"]]) != "otb":
             raise schema.fail(node, f"{kind} needs an OTB-kind data source")
         if kind == "clip-length":
-            lengths = schema.read(m["lengths"], list[int], "lengths", {"lo": 2, "nonempty": True})
-            max_clips = schema.read(m["max_clips"], int, "max_clips", {"lo": 1}) \
-                if "max_clips" in m else 5
-            return Section(**common, trackers=trackers, lengths=tuple(sorted(set(lengths))),
-                           max_clips=max_clips)
-        scores = {name: {k: schema.read(x, float, f"published_scores.{name}.{k}")
-                         for k, x in schema.keys(v, f"published_scores.{name}",
-                                                 {"auc", "dp20"}).items()}
-                  for name, v in schema.keys(m.get("published_scores", _EMPTY_MAP),
-                                             "published_scores").items()}
-        names = m.get("published_trackers")
-        return Section(
-            **common, trackers=trackers, published=_text(m["published"], "published"),
-            published_line=m["published"].start_mark.line + 1,
-            published_trackers=None if names is None else schema.read(
-                names, tuple[str, ...], "published_trackers", {"nonempty": True}),
-            annotations=_text(m["annotations"], "annotations") if "annotations" in m else None,
-            published_scores=scores,
-            published_scores_note=_text(m["published_scores_note"], "published_scores_note")
-            if "published_scores_note" in m else "")
+            return Section(**{**f, "lengths": tuple(sorted(set(f["lengths"])))})
+        for name, scores in f.get("published_scores", {}).items():
+            if not set(scores) <= {"auc", "dp20"}:
+                raise schema.fail(m["published_scores"], f"published_scores.{name}: "
+                                                         "only 'auc' and 'dp20' are known")
+        return Section(**f, published_line=m["published"].start_mark.line + 1)
 
-    def table(self, m: dict[str, yaml.Node], common: dict[str, Any]) -> Section:
+    def entries(self, m: dict[str, yaml.Node], key: str) -> tuple[Entry, ...]:
+        return tuple(self.entry(e, f"{key}[]") for e in _nodes(m[key], key)) if key in m else ()
+
+    def table(self, m: dict[str, yaml.Node], f: dict[str, Any]) -> Section:
         metrics = []
         for x in _nodes(m["metrics"], "metrics"):
             mm = schema.keys(x, "metrics[]", {"data", "metric", "label"},
@@ -274,7 +263,7 @@ class _Parser:
             label = _text(mm["label"], "label") if "label" in mm else \
                 f"{key.upper()} {METRIC_LABELS[metric]}"
             metrics.append(Metric(key, metric, label))
-        groups = schema.read(m["groups"], tuple[str, ...], "groups", {"nonempty": True})
+        groups = f["groups"]
         rows = []
         for x in _nodes(m["rows"], "rows"):
             rm = schema.keys(x, "rows[]", {"label", "cells"}, required=("label", "cells"))
@@ -299,8 +288,7 @@ class _Parser:
                 cells.append(self.entry(c, "cells[]"))
                 paper.append(values)
             rows.append(Row(_text(rm["label"], "label"), tuple(cells), tuple(paper)))
-        return Section(**common, metrics=tuple(metrics), groups=groups, rows=tuple(rows),
-                       x_label=_text(m["x_label"], "x_label") if "x_label" in m else "")
+        return Section(**f, metrics=tuple(metrics), rows=tuple(rows))
 
     def series(self, node: yaml.Node) -> Series:
         """A series: ``x`` values and a tracker name (or checkpoint/train) template with
@@ -318,10 +306,6 @@ class _Parser:
             self.trackers.append((m["tracker"], entry.tracker))
             points.append((x, entry))
         return Series(label, tuple(points))
-
-
-_EMPTY = yaml.SequenceNode("tag:yaml.org,2002:seq", [])
-_EMPTY_MAP = yaml.MappingNode("tag:yaml.org,2002:map", [])
 
 
 def _bench_kind(src: DataSource) -> str:
