@@ -39,7 +39,7 @@ import yaml
 from torch import nn
 
 from pul_bench.errors import InputError
-from pul_bench.io import atomic_path
+from pul_bench.io import atomic_path, file_sha256
 from pul_bench.paths import REPO_ROOT
 
 FORMAT = "pul_bench.checkpoint"
@@ -54,15 +54,6 @@ def weights_sha256(state_dict: Mapping[str, torch.Tensor]) -> str:
         t = state_dict[name].detach().cpu().contiguous()
         h.update(f"{name}|{t.dtype}|{tuple(t.shape)}|".encode())
         h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
-    return h.hexdigest()
-
-
-def file_sha256(path: str | Path) -> str:
-    """sha256 of a file's bytes (what a manifest records)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
     return h.hexdigest()
 
 

@@ -14,6 +14,11 @@ class InputError(PulBenchError):
 
     def __init__(self, path: str | Path, message: str, line: int | None = None) -> None:
         self.path = Path(path)
+        self.message = message
         self.line = line
         where = f"{self.path}:{line}" if line is not None else str(self.path)
         super().__init__(f"{where}: {message}")
+
+    def __reduce__(self) -> tuple[type[InputError], tuple[Path, str, int | None]]:
+        """Rebuild from the constructor's arguments, so the error crosses process pools."""
+        return type(self), (self.path, self.message, self.line)

@@ -1,17 +1,22 @@
-"""Atomic writes and strict numeric-table reading shared by every result and annotation format."""
+"""Atomic writes, locked JSON updates, file hashes, strict numeric-table reading and quiet
+progress bars: the file and terminal plumbing shared by every command."""
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import json
 import os
 import re
+import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from tqdm import tqdm
 
 from pul_bench.errors import InputError
 
@@ -49,6 +54,50 @@ def write_text(path: str | Path, text: str) -> None:
 def write_json(path: str | Path, obj: Any) -> None:
     """Atomically write ``obj`` as indented JSON."""
     write_text(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
+
+
+def update_json(path: str | Path, fn: Callable[[Any], Any], empty: Any = None) -> Any:
+    """Replace the JSON in ``path`` by ``fn(old)`` under an exclusive lock; return the new value.
+
+    ``old`` is ``empty`` (default ``{}``) when the file does not exist yet. Writers in other
+    processes (two evals sharing one ``--out``) wait on the lock file ``.<name>.lock`` beside
+    it, so none of their updates is lost; the write itself stays atomic for readers.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path.with_name(f".{path.name}.lock"), os.O_RDWR | os.O_CREAT, 0o666 & ~_UMASK)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        old = {} if empty is None else empty
+        if path.is_file():
+            try:
+                old = json.loads(path.read_text())
+            except json.JSONDecodeError as e:
+                raise InputError(path, f"not valid JSON: {e.msg}", e.lineno) from None
+        new = fn(old)
+        write_json(path, new)
+        return new
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def file_sha256(path: str | Path) -> str:
+    """sha256 of a file's bytes: what identifies a checkpoint, whatever its path."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def progress_bar(*args: Any, **kwargs: Any) -> tqdm:
+    """A tqdm bar that is silent unless stderr is a terminal.
+
+    Redirected to a log or a pipe, tqdm would write every update as a new line (200 kB for
+    one eval). ``disable=True`` from the caller still wins.
+    """
+    kwargs["disable"] = kwargs.get("disable", False) or not sys.stderr.isatty()
+    return tqdm(*args, **kwargs)
 
 
 def read_table(

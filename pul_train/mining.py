@@ -30,11 +30,10 @@ import click
 import cv2
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from pul_bench.errors import InputError, PulBenchError
 from pul_bench.geometry import box_center, context_size, crop_batch
-from pul_bench.io import atomic_path, write_json
+from pul_bench.io import atomic_path, progress_bar, write_json
 from pul_bench.trackers.siamfc import SiamFCTracker
 from pul_train.proposals import ProposalSettings, frame_proposals
 from pul_train.video import FrameRef, Video
@@ -228,8 +227,8 @@ def mine(tracker: SiamFCTracker, videos: Sequence[Video], out: str | Path, cfg: 
     miner = BatchMiner(tracker)
     done = sum(min(cfg.shard, len(plan) - s) for s in range(0, len(plan), cfg.shard)
                if _shard_path(out, s // cfg.shard).is_file())
-    bar = tqdm(total=len(plan), initial=done, desc=f"mining L={cfg.length}", unit="pair",
-               disable=not progress)
+    bar = progress_bar(total=len(plan), initial=done, desc=f"mining L={cfg.length}",
+                       unit="pair", disable=not progress)
     for s in range(0, len(plan), cfg.shard):
         path = _shard_path(out, s // cfg.shard)
         if path.is_file():

@@ -25,10 +25,10 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from tqdm import tqdm
 
+from pul_bench import geometry
 from pul_bench.errors import InputError
-from pul_bench.io import atomic_path
+from pul_bench.io import atomic_path, progress_bar
 from pul_train.video import FrameRef
 
 CACHE_ENV = "PUL_TRAIN_CACHE"
@@ -99,18 +99,12 @@ def edge_orientation(edges: np.ndarray) -> np.ndarray:
 def nms(boxes: np.ndarray, scores: np.ndarray, iou: float) -> np.ndarray:
     """Indices of the boxes kept by greedy NMS (best score first); drops IoU >= ``iou``."""
     order = np.argsort(-scores, kind="stable")
-    x1, y1 = boxes[:, 0], boxes[:, 1]
-    x2, y2 = x1 + boxes[:, 2], y1 + boxes[:, 3]
-    area = boxes[:, 2] * boxes[:, 3]
     kept: list[int] = []
     while order.size:
         i = order[0]
         kept.append(int(i))
         rest = order[1:]
-        iw = np.clip(np.minimum(x2[i], x2[rest]) - np.maximum(x1[i], x1[rest]), 0, None)
-        ih = np.clip(np.minimum(y2[i], y2[rest]) - np.maximum(y1[i], y1[rest]), 0, None)
-        inter = iw * ih
-        overlap = inter / np.maximum(area[i] + area[rest] - inter, 1e-12)
+        overlap = geometry.iou(np.broadcast_to(boxes[i, :4], (len(rest), 4)), boxes[rest, :4])
         order = rest[overlap < iou]
     return np.asarray(kept, dtype=np.int64)
 
@@ -188,7 +182,8 @@ def frame_proposals(
     paths = [cache_path(f, settings, cache) for f in frames]
     out: list[np.ndarray | None] = [_load(p) if p.is_file() else None for p in paths]
     todo = [i for i, b in enumerate(out) if b is None]
-    bar = tqdm(total=len(todo), desc="proposals", unit="frame", disable=not progress or not todo)
+    bar = progress_bar(total=len(todo), desc="proposals", unit="frame",
+                       disable=not progress or not todo)
     jobs = [(frames[i], settings, paths[i]) for i in todo]
     if workers > 1 and len(todo) > 1:
         ctx = multiprocessing.get_context("spawn")  # safe beside torch's threads

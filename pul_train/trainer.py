@@ -25,7 +25,7 @@ from torch import nn
 from tqdm import tqdm
 
 from pul_bench.errors import InputError, PulBenchError
-from pul_bench.io import atomic_path, write_json, write_text
+from pul_bench.io import atomic_path, progress_bar, write_json, write_text
 from pul_bench.paths import REPO_ROOT
 from pul_bench.paths import data_root as shared_data_root
 from pul_train.recipe import Recipe, task_class
@@ -233,8 +233,8 @@ def train(
         if show:
             tqdm.write(f"resuming {ckpt} after epoch {start}")
     net = nn.parallel.DistributedDataParallel(model) if d.world > 1 else model
-    bar = tqdm(range(start, recipe.epochs), desc=recipe.task, unit="epoch", disable=not show,
-               initial=start, total=recipe.epochs)
+    bar = progress_bar(range(start, recipe.epochs), desc=recipe.task, unit="epoch",
+                       disable=not show, initial=start, total=recipe.epochs)
     with ThreadPoolExecutor(1) as loader:
         for epoch in bar:
             torch.manual_seed(recipe.seed * 1_000_003 + epoch * 101 + d.rank)
@@ -286,8 +286,8 @@ def run_epoch(task: Task, net: nn.Module, opt: torch.optim.Optimizer,
             if step < len(mine) else None
 
     pending = submit(0)
-    for step in tqdm(range(len(mine)), desc=f"epoch {epoch + 1}", unit="batch", leave=False,
-                     disable=not show):
+    for step in progress_bar(range(len(mine)), desc=f"epoch {epoch + 1}", unit="batch",
+                             leave=False, disable=not show):
         tw = time.perf_counter()
         batch = pending.result()
         wait += time.perf_counter() - tw

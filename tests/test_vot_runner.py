@@ -14,7 +14,7 @@ from pul_bench.benchmarks import Benchmark
 from pul_bench.cli import main
 from pul_bench.experiments.supervised import evaluate, run_sequence
 from pul_bench.metrics import vot as M
-from pul_bench.registry import all_specs, register
+from pul_bench.registry import all_specs, get_spec, register
 from pul_bench.tracker import IdentityTracker, Tracker
 
 SHORT = Benchmark(name="vot_short", kind="vot", description="test", eao_interval=(10, 100))
@@ -67,7 +67,7 @@ def test_identity_run_fails_reinitialises_and_resumes(vot_sequences: Path,
     assert not (folder / "ball1" / "ball1_002.txt").exists()  # deterministic: one run
     assert scores["failures"] > 2 and scores["frames"] == 301
     assert not math.isnan(scores["eao"]) and 0 < scores["eao"] < 1
-    report = tmp_path / "reports" / "vot_short" / "test-identity"
+    report = tmp_path / "reports" / "vot_short"
     assert json.loads((report / "performance.json").read_text())["test-identity"]["eao"] == \
         pytest.approx(scores["eao"])
     for stem in ("eao_curve", "ar_plot", "eao_ranking"):
@@ -118,17 +118,17 @@ def test_unlabelled_deterministic_tracker_stops_after_3_identical_runs(
     from pul_bench.datasets.vot import load_sequences
 
     (seq,), _ = load_sequences(short_root, need_images=True)
-    n = run_sequence("test-silent", None, seq, tmp_path / "ball1", deterministic=None)
+    n = run_sequence(get_spec("test-silent"), None, seq, tmp_path / "ball1", deterministic=None)
     assert n == 3 and not (tmp_path / "ball1" / "ball1_004.txt").exists()
 
 
 def test_corrupt_result_is_reported_not_overwritten(short_root: Path, tmp_path: Path) -> None:
-    from pul_bench.errors import InputError
+    from pul_bench.errors import PulBenchError
 
     folder = tmp_path / "results" / "vot_short" / "test-identity" / "baseline" / "ball1"
     folder.mkdir(parents=True)
     (folder / "ball1_001.txt").write_text("1\nabc\n")
-    with pytest.raises(InputError, match=r"ball1_001.txt:2: non-numeric"):
+    with pytest.raises(PulBenchError, match=r"ball1_001.txt:2: non-numeric"):
         evaluate(SHORT, "test-identity", short_root, tmp_path)
     assert (folder / "ball1_001.txt").read_text() == "1\nabc\n"
 

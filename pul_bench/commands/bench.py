@@ -24,6 +24,7 @@ import numpy as np
 from tqdm import tqdm
 
 from pul_bench.errors import PulBenchError
+from pul_bench.io import progress_bar
 from pul_bench.paths import data_root
 from pul_bench.registry import get_spec
 from pul_bench.tracker import Tracker, read_image
@@ -120,8 +121,8 @@ def speed_cmd(tracker: str, precision: str, threads: int | None, root: Path | No
     clips = _frames(root, names, per_sequence, total)
     n = sum(len(images) - 1 for images, _ in clips)
     times: dict[str, list[float]] = {"eager": [], "fast": []}
-    with tqdm(total=2 * rounds * n, desc=f"bench {tracker}", unit="frame",
-              disable=as_json) as bar:
+    with progress_bar(total=2 * rounds * n, desc=f"bench {tracker}", unit="frame",
+                      disable=as_json) as bar:
         for _ in range(rounds):
             for images, box in clips:
                 times["eager"] += _time_round(eager, images, box, bar)

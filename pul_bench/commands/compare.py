@@ -16,8 +16,9 @@ import click
 
 from pul_bench.analysis import stats
 from pul_bench.benchmarks import get_benchmark
-from pul_bench.commands.evaluate import ANALYSES, CONVENTIONS, RUNNERS, bootstrap_options
+from pul_bench.commands.evaluate import ANALYSES, CONVENTIONS, bootstrap_options
 from pul_bench.errors import PulBenchError
+from pul_bench.experiments.common import runner
 
 #: The metric compared when --metric is not given, by benchmark kind.
 DEFAULT_METRIC = {"otb": "auc", "vot": "accuracy"}
@@ -61,9 +62,8 @@ def compare_cmd(benchmark: str, trackers: tuple[str, ...], metric: str | None,
         if Path(name).is_dir():
             dirs.append(Path(name))
             continue
-        runner = importlib.import_module(RUNNERS[bench.kind])
-        runner.evaluate(bench=bench, tracker=name, root=root or bench.default_root(), out=out,
-                        workers=workers, resamples=0)
+        runner(bench.kind).evaluate(bench=bench, tracker=name, root=root or bench.default_root(),
+                                    out=out, workers=workers, resamples=0)
         dirs.append(out / "results" / bench.name / name)
     analysis = importlib.import_module(ANALYSES[bench.kind])
     scores = analysis.score(bench=bench, result_dirs=dirs,

@@ -19,8 +19,8 @@ import click
 
 from pul_bench.analysis import stats
 from pul_bench.benchmarks import get_benchmark
+from pul_bench.experiments.common import runner
 
-RUNNERS = {"otb": "pul_bench.experiments.ope", "vot": "pul_bench.experiments.supervised"}
 ANALYSES = {"otb": "pul_bench.analysis.otb", "vot": "pul_bench.analysis.vot"}
 CONVENTIONS = ("matlab", "pysot", "got10k", "vot")
 #: Scores aggregated over seed families (per-sequence scores exist for these).
@@ -64,11 +64,11 @@ def eval_cmd(benchmark: str, tracker: str, root: Path | None, out: Path, workers
     Sequences already finished in --out are skipped, so an interrupted run resumes.
     """
     bench = get_benchmark(benchmark)
-    runner = importlib.import_module(RUNNERS[bench.kind])
     analysis = importlib.import_module(ANALYSES[bench.kind])
-    scores = runner.evaluate(bench=bench, tracker=tracker, root=root or bench.default_root(),
-                             out=out, workers=workers, sequences=_split(sequences),
-                             checkpoint=checkpoint, resamples=resamples, seed=seed)
+    scores = runner(bench.kind).evaluate(
+        bench=bench, tracker=tracker, root=root or bench.default_root(), out=out,
+        workers=workers, sequences=_split(sequences), checkpoint=checkpoint,
+        resamples=resamples, seed=seed)
     click.echo(json.dumps(scores, indent=2) if as_json else analysis.format_table(scores))
 
 

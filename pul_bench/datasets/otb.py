@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import io
 import re
+import sys
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -161,8 +162,9 @@ def load_otb(
     if not root.is_dir():
         raise PulBenchError(f"{root}: no such folder (pass --root DIR)")
     annotation_layout = (root / "anno").is_dir()
-    avail = _annotation_files(root) if annotation_layout else _image_layout_files(root)
-    wanted = list(bench.sequences) if bench.sequences is not None else list(avail)
+    avail, unlabelled = ((_annotation_files(root), []) if annotation_layout
+                         else _image_layout_files(root))
+    wanted = list(bench.sequences) if bench.sequences is not None else [*avail, *unlabelled]
     if sequences:
         chosen = match_names(sequences, wanted)
         if bench.sequences is not None:
@@ -176,6 +178,9 @@ def load_otb(
     found_names = match_names(wanted, avail)
     found: list[OTBSequence] = []
     missing: list[str] = []
+    for name, folder in match_names(wanted, unlabelled).items():
+        print(f"note: {root / folder}: no groundtruth_rect.txt, so {name} cannot be evaluated",
+              file=sys.stderr)
     for name in wanted:
         if name not in found_names:
             missing.append(name)
@@ -201,19 +206,24 @@ def _annotation_files(root: Path) -> dict[str, tuple[Path, Path | None]]:
     return {f.stem: (f, None) for f in sorted((root / "anno").glob("*.txt"))}
 
 
-def _image_layout_files(root: Path) -> dict[str, tuple[Path, Path | None]]:
-    """Every target under ``root``: one per non-empty ground-truth file of a sequence folder."""
+def _image_layout_files(root: Path) -> tuple[dict[str, tuple[Path, Path | None]], list[str]]:
+    """Every target under ``root`` (one per non-empty ground-truth file of a sequence folder),
+    and the folders with an ``img/`` but no ground-truth file, which must not pass unnoticed."""
     out: dict[str, tuple[Path, Path | None]] = {}
+    unlabelled = []
     for d in sorted(p for p in root.iterdir() if p.is_dir()):
         single = d / "groundtruth_rect.txt"
         if single.is_file():
             out[d.name] = (single, d)
             continue
-        for f in sorted(d.glob("groundtruth_rect.*.txt")):
+        numbered = sorted(d.glob("groundtruth_rect.*.txt"))
+        if not numbered and (d / "img").is_dir():
+            unlabelled.append(d.name)
+        for f in numbered:
             k = f.name[len("groundtruth_rect."):-len(".txt")]
             if k.isdigit() and f.read_bytes().strip():
                 out[f"{d.name}-{k}"] = (f, d)
-    return out
+    return out, unlabelled
 
 
 def _attribute_dir(root: Path, bench: Benchmark) -> Path | None:

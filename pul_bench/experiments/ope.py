@@ -17,28 +17,22 @@ finished sequence.
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 import dataclasses
-import json
-import multiprocessing
-import os
-import pickle
-import queue
+import functools
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 from tqdm import tqdm
 
 from pul_bench.analysis import stats
 from pul_bench.benchmarks import Benchmark
 from pul_bench.errors import InputError, PulBenchError
-from pul_bench.io import write_json, write_text
+from pul_bench.experiments import common
+from pul_bench.io import write_text
 from pul_bench.registry import TrackerSpec, get_spec
-from pul_bench.tracker import Tracker
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,6 +45,11 @@ class _Job:
     init_box: tuple[float, float, float, float]
     result: Path
     times: Path
+
+    @property
+    def budget(self) -> int:
+        """Frames of progress this job reports."""
+        return len(self.frames)
 
 
 def evaluate(
@@ -73,8 +72,6 @@ def evaluate(
     from pul_bench.datasets.otb import load_otb
 
     root, out = Path(root), Path(out)
-    if workers < 1:
-        raise PulBenchError(f"--workers must be at least 1, got {workers}")
     spec = get_spec(tracker)
     ok, why = spec.ready()
     if not ok and checkpoint is None:
@@ -90,19 +87,22 @@ def evaluate(
                    f"{root}; the scores list the missing ones", file=sys.stderr)
 
     result_dir = out / "results" / bench.name / tracker
-    _check_provenance(result_dir, spec, checkpoint)
+    made_by = common.set_up(spec, checkpoint)
+    common.check_set_up(result_dir, made_by)
     jobs = []
     for s in seqs:
         if not s.frames:
             raise PulBenchError(f"{root}: no images for sequence {s.name!r}; eval needs the "
                                 "image folders, not only annotations")
+        _check_first_box(s.groundtruth[0], s.source or root, s.ope_offset + 1)
         job = _Job(s.name, bench.name, tuple(str(f) for f in s.frames),
                    tuple(float(v) for v in s.groundtruth[0]),
                    result_dir / f"{s.name}.txt", result_dir / "times" / f"{s.name}_time.txt")
         if not _finished(job):
             jobs.append(job)
     if jobs:
-        _run_jobs(jobs, spec, checkpoint, workers)
+        common.build_tracker(spec, checkpoint, bench.name, result_dir, made_by)
+        common.run_jobs(jobs, functools.partial(_run_one, spec, checkpoint), workers, spec.name)
 
     scored = dataclasses.replace(bench, sequences=tuple(s.name for s in seqs)) if sequences \
         else bench
@@ -114,28 +114,13 @@ def evaluate(
     return scores
 
 
-def _check_provenance(result_dir: Path, spec: TrackerSpec, checkpoint: str | Path | None) -> None:
-    """Refuse to resume results that another factory, arguments or checkpoint produced."""
-    ckpt = checkpoint if checkpoint is not None else spec.checkpoint
-    made_by = {
-        "tracker": spec.name,
-        "factory": spec.factory if isinstance(spec.factory, str) else
-        f"{getattr(spec.factory, '__module__', '?')}:{getattr(spec.factory, '__qualname__', '?')}",
-        "args": spec.args,
-        "checkpoint": None if ckpt is None else str(Path(ckpt).resolve()),
-    }
-    record = result_dir / "run.json"
-    if record.is_file():
-        try:
-            before = json.loads(record.read_text())
-        except json.JSONDecodeError as e:
-            raise InputError(record, f"not valid JSON: {e.msg}", e.lineno) from None
-        if before != made_by:
-            raise PulBenchError(
-                f"{result_dir} holds results of a different set-up ({before}); now "
-                f"{made_by}. Use another --out, or delete that folder to start over.")
-    else:
-        write_json(record, made_by)
+def _check_first_box(box: np.ndarray, source: Path, line: int) -> None:
+    """A tracker cannot start from a NaN box or one of size <= 0: say where it is written."""
+    if np.isfinite(box).all() and box[2] > 0 and box[3] > 0:
+        return
+    shown = ",".join(f"{v:g}" for v in (box + [1, 1, 0, 0]).tolist())
+    raise InputError(source, f"first box ({shown}) is NaN or has a size <= 0, so no tracker "
+                     "can be initialised on it", line)
 
 
 def _finished(job: _Job) -> bool:
@@ -149,40 +134,11 @@ def _finished(job: _Job) -> bool:
     return True
 
 
-def _run_jobs(jobs: list[_Job], spec: TrackerSpec, checkpoint: str | Path | None,
-              workers: int) -> None:
-    """Run every job, serially or in ``workers`` processes, with one progress bar over frames.
-
-    A sequence that fails on bad input (e.g. a corrupt image) does not stop the others; the
-    failures are raised together at the end, each naming its file.
-    """
-    failures: list[str] = []
-    total = sum(len(j.frames) for j in jobs)
-    with tqdm(total=total, unit="frame", desc=spec.name, dynamic_ncols=True) as bar:
-        if workers == 1 or len(jobs) == 1:
-            for job in jobs:
-                bar.set_postfix_str(job.name)
-                try:
-                    _run_one(job, spec, checkpoint, bar.update)
-                except PulBenchError as e:
-                    failures.append(f"{job.name}: {e}")
-        else:
-            failures = _run_parallel(jobs, spec, checkpoint, workers, bar)
-    if failures:
-        raise PulBenchError(f"{len(failures)} of {len(jobs)} sequences failed (the others are "
-                            "saved):\n  " + "\n  ".join(failures))
-
-
-# Trackers are built once per process and re-initialised per sequence.
-_cache: dict[tuple[str, str | None, str], Tracker] = {}
-
-
-def _run_one(job: _Job, spec: TrackerSpec, checkpoint: str | Path | None,
+def _run_one(spec: TrackerSpec, checkpoint: str | Path | None, job: _Job,
              progress: Callable[[int], None]) -> None:
-    key = (spec.name, None if checkpoint is None else str(checkpoint), job.benchmark)
-    if key not in _cache:
-        _cache[key] = spec.create(checkpoint=checkpoint, benchmark=job.benchmark)
-    boxes, times = _cache[key].track(job.frames, job.init_box, progress=progress)
+    """Track one sequence and write its boxes and times (run by :func:`common.run_jobs`)."""
+    tracker = common.tracker_for(spec, checkpoint, job.benchmark)
+    boxes, times = tracker.track(job.frames, job.init_box, progress=progress)
     if boxes.shape != (len(job.frames), 4):
         raise PulBenchError(f"tracker {spec.name!r} returned {boxes.shape} boxes on {job.name}; "
                             f"expected ({len(job.frames)}, 4)")
@@ -197,85 +153,11 @@ def format_otb_boxes(boxes: np.ndarray) -> str:
     return "".join(",".join(repr(v) for v in row) + "\n" for row in rows.tolist())
 
 
-_progress_queue: Any = None
-
-
-def _init_worker(progress_queue: Any, threads: int) -> None:
-    """Share the CPU cores between workers instead of each library grabbing all of them."""
-    global _progress_queue
-    _progress_queue = progress_queue
-    cv2.setNumThreads(threads)
-    if "torch" in sys.modules:
-        sys.modules["torch"].set_num_threads(threads)
-
-
-def _worker(job: _Job, spec: TrackerSpec, checkpoint: str | Path | None) -> str | None:
-    """Run one job in a worker; return the bad-input message instead of raising it."""
-    try:
-        _run_one(job, spec, checkpoint, _progress_queue.put)
-    except PulBenchError as e:
-        return f"{job.name}: {e}"
-    return None
-
-
-def _run_parallel(jobs: list[_Job], spec: TrackerSpec, checkpoint: str | Path | None,
-                  workers: int, bar: tqdm) -> list[str]:
-    # Fresh (spawned) workers: a forked copy of a process whose OpenCV or torch thread pools
-    # have run can deadlock. The spec travels pickled, so trackers added with
-    # registry.register() work too, provided their factory is importable.
-    try:
-        pickle.dumps(spec)
-    except (pickle.PicklingError, AttributeError, TypeError) as e:
-        raise PulBenchError(f"tracker {spec.name!r} cannot be sent to worker processes ({e}); "
-                            "use --workers 1 or register a module-level factory") from None
-    ctx = multiprocessing.get_context("spawn")
-    progress_queue = ctx.Queue()
-    failures: list[str] = []
-    n = min(workers, len(jobs))
-    threads = max(1, (os.cpu_count() or 1) // n)
-    with cf.ProcessPoolExecutor(n, mp_context=ctx, initializer=_init_worker,
-                                initargs=(progress_queue, threads)) as pool:
-        pending = {pool.submit(_worker, j, spec, checkpoint) for j in jobs}
-        try:
-            while pending:
-                done, pending = cf.wait(pending, timeout=0.2, return_when=cf.FIRST_COMPLETED)
-                _drain(progress_queue, bar)
-                for fut in done:
-                    message = fut.result()
-                    if message:
-                        failures.append(message)
-        except BaseException:
-            for fut in pending:
-                fut.cancel()
-            raise
-        _drain(progress_queue, bar)
-    return failures
-
-
-def _drain(progress_queue: Any, bar: tqdm) -> None:
-    n = 0
-    while True:
-        try:
-            n += progress_queue.get_nowait()
-        except queue.Empty:
-            break
-    if n:
-        bar.update(n)
-
-
 def _report(report_dir: Path, bench_name: str, scores: dict[str, Any]) -> None:
     """Merge ``scores`` into performance.json and redraw the plots of comparable trackers."""
     from pul_bench.plots import plot_all
 
-    perf = report_dir / "performance.json"
-    merged: dict[str, Any] = {}
-    if perf.is_file():
-        try:
-            merged = json.loads(perf.read_text())
-        except json.JSONDecodeError as e:
-            raise InputError(perf, f"not valid JSON: {e.msg}", e.lineno) from None
-    merged.update(scores)
-    write_json(perf, merged)
+    merged = common.merge_scores(report_dir, scores)
     # Only trackers scored on the same sequences belong on the same axes.
     same = {name: s for name, s in merged.items()
             if set(s.get("per_sequence", {})) == set(next(iter(scores.values()))["per_sequence"])}

@@ -10,9 +10,10 @@ Deterministic trackers run once; others up to 15 times, stopping after 3 identic
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import numpy as np
@@ -21,11 +22,14 @@ from tqdm import tqdm
 from pul_bench.analysis import stats
 from pul_bench.analysis import vot as analysis
 from pul_bench.benchmarks import Benchmark
-from pul_bench.datasets.vot import VOTSequence, load_sequences
+from pul_bench.datasets.otb import match_names
+from pul_bench.datasets.vot import VOTSequence, load_sequences, read_sequence_names
+from pul_bench.errors import PulBenchError
+from pul_bench.experiments import common
 from pul_bench.geometry import box_to_polygon
-from pul_bench.io import write_json, write_text
+from pul_bench.io import write_text
 from pul_bench.metrics import vot as M
-from pul_bench.registry import get_spec
+from pul_bench.registry import TrackerSpec, get_spec
 from pul_bench.tracker import Tracker, read_image
 
 REPETITIONS = 15
@@ -75,7 +79,7 @@ def sequence_dir(out: Path, bench: Benchmark, tracker: str, seq: str) -> Path:
     return Path(out) / "results" / bench.name / tracker / "baseline" / seq
 
 
-def run_sequence(tracker_name: str, checkpoint: Path | None, seq: VOTSequence, folder: Path,
+def run_sequence(spec: TrackerSpec, checkpoint: Path | None, seq: VOTSequence, folder: Path,
                  deterministic: bool | None, benchmark: str | None = None,
                  progress=None) -> int:
     """Run the missing repetitions of one sequence; return how many exist afterwards."""
@@ -92,7 +96,7 @@ def run_sequence(tracker_name: str, checkpoint: Path | None, seq: VOTSequence, f
             _tick(progress, len(seq))
             continue
         if tracker is None:
-            tracker = get_spec(tracker_name).create(checkpoint=checkpoint, benchmark=benchmark)
+            tracker = common.tracker_for(spec, checkpoint, benchmark)
         status, boxes, times = run_once(tracker, seq, progress=progress)
         write_text(folder / f"{seq.name}_{rep:03d}_time.value",
                    "".join(f"{t:.6f}\n" for t in times))
@@ -101,8 +105,20 @@ def run_sequence(tracker_name: str, checkpoint: Path | None, seq: VOTSequence, f
     return len(runs)
 
 
-def _worker(args: tuple) -> tuple[str, int]:
-    return args[2].name, run_sequence(*args)
+@dataclasses.dataclass(frozen=True)
+class _Job:
+    """One sequence's repetitions: everything a worker process needs, picklable."""
+
+    name: str
+    seq: VOTSequence
+    folder: Path
+    budget: int
+
+
+def _run_job(spec: TrackerSpec, checkpoint: Path | None, deterministic: bool | None,
+             benchmark: str, job: _Job, progress) -> None:
+    """Run one sequence's missing repetitions (run by :func:`common.run_jobs`)."""
+    run_sequence(spec, checkpoint, job.seq, job.folder, deterministic, benchmark, progress)
 
 
 def evaluate(bench: Benchmark, tracker: str, root: Path, out: Path, workers: int = 1,
@@ -112,45 +128,61 @@ def evaluate(bench: Benchmark, tracker: str, root: Path, out: Path, workers: int
     (with bootstrap intervals from ``resamples`` resamples, none if 0)."""
     spec = get_spec(tracker)
     spec.check(checkpoint=checkpoint is not None)  # bad arguments fail once, before any run
-    deterministic = spec.deterministic
-    if deterministic is None:
-        deterministic = getattr(spec.create(checkpoint=checkpoint), "deterministic", None)
-    names = sequences if sequences is not None else bench.sequences
+    root, out = Path(root), Path(out)
+    names = _names(bench, root, sequences)
     seqs, missing = load_sequences(root, names, need_images=True)
     if missing:
         tqdm.write(f"note: {len(missing)} of {bench.name}'s sequences are not in {root}; "
                    f"running the {len(seqs)} present", file=sys.stderr)
-    out = Path(out)
-    reps = 1 if deterministic else REPETITIONS
-    total = sum(len(s) for s in seqs) * reps
-    jobs = [(tracker, checkpoint, s, sequence_dir(out, bench, tracker, s.name), deterministic,
-             bench.name)
-            for s in seqs]
-    with tqdm(total=total, unit="frame", desc=f"{tracker} on {bench.name}") as bar:
-        if workers <= 1:
-            for job in jobs:
-                seq = job[2]
-                done_before = bar.n
-                n = run_sequence(*job, progress=bar.update)
-                bar.update(len(seq) * reps - (bar.n - done_before))  # early stop: skip the rest
-                bar.set_postfix_str(f"{seq.name}: {n} run(s)")
-        else:
-            with ProcessPoolExecutor(max_workers=workers) as pool:
-                futures = {pool.submit(_worker, job): job[2] for job in jobs}
-                for fut in as_completed(futures):
-                    name, n = fut.result()
-                    bar.update(len(futures[fut]) * reps)
-                    bar.set_postfix_str(f"{name}: {n} run(s)")
     results = out / "results" / bench.name / tracker
-    scored = analysis.score_details(_subset(bench, [s.name for s in seqs]), [results], root,
-                                    resamples=resamples, seed=seed)
-    report_dir = out / "reports" / bench.name / tracker
+    made_by = common.set_up(spec, checkpoint)
+    common.check_set_up(results, made_by)
+    built = common.build_tracker(spec, checkpoint, bench.name, results, made_by)
+    deterministic = spec.deterministic
+    if deterministic is None:
+        deterministic = getattr(built, "deterministic", None)
+    reps = 1 if deterministic else REPETITIONS
+    jobs = [_Job(s.name, s, sequence_dir(out, bench, tracker, s.name), len(s) * reps)
+            for s in seqs]
+    common.run_jobs(jobs, functools.partial(_run_job, spec, checkpoint, deterministic,
+                                            bench.name),
+                    workers, f"{tracker} on {bench.name}")
+    subset = _subset(bench, [s.name for s in seqs])
+    scored = analysis.score_details(subset, [results], root, resamples=resamples, seed=seed)
     scores = {k: v.scores for k, v in scored.items()}
-    write_json(report_dir / "performance.json", scores)
+    report_dir = out / "reports" / bench.name
+    merged = common.merge_scores(report_dir, scores)
+    # Trackers scored on the same sequences, with their results here, share the figures.
+    others = [out / "results" / bench.name / name for name, s in merged.items()
+              if name != tracker and s.get("frames") == scores[tracker]["frames"]
+              and set(s.get("per_sequence", {})) == set(scores[tracker].get("per_sequence", {}))
+              and (out / "results" / bench.name / name).is_dir()]
+    if others:
+        scored.update(analysis.score_details(subset, others, root, resamples=0))
     from pul_bench.plots import vot_plots
 
     vot_plots(scored, report_dir, bench.eao_interval, title=bench.name)
+    tqdm.write(f"results in {results}; scores and plots in {report_dir}", file=sys.stderr)
     return scores
+
+
+def _names(bench: Benchmark, root: Path, sequences: list[str] | None) -> tuple[str, ...] | None:
+    """The sequences to run: ``sequences`` (any case) if given, checked against the benchmark's
+    list and ``root``'s ``list.txt``, else the benchmark's list (None: all of ``root``)."""
+    if not sequences:
+        return bench.sequences
+    names = list(sequences)
+    if bench.sequences is not None:
+        chosen = match_names(names, bench.sequences)
+        unknown = [n for n in names if n not in chosen]
+        if unknown:
+            raise PulBenchError(f"not in benchmark {bench.name}: {', '.join(unknown)}")
+        names = [chosen[n] for n in names]
+    found = match_names(names, read_sequence_names(root))
+    absent = [n for n in names if n not in found]
+    if absent:
+        raise PulBenchError(f"sequences not found under {root}: {', '.join(absent)}")
+    return tuple(found[n] for n in names)
 
 
 def _subset(bench: Benchmark, names: list[str]) -> Benchmark:

@@ -55,7 +55,8 @@ class Trajectory:
 
 
 def read_trajectory(path: str | Path) -> Trajectory:
-    """Read a VOT result file; a bad line or an unknown special code names the file and line."""
+    """Read a VOT result file; a bad line, an unknown special code or codes out of the reset
+    protocol's order (see :func:`_check_order`) name the file and line."""
     path = Path(path)
     table = read_table(path, (1, 4, 8), allow_nan=True)
     if len(table) == 0:
@@ -68,11 +69,43 @@ def read_trajectory(path: str | Path) -> Trajectory:
         i = int(np.flatnonzero(bad)[0])
         raise InputError(path, f"unknown status code {table[i, 0]:g} (expected 0, 1 or 2)", i + 1)
     status[single] = codes.astype(np.int64)
+    _check_order(path, status)
     polygons = table.copy()
     is_box = ~single & np.isnan(table[:, 4:]).all(axis=1)
-    polygons[is_box] = box_to_polygon(table[is_box, :4])
+    with np.errstate(over="ignore"):  # a box at 1e308 is merely far away: overlap 0
+        polygons[is_box] = box_to_polygon(table[is_box, :4])
     polygons[single] = np.nan
     return Trajectory(status=status, polygons=polygons)
+
+
+def _check_order(path: Path, status: np.ndarray) -> None:
+    """The reset protocol's order: line 1 initialises (``1``); a failure (``2``) is followed by
+    skipped frames (``0``) and a re-initialisation (``1``) unless the file ends first; ``0`` and
+    ``1`` appear nowhere else. Anything else would be scored, silently, as something it is not.
+    """
+    if status[0] != INIT:
+        raise InputError(path, "the first line must be 1 (the initialisation)", 1)
+    failed_on = 0  # line of the failure whose re-initialisation is still due
+    prev = 0
+    for i in [*np.flatnonzero(status != REGION)[1:].tolist(), len(status)]:
+        if failed_on and i != prev + 1 and prev + 1 < len(status):  # a region came first
+            raise InputError(path, f"the failure on line {failed_on} must be followed by "
+                             "skipped frames (0) and a re-initialisation (1), found a region",
+                             prev + 2)
+        if i == len(status):
+            return
+        s = int(status[i])
+        if s == FAILURE and failed_on:
+            raise InputError(path, f"the failure on line {failed_on} must be followed by "
+                             "skipped frames (0) and a re-initialisation (1), found 2", i + 1)
+        if s == FAILURE:
+            failed_on = i + 1
+        elif s == INIT and failed_on:
+            failed_on = 0
+        elif not failed_on:
+            what = "0 (skipped frame)" if s == SKIP else "1 (re-initialisation)"
+            raise InputError(path, f"{what} without a failure (2) before it", i + 1)
+        prev = i
 
 
 def format_trajectory(status: np.ndarray, boxes: np.ndarray) -> str:
@@ -308,7 +341,8 @@ def score_run(traj: Trajectory, gt: np.ndarray, size: tuple[int, int], burnin: i
     """Overlaps, accuracy mask and failures of one run against (N, 8) ground truth."""
     if len(traj) != len(gt):
         raise InputError(path or Path("<trajectory>"),
-                         f"{len(traj)} result lines for {len(gt)} ground-truth frames")
+                         f"{len(traj)} result lines for {len(gt)} ground-truth frames",
+                         len(gt) + 1 if len(traj) > len(gt) else None)
     ov = overlaps(traj.polygons, gt, size, pixels)
     ov[traj.status != REGION] = 0.0
     return RunScore(overlaps=ov, valid=accuracy_mask(traj.status, burnin),

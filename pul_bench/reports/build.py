@@ -12,12 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from tqdm import tqdm
 
 from pul_bench import __version__, plots
 from pul_bench.datasets.otb import load_otb
 from pul_bench.errors import InputError, PulBenchError
-from pul_bench.io import write_json, write_text
+from pul_bench.io import progress_bar, write_json, write_text
 from pul_bench.reports import evaluation as ev
 from pul_bench.reports.recipe import METRIC_LABELS, Entry, Recipe, Section
 
@@ -46,8 +45,8 @@ def run_report(recipe: Recipe, data_root: Path, out: Path, runs: Path, workers: 
         if sec.kind == "compare":
             _published_dirs(ctx, recipe, sec)
     built: list[_Built] = []
-    with tqdm(recipe.sections, desc=f"report {recipe.name}", unit="section",
-              dynamic_ncols=True) as bar:
+    with progress_bar(recipe.sections, desc=f"report {recipe.name}", unit="section",
+                      dynamic_ncols=True) as bar:
         for sec in bar:
             bar.set_postfix_str(sec.id)
             built.append(_BUILDERS[sec.kind](ctx, recipe, sec, data, Path(out)))

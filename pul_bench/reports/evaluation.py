@@ -24,6 +24,7 @@ import numpy as np
 from pul_bench.benchmarks import Benchmark, get_benchmark
 from pul_bench.datasets.otb import OTBSequence, load_otb, match_names, read_boxes
 from pul_bench.errors import InputError
+from pul_bench.experiments import common
 from pul_bench.io import write_text
 from pul_bench.paths import REPO_ROOT
 from pul_bench.registry import get_spec
@@ -86,7 +87,7 @@ def evaluate(ctx: Context, entry: Entry, src: DataSource) -> dict[str, Any]:
     state = status(entry)
     if state["status"] == "ready":
         bench = ctx.benchmark(src)
-        runner = _runner(bench.kind)
+        runner = common.runner(bench.kind)
         ckpt = None if entry.checkpoint is None else _checkpoint(entry)
         scores = runner.evaluate(bench=bench, tracker=entry.tracker, root=ctx.root(src),
                                  out=_out(ctx, entry), workers=ctx.workers,
@@ -95,16 +96,6 @@ def evaluate(ctx: Context, entry: Entry, src: DataSource) -> dict[str, Any]:
         state = {"status": "ok", "scores": scores[entry.tracker]}
     ctx.cache[key] = state
     return state
-
-
-def _runner(kind: str) -> Any:
-    if kind == "otb":
-        from pul_bench.experiments import ope
-
-        return ope
-    from pul_bench.experiments import supervised
-
-    return supervised
 
 
 def data_summary(ctx: Context, src: DataSource) -> dict[str, Any]:
@@ -200,7 +191,7 @@ def evaluate_clips(ctx: Context, entry: Entry, src: DataSource, length: int,
     if not names:
         return {"status": "no clips", "reason": f"no sequence has {length} frames"}
     clip_bench = dataclasses.replace(bench, sequences=None, annotations=None)
-    runner = _runner("otb")
+    runner = common.runner("otb")
     ckpt = None if entry.checkpoint is None else _checkpoint(entry)
     out = folder if entry.checkpoint is None else folder / "checkpoints" / Path(
         entry.checkpoint).stem

@@ -1,0 +1,262 @@
+"""The runner skeleton every protocol shares (OTB one-pass, VOT reset-based).
+
+* :func:`runner`: which module runs a benchmark kind (the CLI and the reports dispatch here).
+* The set-up record ``results/<BENCH>/<TRACKER>/run.json``: the spec's factory and resolved
+  arguments and the checkpoint's *content* hash. Results made by another set-up are never
+  resumed into; the same weights at another path are the same set-up. The record is written
+  only once the tracker has been built, so a run that fails on a bad checkpoint or argument
+  leaves nothing behind that would refuse the corrected run.
+* :func:`run_jobs`: one job per sequence, serially or in spawned worker processes, one progress
+  bar; bad input in one sequence does not stop the others, the failures are raised together.
+* :func:`merge_scores`: ``reports/<BENCH>/performance.json`` updated under a file lock.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import importlib
+import json
+import multiprocessing
+import os
+import pickle
+import queue
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Protocol, TypeVar
+
+import cv2
+
+from pul_bench.errors import InputError, PulBenchError
+from pul_bench.io import file_sha256, progress_bar, update_json, write_json
+from pul_bench.registry import TrackerSpec
+from pul_bench.tracker import Tracker
+
+RUNNERS = {"otb": "pul_bench.experiments.ope", "vot": "pul_bench.experiments.supervised"}
+RECORD = "run.json"
+
+
+def runner(kind: str) -> ModuleType:
+    """The experiment module of a benchmark kind: ``evaluate(bench, tracker, root, out, ...)``."""
+    if kind not in RUNNERS:
+        raise PulBenchError(f"no runner for benchmark kind {kind!r}; known: "
+                            f"{', '.join(sorted(RUNNERS))}")
+    return importlib.import_module(RUNNERS[kind])
+
+
+# ---- which set-up made a results folder ---------------------------------------------------
+
+
+def set_up(spec: TrackerSpec, checkpoint: str | Path | None) -> dict[str, Any]:
+    """What decides a tracker's output: factory, resolved arguments, checkpoint content."""
+    ckpt = Path(checkpoint) if checkpoint is not None else spec.checkpoint
+    if ckpt is not None and not ckpt.is_file():
+        hint = f"\n  train it with: {spec.train}" if spec.train else ""
+        raise PulBenchError(f"tracker {spec.name!r}: checkpoint not found: {ckpt}{hint}")
+    factory = spec.factory if isinstance(spec.factory, str) else \
+        f"{getattr(spec.factory, '__module__', '?')}:{getattr(spec.factory, '__qualname__', '?')}"
+    return {"tracker": spec.name, "factory": factory,
+            "args": json.loads(json.dumps(spec.args, default=str)),
+            "checkpoint_sha256": None if ckpt is None else file_sha256(ckpt)}
+
+
+def check_set_up(result_dir: Path, made_by: dict[str, Any]) -> None:
+    """Refuse to add to ``result_dir`` if it holds results of another set-up.
+
+    A record left in a folder without results (a run that made nothing) refuses nothing.
+    """
+    record = result_dir / RECORD
+    if not record.is_file():
+        return
+    try:
+        before = json.loads(record.read_text())
+    except json.JSONDecodeError as e:
+        raise InputError(record, f"not valid JSON: {e.msg}", e.lineno) from None
+    if not isinstance(before, dict):
+        raise InputError(record, "expected a JSON object")
+    changed = _differences(before, made_by)
+    if not changed or not _has_results(result_dir):
+        return
+    raise PulBenchError(f"{result_dir} holds results of a different set-up: "
+                        f"{'; '.join(changed)}. Use another --out, or delete that folder to "
+                        "start over.")
+
+
+# Trackers are built once per process and re-initialised per sequence.
+_trackers: dict[tuple, Tracker] = {}
+
+
+def tracker_for(spec: TrackerSpec, checkpoint: str | Path | None,
+                benchmark: str | None) -> Tracker:
+    """This process's tracker for a set-up (a checkpoint rewritten in place is a new one)."""
+    ckpt = Path(checkpoint) if checkpoint is not None else spec.checkpoint
+    stat = ckpt.stat() if ckpt is not None and ckpt.is_file() else None
+    key = (spec.name, json.dumps(spec.args, sort_keys=True, default=str), str(ckpt),
+           None if stat is None else (stat.st_size, stat.st_mtime_ns), benchmark)
+    if key not in _trackers:
+        _trackers[key] = spec.create(checkpoint=checkpoint, benchmark=benchmark)
+    return _trackers[key]
+
+
+def build_tracker(spec: TrackerSpec, checkpoint: str | Path | None, benchmark: str,
+                  result_dir: Path, made_by: dict[str, Any]) -> Tracker:
+    """Build the tracker (proving checkpoint and arguments work), then record the set-up."""
+    tracker = tracker_for(spec, checkpoint, benchmark)
+    ckpt = Path(checkpoint) if checkpoint is not None else spec.checkpoint
+    write_json(result_dir / RECORD,
+               {**made_by, "checkpoint": None if ckpt is None else str(ckpt.resolve())})
+    return tracker
+
+
+def _differences(before: dict[str, Any], now: dict[str, Any]) -> list[str]:
+    """Readable ``key: old -> new`` items (nested arguments as ``args.name``)."""
+    out = []
+    for key, value in now.items():
+        old = before.get(key)
+        if key == "args" and isinstance(old, dict) and isinstance(value, dict):
+            out += [f"args.{k} {_short(old.get(k))} -> {_short(value.get(k))}"
+                    for k in sorted(set(old) | set(value)) if old.get(k) != value.get(k)]
+        elif old != value:
+            out.append(f"{key.replace('_', ' ')} {_short(old)} -> {_short(value)}")
+    return out
+
+
+def _short(value: Any) -> str:
+    if value is None:
+        return "none"
+    text = str(value)
+    return text[:12] + "..." if len(text) == 64 and text.isalnum() else text[:60]
+
+
+def _has_results(result_dir: Path) -> bool:
+    return any(p.is_file() and p.name != RECORD and not p.name.startswith(".")
+               for p in result_dir.rglob("*"))
+
+
+# ---- jobs, serially or in worker processes ------------------------------------------------
+
+
+class Job(Protocol):
+    """What :func:`run_jobs` needs of a job: a name for messages and its progress budget."""
+
+    name: str
+    budget: int
+
+
+J = TypeVar("J", bound=Job)
+#: ``run(job, progress)``: a module-level function, so it can be sent to worker processes.
+RunFn = Callable[[Any, Callable[[int], None]], None]
+
+
+def run_jobs(jobs: Sequence[J], run: RunFn, workers: int, desc: str) -> None:
+    """Run every job with one progress bar over their budgets.
+
+    A job that fails on bad input (:class:`PulBenchError`) does not stop the others; the
+    failures are raised together at the end, each naming its file. Workers are spawned, not
+    forked: a forked copy of a process whose OpenCV or torch thread pools have run can deadlock.
+    """
+    if workers < 1:
+        raise PulBenchError(f"--workers must be at least 1, got {workers}")
+    failures: list[str] = []
+    with progress_bar(total=sum(j.budget for j in jobs), unit="frame", desc=desc,
+                      dynamic_ncols=True) as bar:
+        if workers == 1 or len(jobs) == 1:
+            for job in jobs:
+                bar.set_postfix_str(job.name)
+                message, ticks = _run_counted(run, job, bar.update)
+                bar.update(max(job.budget - ticks, 0))  # a job may finish early
+                if message:
+                    failures.append(message)
+        else:
+            failures = _run_parallel(jobs, run, workers, bar)
+    if failures:
+        raise PulBenchError(f"{len(failures)} of {len(jobs)} sequences failed (the others are "
+                            "saved):\n  " + "\n  ".join(failures))
+
+
+def _run_counted(run: RunFn, job: Job, progress: Callable[[int], None]) -> tuple[str | None, int]:
+    """Run one job; return (its bad-input message or None, progress ticks it reported)."""
+    ticks = 0
+
+    def tick(k: int) -> None:
+        nonlocal ticks
+        ticks += k
+        progress(k)
+
+    try:
+        run(job, tick)
+    except PulBenchError as e:
+        return f"{job.name}: {e}", ticks
+    return None, ticks
+
+
+_progress_queue: Any = None
+
+
+def _init_worker(progress_queue: Any, threads: int) -> None:
+    """Share the CPU cores between workers instead of each library grabbing all of them."""
+    global _progress_queue
+    _progress_queue = progress_queue
+    cv2.setNumThreads(threads)
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(threads)
+
+
+def _worker(run: RunFn, job: Job) -> tuple[str | None, int]:
+    return _run_counted(run, job, _progress_queue.put)
+
+
+def _run_parallel(jobs: Sequence[Job], run: RunFn, workers: int, bar: Any) -> list[str]:
+    try:
+        pickle.dumps((run, jobs[0]))
+    except (pickle.PicklingError, AttributeError, TypeError) as e:
+        raise PulBenchError(f"{bar.desc}: the tracker cannot be sent to worker processes ({e}); "
+                            "use --workers 1 or register a module-level factory") from None
+    ctx = multiprocessing.get_context("spawn")
+    progress_queue = ctx.Queue()
+    failures: list[str] = []
+    n = min(workers, len(jobs))
+    threads = max(1, (os.cpu_count() or 1) // n)
+    with cf.ProcessPoolExecutor(n, mp_context=ctx, initializer=_init_worker,
+                                initargs=(progress_queue, threads)) as pool:
+        pending = {pool.submit(_worker, run, j): j for j in jobs}
+        try:
+            while pending:
+                done, _ = cf.wait(pending, timeout=0.2, return_when=cf.FIRST_COMPLETED)
+                _drain(progress_queue, bar)
+                for fut in done:
+                    job = pending.pop(fut)
+                    message, ticks = fut.result()
+                    _drain(progress_queue, bar)
+                    bar.update(max(job.budget - ticks, 0))
+                    if message:
+                        failures.append(message)
+        except BaseException:
+            for fut in pending:
+                fut.cancel()
+            raise
+        _drain(progress_queue, bar)
+    return failures
+
+
+def _drain(progress_queue: Any, bar: Any) -> None:
+    n = 0
+    while True:
+        try:
+            n += progress_queue.get_nowait()
+        except queue.Empty:
+            break
+    if n:
+        bar.update(n)
+
+
+# ---- the benchmark's report ---------------------------------------------------------------
+
+
+def merge_scores(report_dir: Path, scores: dict[str, Any]) -> dict[str, Any]:
+    """Merge ``{tracker: scores}`` into ``report_dir/performance.json``; return all of it.
+
+    Two evals writing into one ``--out`` at the same time each keep their tracker's entry.
+    """
+    return update_json(report_dir / "performance.json", lambda old: {**old, **scores})
