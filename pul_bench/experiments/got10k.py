@@ -1,0 +1,110 @@
+"""GOT-10k runs, made as got10k 0.1.3's ``ExperimentGOT10k.run`` makes them.
+
+Layout under ``--out`` (the tracker folder is what the evaluation server takes, zipped)::
+
+    results/<BENCH>/<TRACKER>/<seq>/<seq>_001.txt   boxes x,y,w,h as the ground truth's, '%.3f'
+    results/<BENCH>/<TRACKER>/<seq>/<seq>_time.txt  seconds per frame, one column a repetition
+    results/<BENCH>/<TRACKER>/run.json              which tracker spec and checkpoint made them
+
+Each sequence is tracked from its first ground-truth box three times, once for a deterministic
+tracker. A repetition counts as done once its box file exists (written last, atomically), so a
+killed run resumes; its time column is rewritten with it. The val split is then scored
+(:mod:`pul_bench.analysis.got10k`); the test split has no ground truth: ``pulbench submit``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+from pul_bench.analysis import got10k as analysis
+from pul_bench.benchmarks import Benchmark
+from pul_bench.datasets.got10k import load_got10k
+from pul_bench.errors import PulBenchError
+from pul_bench.experiments import common
+from pul_bench.io import write_text
+from pul_bench.registry import TrackerSpec, get_spec
+
+REPETITIONS = 3
+
+
+@dataclasses.dataclass(frozen=True)
+class _Job:
+    """One sequence's repetitions: everything a worker process needs, picklable."""
+
+    name: str
+    frames: tuple[str, ...]
+    init_box: tuple[float, ...]
+    folder: Path
+    repetitions: int
+    budget: int
+
+
+def evaluate(bench: Benchmark, tracker: str, root: str | Path, out: str | Path,
+             workers: int = 1, sequences: Sequence[str] | None = None,
+             checkpoint: str | Path | None = None, **_: Any) -> dict[str, Any]:
+    """Run ``tracker`` (resuming) on the listed sequences under ``root``; return the val
+    split's ``{tracker: scores}``, or ``{}`` for the test split."""
+    spec = get_spec(tracker)
+    spec.check(checkpoint=checkpoint is not None)
+    seqs, missing = load_got10k(bench, root)
+    if sequences:
+        unknown = sorted(set(sequences) - {s.name for s in seqs})
+        if unknown:
+            raise PulBenchError(f"not under {root}: {', '.join(unknown)}")
+        seqs = [s for s in seqs if s.name in set(sequences)]
+    elif missing:
+        tqdm.write(f"note: {len(missing)} of {bench.name}'s sequences are not under {root}; "
+                   f"running the {len(seqs)} present", file=sys.stderr)
+    if not seqs:
+        raise PulBenchError(f"no {bench.name} sequences under {root}")
+    for s in seqs:
+        if not s.frames:
+            raise PulBenchError(f"{root}: no images for sequence {s.name}")
+    results = Path(out) / "results" / bench.name / tracker
+    made_by = common.set_up(spec, checkpoint)
+    common.check_set_up(results, made_by)
+    built = common.build_tracker(spec, checkpoint, bench.name, results, made_by)
+    deterministic = spec.deterministic
+    if deterministic is None:
+        deterministic = getattr(built, "deterministic", None)
+    reps = 1 if deterministic else REPETITIONS
+    jobs = [_Job(s.name, tuple(map(str, s.frames)), tuple(map(float, s.groundtruth[0])),
+                 results / s.name, reps, len(s.frames) * reps) for s in seqs]
+    common.run_jobs(jobs, functools.partial(_run_job, spec, checkpoint, bench.name), workers,
+                    f"{tracker} on {bench.name}")
+    if any(s.cover is None for s in seqs):
+        tqdm.write(f"results in {results}; the test split is scored by the server: pulbench "
+                   f"submit {bench.name} {results} --root {root} --out {tracker}.zip",
+                   file=sys.stderr)
+        return {}
+    scored = dataclasses.replace(bench, sequences=tuple(s.name for s in seqs))
+    scores = analysis.score(scored, [results], root)
+    common.merge_scores(Path(out) / "reports" / bench.name, scores)
+    return scores
+
+
+def _run_job(spec: TrackerSpec, checkpoint: str | Path | None, benchmark: str, job: _Job,
+             progress: Callable[[int], None]) -> None:
+    """Run one sequence's missing repetitions (run by :func:`common.run_jobs`)."""
+    time_file = job.folder / f"{job.name}_time.txt"
+    for rep in range(1, job.repetitions + 1):
+        path = job.folder / f"{job.name}_{rep:03d}.txt"
+        if path.is_file():
+            progress(len(job.frames))
+            continue
+        tracker = common.tracker_for(spec, checkpoint, benchmark)
+        boxes, times = tracker.track(job.frames, job.init_box, progress=progress)
+        columns = np.loadtxt(time_file, delimiter=",", ndmin=2)[:, :rep - 1] \
+            if rep > 1 and time_file.is_file() else np.zeros((len(times), 0))
+        columns = np.concatenate([columns, times[:, None]], axis=1)
+        write_text(time_file, "".join(",".join(f"{t:.8f}" for t in row) + "\n"
+                                      for row in columns))
+        write_text(path, "".join(",".join(f"{v:.3f}" for v in box) + "\n" for box in boxes))
