@@ -16,6 +16,20 @@ Augmentations (each view independently; a small set on purpose):
 
 Patches are cropped like SiamFC exemplars (square, ``context`` of the box's mean side added,
 padded with the frame's mean colour) so BD sees what the tracker will see.
+
+Sampling switches (the paper's behaviour is the default of each):
+
+* ``frames_per_video``: the video's ``patches_per_video`` proposals come from this many random
+  sampled frames (paper: 1);
+* ``sampling: across_clips``: a mini-batch holds at most one patch per frame, and AHM takes an
+  anchor's neighbours from other frames (paper: random mini-batches, neighbours from anywhere);
+* ``mask_iou``: two proposals of one frame overlapping by more than this IoU are left out of
+  each other's NT-Xent denominator (paper: null, every other view is a negative).
+
+Proposals of one frame overlap often (NMS keeps boxes up to IoU 0.6), and as negatives they push
+apart two views of one object. Each epoch logs ``overlap_neg``, the share of in-batch negative
+pairs of one frame with IoU > 0.3, and ``overlap_neg_loss``, the share left in the loss after
+masking.
 """
 
 from __future__ import annotations
@@ -33,8 +47,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from pul_bench.errors import PulBenchError
-from pul_bench.geometry import crop_matrix, exemplar_crop
-from pul_train.ahm import ahm_batches, random_batches
+from pul_bench.geometry import crop_matrix, exemplar_crop, iou
+from pul_bench.schema import bounded
+from pul_train.ahm import ahm_batches, random_batches, spread_batches
 from pul_train.proposals import frame_proposals
 from pul_train.video import FrameRef, open_videos
 
@@ -43,18 +58,24 @@ SCALE_RANGE = (0.8, 1.25)
 SHIFT = 0.1
 COLOUR_P, COLOUR_RANGE = 0.8, (0.7, 1.3)
 BLUR_P, BLUR_SIGMA = 0.5, (0.1, 1.5)
+FALSE_NEG_IOU = 0.3  # a same-frame negative above this IoU shows the anchor's object (logged)
 
 
-def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float = 0.5) -> torch.Tensor:
+def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float = 0.5,
+            exclude: torch.Tensor | None = None) -> torch.Tensor:
     """NT-Xent (SimCLR) loss of paired embeddings (B, D): mean over all 2B views.
 
     For view i with twin j: -log(exp(s_ij / t) / sum_{k != i} exp(s_ik / t)), s = cosine.
+    ``exclude`` (B, B) bool marks pairs of patches that are not each other's negatives: both
+    views of each are left out of the other's denominator (its diagonal must be False).
     """
     n = z1.shape[0]
     z = F.normalize(torch.cat([z1, z2]).float(), dim=1)
     sim = (z @ z.t()) / temperature
-    self_mask = torch.eye(2 * n, dtype=torch.bool, device=z.device)
-    sim = sim.masked_fill(self_mask, float("-inf"))
+    drop = torch.eye(2 * n, dtype=torch.bool, device=z.device)
+    if exclude is not None:
+        drop = drop | exclude.to(z.device, torch.bool).repeat(2, 2)
+    sim = sim.masked_fill(drop, float("-inf"))
     twin = torch.cat([torch.arange(n, 2 * n), torch.arange(n)]).to(z.device)
     return F.cross_entropy(sim, twin)
 
@@ -93,7 +114,10 @@ def augment(base: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray
 class BDConfig:
     """The ``bd`` recipe section."""
 
-    patches_per_video: int = 12  # proposals per video per epoch, from one random frame
+    patches_per_video: int = 12  # proposals per video per epoch
+    frames_per_video: int = bounded(1, lo=1)  # random sampled frames they come from
+    sampling: str = bounded("paper", choices=("paper", "across_clips"))
+    mask_iou: float | None = bounded(None, lo=0.0, hi=1.0)  # same-frame pairs not negatives
     batch_size: int = 64  # N: patches per mini-batch (2N views)
     temperature: float = 0.5
     patch_size: int = 127  # SiamFC exemplar size
@@ -119,6 +143,10 @@ class BDTask:
         self.frames = [v.sampled(recipe.data.stride) for v in self.videos]
         self.boxes: dict[FrameRef, np.ndarray] = {}
         self.crops = np.zeros((0, 1, 1, 3), np.uint8)
+        self.frame_id: dict[FrameRef, int] = {}
+        self.patch_frame = np.zeros(0, np.int64)  # the epoch's patches: frame id, IoU > mask
+        self.masked = np.zeros((0, 0), bool)
+        self.stats: dict[str, float] = {}  # the last planned epoch's overlap shares (logged)
         self._pool: ThreadPoolExecutor | None = None
         self._ahead: tuple[int, Future] | None = None
         self.timing: dict[str, float] = {}  # seconds of the last epoch_batches, by part
@@ -134,6 +162,7 @@ class BDTask:
         boxes = frame_proposals(flat, self.recipe.proposals, workers=self.recipe.runtime.workers,
                                 progress=self.progress and compute)
         self.boxes = dict(zip(flat, boxes, strict=True))
+        self.frame_id = {f: i for i, f in enumerate(flat)}
 
     def phase(self, epoch: int) -> str:
         """``random`` or ``ahm``: how the epoch's mini-batches are formed."""
@@ -143,15 +172,45 @@ class BDTask:
     def _patch_set(self, epoch: int) -> list[tuple[FrameRef, np.ndarray]]:
         rng = np.random.default_rng([self.recipe.seed, epoch, 1])
         chosen = []
+        k = self.cfg.frames_per_video
         for frames in self.frames:
-            frame = frames[rng.integers(len(frames))]
-            boxes = self.boxes[frame]
-            if len(boxes) == 0:
-                continue
-            pick = rng.choice(len(boxes), min(self.cfg.patches_per_video, len(boxes)),
-                              replace=False)
-            chosen.append((frame, boxes[np.sort(pick)]))
+            if k == 1:  # the paper's draw, kept bit for bit
+                picks = [rng.integers(len(frames))]
+            else:
+                picks = np.sort(rng.choice(len(frames), min(k, len(frames)), replace=False))
+            quota = np.full(len(picks), self.cfg.patches_per_video // len(picks))
+            quota[: self.cfg.patches_per_video % len(picks)] += 1
+            for f, q in zip(picks, quota, strict=True):
+                boxes = self.boxes[frames[f]]
+                if len(boxes) == 0 or q == 0:
+                    continue
+                pick = rng.choice(len(boxes), min(int(q), len(boxes)), replace=False)
+                chosen.append((frames[f], boxes[np.sort(pick)]))
         return chosen
+
+    def _patch_overlaps(self, chosen: list[tuple[FrameRef, np.ndarray]]) -> np.ndarray:
+        """(P, P) IoU of every two patches of one frame (0 across frames and on the diagonal);
+        also sets the epoch's ``patch_frame``."""
+        self.patch_frame = np.concatenate(
+            [np.full(len(b), self.frame_id[f], np.int64) for f, b in chosen])
+        boxes = np.concatenate([b[:, :4] for _, b in chosen]).astype(np.float64)
+        i, j = np.nonzero(self.patch_frame[:, None] == self.patch_frame[None, :])
+        off = i != j
+        out = np.zeros((len(boxes), len(boxes)))
+        out[i[off], j[off]] = iou(boxes[i[off]], boxes[j[off]])
+        return out
+
+    def _overlap_stats(self, plan: list[np.ndarray], overlap: np.ndarray) -> dict[str, float]:
+        """Shares of the plan's negative pairs that show the anchor's object (same frame,
+        IoU > ``FALSE_NEG_IOU``): sampled, and left in the loss after ``mask_iou``."""
+        pairs = hit = kept = 0
+        for b in plan:
+            sub = overlap[np.ix_(b, b)] > FALSE_NEG_IOU
+            pairs += len(b) * (len(b) - 1)
+            hit += int(sub.sum())
+            kept += int((sub & ~self.masked[np.ix_(b, b)]).sum())
+        return {"overlap_neg": round(hit / max(pairs, 1), 5),
+                "overlap_neg_loss": round(kept / max(pairs, 1), 5)}
 
     def _crop_frame(self, item: tuple[FrameRef, np.ndarray]) -> np.ndarray:
         frame, boxes = item
@@ -186,16 +245,26 @@ class BDTask:
                 self._pool = ThreadPoolExecutor(1, thread_name_prefix="bd-prefetch")
             self._ahead = (epoch + 1, self._pool.submit(self._epoch_crops, epoch + 1))
         t1 = time.perf_counter()
+        overlap = self._patch_overlaps(self._patch_set(epoch))
+        mask_iou = self.cfg.mask_iou
+        self.masked = overlap > mask_iou if mask_iou is not None else np.zeros_like(overlap, bool)
         n = len(self.crops)
         size = min(self.cfg.batch_size, n)
         steps = max(1, n // size)
         gen = torch.Generator().manual_seed(self.recipe.seed * 100_003 + epoch)
+        groups = self.patch_frame if self.cfg.sampling == "across_clips" else None
         if self.phase(epoch) == "random":
-            plan = [b.numpy() for b in random_batches(n, size, steps, gen)]
+            batches = random_batches(n, size, steps, gen) if groups is None else \
+                spread_batches(groups, size, steps, gen)
         else:
-            emb = self.embed(model)
-            plan = [b.numpy() for b in ahm_batches(emb, size, steps, self.cfg.ahm_expansion,
-                                                   gen)]
+            batches = ahm_batches(self.embed(model), size, steps, self.cfg.ahm_expansion, gen,
+                                  groups)
+        plan = [b.numpy() for b in batches]
+        if not plan:
+            raise PulBenchError(f"{self.recipe.source}: epoch {epoch + 1} has no mini-batch of "
+                                f"{size} patches from {size} different frames; raise "
+                                f"bd.frames_per_video or lower bd.batch_size")
+        self.stats = self._overlap_stats(plan, overlap)
         self.timing = {"crop_wait_s": t1 - t0, "ahm_s": time.perf_counter() - t1}
         return plan
 
@@ -222,14 +291,17 @@ class BDTask:
                 rng = np.random.default_rng([self.recipe.seed, epoch, step, j, v, 2])
                 views[v, j] = augment(self.crops[idx], self.cfg.patch_size, rng)
         x = torch.from_numpy(views.reshape(-1, *views.shape[2:])).permute(0, 3, 1, 2)
-        return {"views": x.contiguous()}
+        batch = {"views": x.contiguous()}
+        if self.cfg.mask_iou is not None:
+            batch["exclude"] = torch.from_numpy(self.masked[np.ix_(indices, indices)])
+        return batch
 
     def loss(self, model: nn.Module, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]:
         """NT-Xent of the two views' pooled features, and the number of images seen."""
         x = batch["views"]
         z = pooled(model(x))
         n = x.shape[0] // 2
-        return nt_xent(z[:n], z[n:], self.cfg.temperature), x.shape[0]
+        return nt_xent(z[:n], z[n:], self.cfg.temperature, batch.get("exclude")), x.shape[0]
 
     def export(self, model: nn.Module) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         """The backbone's weights and metadata for a tracker checkpoint."""

@@ -48,10 +48,12 @@ class OptimizerConfig:
 
 @dataclass(frozen=True)
 class RuntimeConfig:
-    """How to run, not what to learn: results do not depend on these (except ``amp``)."""
+    """How to run, not what to learn: results do not depend on these (except ``precision``,
+    within rounding)."""
 
     device: str = bounded("auto", choices=("auto", "cpu", "cuda"))
-    amp: bool = True  # mixed precision on CUDA
+    precision: str = bounded("fp32", choices=("fp32", "bf16", "auto"))  # see trainer
+    channels_last: bool = False  # channels-last images and weights
     workers: int = bounded(2, lo=1)  # processes for proposals, threads for patch crops
     threads: int = bounded(0, lo=0)  # torch CPU threads; 0 keeps torch's default
 

@@ -1,6 +1,8 @@
 """The generic training loop: one task object (data plan, batches, loss) plugged into one loop.
 
-The loop owns what every PUL stage shares: seeds, device and mixed precision,
+The loop owns what every PUL stage shares: seeds, device and precision (``runtime.precision``:
+bf16 autocast on CPUs that compute bf16 natively, bf16 or fp16 with loss scaling on CUDA;
+channels-last tensors with ``runtime.channels_last``),
 DistributedDataParallel under ``torchrun`` (NCCL on GPUs, gloo on CPU), Adam, a checkpoint with
 optimizer state after every epoch, ``resume``, progress bars, the CSV/JSON log and the loss plot.
 A task (BD, TC, supervised) satisfies the :class:`Task` protocol.
@@ -65,6 +67,78 @@ class Task(Protocol):
 
     def export(self, model: nn.Module) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         """The weights and metadata of the tracker checkpoint."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Precision:
+    """How a training step computes: autocast ``dtype`` (None: plain fp32) on ``device_type``,
+    and whether images and weights are channels-last (oneDNN's fast layout for convolutions)."""
+
+    dtype: torch.dtype | None
+    channels_last: bool
+    device_type: str
+
+    @property
+    def name(self) -> str:
+        """``fp32``, ``bf16`` or ``fp16``, with ``+cl`` for channels-last."""
+        base = {None: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}[self.dtype]
+        return base + ("+cl" if self.channels_last else "")
+
+    @property
+    def scaled(self) -> bool:
+        """fp16 gradients underflow without loss scaling; bf16 has fp32's range."""
+        return self.dtype == torch.float16
+
+
+def cpu_has_bf16() -> bool:
+    """Whether this CPU computes bf16 natively (AVX512-BF16 or AMX), as oneDNN reports it;
+    elsewhere bf16 is emulated and slower than fp32."""
+    try:
+        return bool(torch.backends.mkldnn.is_available()
+                    and torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+def resolve_precision(setting: str, device: torch.device, channels_last: bool = False
+                      ) -> Precision:
+    """``runtime.precision`` (fp32, bf16, auto) on ``device``: ``auto`` is bf16 where the
+    hardware has it (CPU: :func:`cpu_has_bf16`; CUDA: compute capability 8+), fp16 with loss
+    scaling on older GPUs, else fp32. bf16 asked for where it is not native is an error."""
+    cuda = device.type == "cuda"
+    native = torch.cuda.is_bf16_supported() if cuda else cpu_has_bf16()
+    if setting == "bf16" and not native:
+        raise PulBenchError(f"runtime.precision is bf16, but this {device.type.upper()} has no "
+                            f"native bf16 (it would be slower than fp32): use fp32 or auto")
+    if setting == "fp32":
+        dtype = None
+    elif native:
+        dtype = torch.bfloat16
+    else:
+        dtype = torch.float16 if cuda else None
+    return Precision(dtype, channels_last, device.type)
+
+
+def train_step(task: Task, net: nn.Module, opt: torch.optim.Optimizer,
+               scaler: torch.amp.GradScaler, prec: Precision, batch: dict[str, torch.Tensor]
+               ) -> tuple[float, int]:
+    """One optimiser step on a batch already on the device; returns (loss, images)."""
+    with torch.autocast(prec.device_type, dtype=prec.dtype or torch.float32,
+                        enabled=prec.dtype is not None):
+        loss, n = task.loss(net, batch)
+    opt.zero_grad(set_to_none=True)
+    scaler.scale(loss).backward()
+    scaler.step(opt)
+    scaler.update()
+    return float(loss.detach()), n
+
+
+def to_device(batch: dict[str, torch.Tensor], device: torch.device, prec: Precision
+              ) -> dict[str, torch.Tensor]:
+    """A batch on ``device``; images (4-D tensors) channels-last if ``prec`` says so."""
+    fmt = torch.channels_last if prec.channels_last else torch.preserve_format
+    return {k: v.to(device, non_blocking=True, memory_format=fmt) if v.dim() == 4
+            else v.to(device, non_blocking=True) for k, v in batch.items()}
 
 
 def build_backbone(ref: str) -> nn.Module:
@@ -152,7 +226,8 @@ def _load_state(path: Path) -> dict[str, Any]:
 
 def _write_logs(out: Path, recipe: Recipe, rows: list[dict[str, Any]], world: int) -> None:
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=LOG_FIELDS, lineterminator="\n")
+    fields = list(dict.fromkeys([*LOG_FIELDS, *(k for r in rows for k in r)]))
+    writer = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
     write_text(out / "log.csv", buf.getvalue())
@@ -219,11 +294,13 @@ def train(
         dist.barrier()
         if not d.main:
             task.prepare(compute=False)
+    prec = resolve_precision(recipe.runtime.precision, d.device, recipe.runtime.channels_last)
     model = task.build_model().to(d.device)
+    if prec.channels_last:
+        model = model.to(memory_format=torch.channels_last)
     opt = torch.optim.Adam(model.parameters(), lr=recipe.optimizer.lr,
                            weight_decay=recipe.optimizer.weight_decay)
-    amp = recipe.runtime.amp and d.device.type == "cuda"
-    scaler = torch.amp.GradScaler("cuda", enabled=amp)
+    scaler = torch.amp.GradScaler(d.device.type, enabled=prec.scaled)
     start, rows = 0, []
     if state is not None:
         model.load_state_dict(state["model"])
@@ -245,10 +322,11 @@ def train(
                 dist.broadcast_object_list(box, src=0)
                 plan = box[0]
             plan_s = time.perf_counter() - t_plan
-            row = run_epoch(task, net, opt, scaler, amp, loader, epoch, plan, d, show)
+            row = run_epoch(task, net, opt, scaler, prec, loader, epoch, plan, d, show)
             row.update(epoch=epoch + 1, phase=task.phase(epoch), plan_s=round(plan_s, 3),
                        lr=opt.param_groups[0]["lr"])
-            rows.append({k: row[k] for k in LOG_FIELDS})
+            # a task may log per-epoch figures of its plan (BD: overlapping negatives)
+            rows.append({**{k: row[k] for k in LOG_FIELDS}, **getattr(task, "stats", {})})
             if d.main:
                 state = {"epoch": epoch + 1, "model": model.state_dict(),
                          "optimizer": opt.state_dict(), "scaler": scaler.state_dict(),
@@ -265,7 +343,7 @@ def train(
 
         weights, meta = task.export(model)
         meta.update(recipe=_portable(recipe.source), data=_portable(str(root)),
-                    epochs=recipe.epochs,
+                    epochs=recipe.epochs, precision=prec.name,
                     seed=recipe.seed, final_loss=rows[-1]["loss"] if rows else None)
         save_checkpoint(out / "model.pt", weights, meta)
         summary["model"] = str(out / "model.pt")
@@ -273,7 +351,7 @@ def train(
 
 
 def run_epoch(task: Task, net: nn.Module, opt: torch.optim.Optimizer,
-               scaler: torch.amp.GradScaler, amp: bool, loader: ThreadPoolExecutor,
+               scaler: torch.amp.GradScaler, prec: Precision, loader: ThreadPoolExecutor,
                epoch: int, plan: list[Any], d: Dist, show: bool) -> dict[str, Any]:
     """One epoch over this rank's batches; the next batch is prepared while this one trains."""
     mine = _shard(plan, d.rank, d.world)
@@ -292,14 +370,8 @@ def run_epoch(task: Task, net: nn.Module, opt: torch.optim.Optimizer,
         batch = pending.result()
         wait += time.perf_counter() - tw
         pending = submit(step + 1)
-        batch = {k: v.to(d.device, non_blocking=True) for k, v in batch.items()}
-        with torch.autocast(d.device.type, dtype=torch.float16, enabled=amp):
-            loss, n = task.loss(net, batch)
-        opt.zero_grad(set_to_none=True)
-        scaler.scale(loss).backward()
-        scaler.step(opt)
-        scaler.update()
-        losses.append(float(loss.detach()))
+        loss, n = train_step(task, net, opt, scaler, prec, to_device(batch, d.device, prec))
+        losses.append(loss)
         images += n
     seconds = time.perf_counter() - t0
     stats = torch.tensor([float(np.sum(losses)), len(losses), images], dtype=torch.float64)

@@ -19,7 +19,14 @@ import torch
 
 from pul_bench.paths import data_root
 from pul_train.recipe import load_recipe, task_class
-from pul_train.trainer import Dist, resolve_root, run_epoch
+from pul_train.trainer import (
+    Dist,
+    resolve_precision,
+    resolve_root,
+    run_epoch,
+    to_device,
+    train_step,
+)
 
 
 def main() -> None:
@@ -41,20 +48,16 @@ def main() -> None:
     task.prepare(compute=True)
     model = task.build_model().to(device)
     opt = torch.optim.Adam(model.parameters(), lr=recipe.optimizer.lr)
-    amp = recipe.runtime.amp and device.type == "cuda"
-    scaler = torch.amp.GradScaler("cuda", enabled=amp)
+    prec = resolve_precision(recipe.runtime.precision, device, recipe.runtime.channels_last)
+    if prec.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    scaler = torch.amp.GradScaler(device.type, enabled=prec.scaled)
     e0 = args.first_epoch
     plan = task.epoch_batches(e0, model)
-    fixed = {k: v.to(device) for k, v in task.make_batch(e0, 0, plan[0]).items()}
+    fixed = to_device(task.make_batch(e0, 0, plan[0]), device, prec)
 
     def pure_step() -> int:
-        with torch.autocast(device.type, dtype=torch.float16, enabled=amp):
-            loss, n = task.loss(model, fixed)
-        opt.zero_grad(set_to_none=True)
-        scaler.scale(loss).backward()
-        scaler.step(opt)
-        scaler.update()
-        return n
+        return train_step(task, model, opt, scaler, prec, fixed)[1]
 
     pure_step()  # warm-up
     pure_imgs = pipe_imgs = 0
@@ -72,7 +75,7 @@ def main() -> None:
             plan = task.epoch_batches(e0 + r + 1, model)
             crop_s += task.timing["crop_wait_s"]
             ahm_s += task.timing["ahm_s"]
-            row = run_epoch(task, model, opt, scaler, amp, loader, e0 + r + 1, plan, d, False)
+            row = run_epoch(task, model, opt, scaler, prec, loader, e0 + r + 1, plan, d, False)
             pipe_imgs += row["images"]
             pipe_s += row["seconds"]
             print(f"round {r + 1}: pure {pure_imgs / pure_s:.1f} img/s, pipeline "
@@ -81,8 +84,8 @@ def main() -> None:
     pure, pipe = pure_imgs / pure_s, pipe_imgs / pipe_s
     with_crops = pipe_imgs / (pipe_s + crop_s)
     with_ahm = pipe_imgs / (pipe_s + crop_s + ahm_s)
-    print(f"device {device}, threads {torch.get_num_threads()}, recipe {args.recipe}, "
-          f"phase {task.phase(e0 + 1)}")
+    print(f"device {device}, precision {prec.name}, threads {torch.get_num_threads()}, "
+          f"recipe {args.recipe}, phase {task.phase(e0 + 1)}")
     print(f"pure forward/backward: {pure:.1f} images/s")
     print(f"data pipeline + training: {pipe:.1f} images/s = {100 * pipe / pure:.1f}% of pure")
     print(f"  + waiting for the epoch's patch crops ({crop_s:.2f} s): {with_crops:.1f} images/s"
