@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -30,6 +32,7 @@ def group() -> None:
       pul_train proposals ../shared/data/unlabeled --video cup --frame 10 --out cup.png
       pul_train bd --config alexpul-bd-ahm --out runs/train/alexpul-bd-ahm
       pul_train bd --config alexpul-bd-ahm --out runs/train/alexpul-bd-ahm --resume
+      pul_train bd --config alexpul-bd --seeds 1,2,3 --export trackers/weights/alexpul-bd.pt
       torchrun --nproc_per_node 2 -m pul_train.cli bd --config FILE --out DIR
     """
 
@@ -66,6 +69,72 @@ def _train_recipe(config: str, task: str, out: Path | None, resume: bool,
             click.echo(f"listed in {manifest}")
 
 
+SEED_WEIGHTS = Path("runs") / "weights"  # seeds other than a recipe's own (not committed)
+
+
+def seed_overrides(recipe: Any, seed: int) -> list[str]:
+    """``--set`` items that train ``recipe`` with ``seed`` instead of its own seed.
+
+    A TC recipe also takes its inputs from the same seed's chain: a checkpoint ``DIR/NAME.pt``
+    becomes ``runs/weights/NAME-s<seed>.pt`` and a mined-pairs folder ``DIR/NAME-L<n>-s<r>``
+    becomes ``DIR/NAME-s<seed>-L<n>-s<seed>`` (what that seed's earlier stages write).
+    """
+    items = [f"seed={seed}"]
+    if recipe.task != "tc" or seed == recipe.seed:
+        return items
+    cfg = recipe.options
+    for key in ("init", "mine_with"):
+        value = getattr(cfg, key)
+        if value:
+            items.append(f"tc.{key}={(SEED_WEIGHTS / f'{Path(value).stem}-s{seed}.pt').as_posix()}")
+    pairs = []
+    for folder in cfg.extra_pairs:
+        path = Path(folder)
+        m = re.fullmatch(r"(.+)-L(\d+)-s\d+", path.name)
+        if m is None:
+            raise PulBenchError(f"{recipe.source}: tc.extra_pairs folder {folder!r} is not named "
+                                f"NAME-L<length>-s<seed>: cannot tell seed {seed}'s copy")
+        pairs.append((path.parent / f"{m[1]}-s{seed}-L{m[2]}-s{seed}").as_posix())
+    if pairs:
+        items.append(f"tc.extra_pairs=[{', '.join(pairs)}]")
+    return items
+
+
+def _train_seeds(config: str, task: str, seeds: tuple[int, ...], out: Path | None,
+                 resume: bool, data_root: Path | None, export: Path | None, quiet: bool,
+                 overrides: tuple[str, ...]) -> None:
+    """Train ``config`` once per seed into ``OUT-s<k>``: the recipe's own seed exports to
+    ``export``, every other seed to ``runs/weights/<recipe>-s<k>.pt`` (which that seed's later
+    stages read, see :func:`seed_overrides`)."""
+    from pul_bench.paths import REPO_ROOT
+    from pul_train.recipe import load_recipe
+
+    if overrides and out is None:
+        raise PulBenchError("--set changes the recipe: give the runs their own --out folder")
+    base = load_recipe(config, overrides)
+    stem = Path(base.source).stem
+    out = out or Path("runs") / "train" / stem
+    for k in seeds:
+        own = k == base.seed
+        click.echo(f"seed {k}: {out.name}-s{k}")
+        _train_recipe(config, task, out.with_name(f"{out.name}-s{k}"), resume, data_root,
+                      export if own else REPO_ROOT / SEED_WEIGHTS / f"{stem}-s{k}.pt", quiet,
+                      (*overrides, *seed_overrides(base, k)))
+
+
+def parse_seeds(text: str | None) -> tuple[int, ...]:
+    """``1,2,3`` -> (1, 2, 3); seeds are distinct non-negative integers."""
+    if not text:
+        return ()
+    try:
+        seeds = tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise PulBenchError(f"--seeds {text!r}: expected integers like 1,2,3") from None
+    if len(set(seeds)) != len(seeds) or min(seeds) < 0:
+        raise PulBenchError(f"--seeds {text!r}: seeds must be distinct and >= 0")
+    return seeds
+
+
 def _recipe_command(task: str, example: str, doc: str) -> click.Command:
     """A training verb: every task takes the same recipe, run-folder and export options."""
 
@@ -82,10 +151,20 @@ def _recipe_command(task: str, example: str, doc: str) -> click.Command:
     @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
                   help="Override one recipe value, e.g. --set supervised.noise_px=20 "
                        "(repeatable; checked like the file; needs --out).")
+    @click.option("--seeds", metavar="K,K,...",
+                  help="Train once per seed into OUT-s<k> (default OUT: runs/train/<recipe>). "
+                       "The recipe's own seed exports to --export; any other seed k to "
+                       "runs/weights/<recipe>-s<k>.pt, and a tc recipe then starts from seed "
+                       "k's earlier stages (runs/weights/<init>-s<k>.pt).")
     @click.option("--quiet", is_flag=True, help="No progress bars.")
     def command(config: str, out: Path | None, resume: bool, data_root: Path | None,
-                export: Path | None, quiet: bool, overrides: tuple[str, ...]) -> None:
-        _train_recipe(config, task, out, resume, data_root, export, quiet, overrides)
+                export: Path | None, quiet: bool, overrides: tuple[str, ...],
+                seeds: str | None) -> None:
+        chosen = parse_seeds(seeds)
+        if chosen:
+            _train_seeds(config, task, chosen, out, resume, data_root, export, quiet, overrides)
+        else:
+            _train_recipe(config, task, out, resume, data_root, export, quiet, overrides)
 
     return command
 
