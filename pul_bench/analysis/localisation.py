@@ -25,6 +25,7 @@ import numpy as np
 
 from pul_bench.datasets.otb import OTBSequence
 from pul_bench.errors import PulBenchError
+from pul_bench.geometry import box_center
 from pul_bench.tracker import Tracker, read_image
 
 
@@ -74,11 +75,9 @@ def peak_errors(tracker: Tracker, sequences: Sequence[OTBSequence],
         up = tracker.window.shape[0]
         resp = cv2.resize(r, (up, up), interpolation=cv2.INTER_CUBIC)
         row, col = np.unravel_index(int(np.argmax(resp)), resp.shape)
-        disp = (np.array([col, row]) - (up - 1) / 2) * tracker.stride / tracker.response_up
-        found = tracker.center + disp * tracker.x_sz / tracker.instance_size
-        x, y, w, h = seq.groundtruth[p.search]
-        dist = float(np.hypot(*(found - (x + w / 2, y + h / 2))))
-        out[i] = dist, dist / np.sqrt(w * h)
+        truth = seq.groundtruth[p.search]
+        dist = float(np.hypot(*(tracker.peak_to_frame(row, col) - box_center(truth))))
+        out[i] = dist, dist / np.sqrt(truth[2] * truth[3])
     return out
 
 

@@ -174,6 +174,13 @@ class SiamFCTracker(Tracker):
             r = self.net.correlate(self.zf, self.net.embed(self._to_tensor(crops)))
         return r[:, 0].float().cpu().numpy()
 
+    def peak_to_frame(self, row: int, col: int, scale: float = 1.0) -> np.ndarray:
+        """Frame point under cell (row, col) of the upsampled response of the search crop at
+        ``scale``: the response centre is the current centre, one cell is a stride / up pixel."""
+        disp = (np.array([col, row]) - (self.window.shape[0] - 1) / 2) * self.stride \
+            / self.response_up
+        return self.center + disp * self.x_sz * scale / self.instance_size
+
     def update(self, image: np.ndarray) -> Box:
         r = self.responses(image)
         up = self.window.shape[0]
@@ -184,8 +191,7 @@ class SiamFCTracker(Tracker):
         m /= m.sum() + 1e-16
         m = (1 - self.window_influence) * m + self.window_influence * self.window
         row, col = np.unravel_index(int(np.argmax(m)), m.shape)
-        disp = (np.array([col, row]) - (up - 1) / 2) * self.stride / self.response_up
-        self.center = self.center + disp * self.x_sz * self.scales[best] / self.instance_size
+        self.center = self.peak_to_frame(row, col, self.scales[best])
         scale = (1 - self.scale_lr) + self.scale_lr * self.scales[best]
         self.target_sz = self.target_sz * scale
         lo, hi = self.size_clamp
