@@ -262,12 +262,14 @@ def _nan_low(x: float) -> float:
 
 def grouped_bars(title: str, x_label: str, rows: Sequence[str], groups: Sequence[str],
                  metrics: Sequence[str], ours: np.ndarray, paper: np.ndarray,
-                 available: np.ndarray, caption: str) -> Figure:
+                 available: np.ndarray, caption: str, ours_ci: np.ndarray | None = None
+                 ) -> Figure:
     """One panel per metric; per row, an 'ours' and a 'paper' bar for each group.
 
     ``ours`` and ``paper`` are (rows, groups, metrics) with NaN where there is no value;
     ``available`` (rows, groups) is False where the paper has no such model (no bars at all).
-    A missing 'ours' value of an existing model is marked "not trained".
+    A missing 'ours' value of an existing model is marked "not trained". ``ours_ci``
+    (rows, groups, metrics, 2) draws each 'ours' bar's 95% interval as an error bar.
     """
     n_m = len(metrics)
     width_in = float(np.clip(1.6 + 1.25 * len(rows) * max(len(groups), 1) / 2 * n_m, 7.0, 13.0))
@@ -276,7 +278,8 @@ def grouped_bars(title: str, x_label: str, rows: Sequence[str], groups: Sequence
     bars = 2 * len(groups)
     w = 0.8 / bars
     x = np.arange(len(rows))
-    top = np.nanmax(np.concatenate([ours.ravel(), paper.ravel(), [0.1]]))
+    top = np.nanmax(np.concatenate([ours.ravel(), paper.ravel(), [0.1],
+                                    [] if ours_ci is None else ours_ci.ravel()]))
     for k, (ax, metric) in enumerate(zip(axes, metrics, strict=True)):
         for g, group in enumerate(groups):
             color = COLORS[g % len(COLORS)]
@@ -286,6 +289,10 @@ def grouped_bars(title: str, x_label: str, rows: Sequence[str], groups: Sequence
                    label=f"{group}: ours")
             ax.bar(pos_p, np.nan_to_num(paper[:, g, k]), w, color="white", edgecolor=color,
                    hatch="///", label=f"{group}: paper")
+            if ours_ci is not None:
+                ci, mid = ours_ci[:, g, k], ours[:, g, k]
+                ax.errorbar(pos_o, mid, yerr=np.abs(ci.T - mid), fmt="none", ecolor="0.25",
+                            elinewidth=0.9, capsize=2.5)
             for r in range(len(rows)):
                 if available[r, g] and math.isnan(ours[r, g, k]):
                     ax.text(pos_o[r], 0.01 * top, "not trained", rotation=90, ha="center",
@@ -313,8 +320,10 @@ def grouped_bars(title: str, x_label: str, rows: Sequence[str], groups: Sequence
 def lines(title: str, x_label: str, y_label: str,
           series: Mapping[str, tuple[Sequence[float], Sequence[float]]],
           references: Mapping[str, float], caption: str, log_x: bool = False,
-          x_ticks: Sequence[float] | None = None, empty_note: str = "") -> Figure:
-    """Metric against x, one line per series (NaN points left out), dashed reference levels."""
+          x_ticks: Sequence[float] | None = None, empty_note: str = "",
+          bands: Mapping[str, tuple[Sequence[float], Sequence[float]]] | None = None) -> Figure:
+    """Metric against x, one line per series (NaN points left out), dashed reference levels;
+    ``bands`` (series name -> (lows, highs) at its xs) shade each series' 95% intervals."""
     fig = Figure(figsize=(6.4, 4.8), dpi=REPORT_DPI, layout="constrained")
     ax = fig.add_subplot()
     drawn = 0
@@ -327,6 +336,12 @@ def lines(title: str, x_label: str, y_label: str,
             ax.plot(xs_a[keep], ys_a[keep], marker=MARKERS[i % len(MARKERS)],
                     color=COLORS[i % len(COLORS)], lw=1.8, label=name)
             drawn += 1
+        if bands and name in bands:
+            lo, hi = (np.asarray(v, float) for v in bands[name])
+            shade = keep & ~np.isnan(lo) & ~np.isnan(hi)
+            ax.fill_between(xs_a[shade], lo[shade], hi[shade], color=COLORS[i % len(COLORS)],
+                            alpha=0.15, lw=0)
+            top = max([top, *hi[shade]])
     for j, (name, y) in enumerate(references.items()):
         if not math.isnan(y):
             ax.axhline(y, color=COLORS[(len(series) + j) % len(COLORS)], ls="--", lw=1.2,

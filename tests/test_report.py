@@ -181,3 +181,24 @@ def test_bad_recipe_names_file_and_line(tmp_path: Path) -> None:
     with pytest.raises(InputError, match=r"bad\.yaml:\d+: unknown key 'colour' in "
                                          r"clip-length section"):
         load_recipe(f)
+
+
+def test_intervals_and_verdicts(report: dict) -> None:
+    rows = {r["label"]: r["cells"][0] for r in _section(report, "tab")["rows"]}
+    kcf = rows["kcf"]
+    assert kcf["ours_ci"]["OTB AUC"] == kcf["scores"]["otb"]["auc_ci"]
+    lo, hi = kcf["ours_ci"]["OTB AUC"]
+    assert lo <= kcf["ours"]["OTB AUC"] <= hi
+    (auc_pair, _) = _section(report, "tab")["comparisons"]
+    assert (auc_pair["a"], auc_pair["b"], auc_pair["metric"]) == ("kcf", "identity", "auc")
+    assert auc_pair["delta"] == pytest.approx(kcf["ours"]["OTB AUC"]
+                                              - rows["identity"]["ours"]["OTB AUC"], abs=1e-12)
+    # two sequences: no Wilcoxon outcome can reach 5%, and the caption says so
+    assert auc_pair["detectable"] is None and not auc_pair["significant"]
+    md = (report["tmp"] / "out" / "report.md").read_text()
+    assert "too few sequences for any difference to be significant" in md
+    assert f"{kcf['ours']['OTB AUC']:.3f} [{lo:.2f}, {hi:.2f}]" in md
+    cmp = _section(report, "cmp")["comparisons"]
+    assert [(c["a"], c["b"]) for c in cmp] == [("identity (ours)", "KCF (published)"),
+                                              ("identity (ours)",
+                                               "SiamFC-3s_CFNetRelease (published)")]

@@ -153,6 +153,13 @@ def holm(p_values: Sequence[float]) -> list[float]:
     return out.tolist()
 
 
+def smallest_p(n: int) -> float:
+    """The smallest two-sided Wilcoxon p-value ``n`` paired differences can give: 2 / 2^n
+    (all differences of one sign). Below 6 sequences it is >= 0.05, so no difference there is
+    ever significant, whatever its size."""
+    return min(1.0, 2.0 / 2.0**n)
+
+
 def detectable_difference(se: float) -> float:
     """The smallest true difference a two-sided 5% test detects with 80% power:
     ``(z_0.975 + z_0.80) * SE = 2.80 * SE``, where SE is the standard error of the mean
@@ -162,19 +169,23 @@ def detectable_difference(se: float) -> float:
 
 def compare(values: Mapping[str, Mapping[str, float]], metric: str,
             resamples: int = DEFAULT_RESAMPLES, seed: int = DEFAULT_SEED,
-            alpha: float = ALPHA) -> list[dict[str, Any]]:
-    """Every pair of trackers in ``values`` (``{tracker: {sequence: value}}``, in order) on the
-    sequences both cover: ``a, b, metric, n_sequences, delta, ci, se, detectable, p_value,
-    p_holm, significant, verdict``. ``significant`` needs both tests to agree: the
+            alpha: float = ALPHA, pairs: Sequence[tuple[str, str]] | None = None
+            ) -> list[dict[str, Any]]:
+    """Every pair of trackers in ``values`` (``{tracker: {sequence: value}}``, in order; or
+    only the given ``pairs`` of its keys), each on the sequences both cover, Holm-corrected
+    over the pairs compared: ``a, b, metric, n_sequences, delta, ci, se, detectable, p_value,
+    p_holm, significant, verdict`` (``detectable`` is None where even the most one-sided
+    outcome could not be significant, see :func:`smallest_p`). ``significant`` needs both
+    tests to agree: the
     Holm-corrected Wilcoxon p below alpha (with two trackers there is one pair and p_holm =
     p_value) and a bootstrap interval of the mean difference that excludes 0. (Wilcoxon tests
     the median of the differences, the interval their mean; a few large differences of the
     other sign can split them, and then the data do not say which tracker is better.)"""
-    pairs = [{"a": a, "b": b, "metric": metric, "n_sequences": 0}
-             for a, b in combinations(values, 2)]
+    results = [{"a": a, "b": b, "metric": metric, "n_sequences": 0}
+               for a, b in (combinations(values, 2) if pairs is None else pairs)]
     # pairs on the same sequences are bootstrapped and tested together, one column each
     by_common: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    for p in pairs:
+    for p in results:
         common = tuple(s for s in values[p["a"]] if s in values[p["b"]])
         if common:
             by_common.setdefault(common, []).append(p)
@@ -183,13 +194,15 @@ def compare(values: Mapping[str, Mapping[str, float]], metric: str,
                           for s in common])
         for p, result in zip(group, paired_columns(diffs, resamples, seed), strict=True):
             p.update(result)
-    tested = [p for p in pairs if p["n_sequences"]]
+    tested = [p for p in results if p["n_sequences"]]
     for p, adjusted in zip(tested, holm([p["p_value"] for p in tested]), strict=True):
         p["p_holm"] = adjusted
+        if len(tested) * smallest_p(p["n_sequences"]) >= alpha:
+            p["detectable"] = None  # no outcome on so few sequences can reach alpha
         p["significant"] = bool(adjusted < alpha and (p["ci"][0] > 0 or p["ci"][1] < 0))
-    for p in pairs:
+    for p in results:
         p["verdict"] = verdict(p)
-    return pairs
+    return results
 
 
 def verdict(pair: Mapping[str, Any]) -> str:
@@ -208,8 +221,10 @@ def verdict(pair: Mapping[str, Any]) -> str:
     numbers = (f"Δ{label} {delta:+.3f} [{lo:+.3f}, {hi:+.3f}], "
                f"p = {_p(pair['p_holm'])}, {pair['n_sequences']} sequences")
     if not significant:
-        return (f"{a} vs {b}: no detectable difference ({numbers}; detectable: "
-                f"±{pair['detectable']:.3f})")
+        det = pair["detectable"]
+        reach = (f"detectable: ±{det:.3f}" if det is not None else
+                 "too few sequences for any difference to be significant")
+        return f"{a} vs {b}: no detectable difference ({numbers}; {reach})"
     better, worse = (a, b) if first_better else (b, a)
     return f"{better} better than {worse}: {numbers}"
 

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from pul_bench import __version__, plots
+from pul_bench.analysis import stats
 from pul_bench.datasets.otb import load_otb
 from pul_bench.errors import InputError, PulBenchError
 from pul_bench.io import progress_bar, write_json, write_text
@@ -131,6 +132,49 @@ def _fmt(v: float | None, digits: int = 3) -> str:
     return "–" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.{digits}f}"
 
 
+def _fmt_ci(v: float | None, ci: list[float] | None) -> str:
+    """``0.582 [0.55, 0.61]``, or the bare value where no interval was computed."""
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "–"
+    return stats.format_ci(v, ci) if ci and not any(map(math.isnan, ci)) else _fmt(v)
+
+
+def _comparisons(named: dict[str, dict[str, Any]], pairs: list[tuple[str, str]],
+                 metric: str) -> list[dict[str, Any]]:
+    """Paired verdicts (:func:`pul_bench.analysis.stats.compare`, Holm over ``pairs``) between
+    named score dicts on ``metric``; scores without per-sequence values of it are left out."""
+    values = {}
+    for name, s in named.items():
+        try:
+            values[name] = {q: stats.sequence_value(e, metric)
+                            for q, e in (s.get("per_sequence") or {}).items()}
+        except (PulBenchError, KeyError):
+            continue
+    kept = [(a, b) for a, b in pairs if values.get(a) and values.get(b)]
+    return stats.compare(values, metric, pairs=kept) if kept else []
+
+
+def _uncertainty(named: list[dict[str, Any]], comparisons: list[dict[str, Any]]) -> str:
+    """Caption text: what stands behind each number and the smallest detectable difference."""
+    counts = sorted({s.get("n_sequences", s.get("sequences")) for s in named} - {None})
+    if not counts:
+        return ""
+    runs = sorted({s.get("repetitions", 1) for s in named})
+    text = (f"[lo, hi]: 95% bootstrap interval over the {'/'.join(map(str, counts))} sequences; "
+            f"one training seed per checkpoint, {'/'.join(map(str, runs))} run(s) per sequence.")
+    tested = [p for p in comparisons if p["n_sequences"]]
+    if tested:
+        label = stats.METRICS.get(tested[0]["metric"], (tested[0]["metric"],))[0]
+        det = [p["detectable"] for p in tested if p["detectable"] is not None]
+        text += (f" Verdicts: paired over sequences (Wilcoxon, Holm over the {len(tested)} "
+                 "comparisons); " + (
+                     f"the smallest difference they detect (80% power at 5%) is Δ{label} "
+                     f"{min(det):.3f}" + (f"–{max(det):.3f}." if max(det) > min(det) + 5e-4
+                                          else ".") if det else
+                     "too few sequences for any difference to be significant."))
+    return text
+
+
 def _missing_note(not_ready: list[dict[str, Any]]) -> str:
     if not not_ready:
         return ""
@@ -147,7 +191,10 @@ def _table(ctx: ev.Context, recipe: Recipe, sec: Section, data: dict[str, Any],
     rows_json, not_ready = [], []
     shape = (len(sec.rows), len(sec.groups), len(sec.metrics))
     ours, paper = np.full(shape, np.nan), np.full(shape, np.nan)
+    ours_ci = np.full((*shape, 2), np.nan)
     available = np.zeros(shape[:2], bool)
+    named: list[dict[str, dict[str, Any]]] = [{} for _ in sec.metrics]  # per metric
+    pairs: list[list[tuple[str, str]]] = [[] for _ in sec.metrics]
     for r, row in enumerate(sec.rows):
         cells = []
         for g, (entry, pv) in enumerate(zip(row.cells, row.paper, strict=True)):
@@ -156,7 +203,8 @@ def _table(ctx: ev.Context, recipe: Recipe, sec: Section, data: dict[str, Any],
                 continue
             available[r, g] = True
             cell = {"group": sec.groups[g], "tracker": entry.tracker,
-                    "checkpoint": entry.checkpoint, "ours": {}, "paper": {}, "scores": {}}
+                    "checkpoint": entry.checkpoint, "ours": {}, "ours_ci": {}, "paper": {},
+                    "scores": {}}
             for k, m in enumerate(sec.metrics):
                 state = ev.evaluate(ctx, entry, recipe.data[m.data])
                 ours[r, g, k] = _value(state, m.metric)
@@ -166,17 +214,32 @@ def _table(ctx: ev.Context, recipe: Recipe, sec: Section, data: dict[str, Any],
                 cell["paper"][m.label] = pv[k]
                 if state["status"] == "ok":
                     cell["scores"][m.data] = state["scores"]
+                    ci = state["scores"].get(f"{m.metric}_ci")
+                    cell["ours_ci"][m.label] = ci
+                    if ci:
+                        ours_ci[r, g, k] = ci
+                    name = row.label + (f" ({sec.groups[g]})" if len(sec.groups) > 1 else "")
+                    before = [n for n in named[k] if n.endswith(f"({sec.groups[g]})")
+                              or len(sec.groups) == 1]
+                    if before:  # each row against the row above it, in the same group
+                        pairs[k].append((name, before[-1]))
+                    named[k][name] = state["scores"]
                 else:
                     cell.update(reason=state.get("reason"), train=state.get("train"))
                     not_ready += _not_ready(entry, state)
             cells.append(cell)
         rows_json.append({"label": row.label, "cells": cells})
     not_ready = _unique(not_ready)
+    comparisons = [c for k, m in enumerate(sec.metrics)
+                   for c in _comparisons(named[k], pairs[k], m.metric)]
+    scored = [s for per_metric in named for s in per_metric.values()]
     caption = _caption(recipe, sec, data, [m.data for m in sec.metrics], not_ready,
                        "Hatched bars: the paper's published values (full-scale training, full "
-                       "benchmarks).")
+                       "benchmarks); error bars: our 95% intervals. "
+                       + _uncertainty(scored, comparisons))
     fig = plots.grouped_bars(sec.title, sec.x_label, [r.label for r in sec.rows], sec.groups,
-                               [m.label for m in sec.metrics], ours, paper, available, caption)
+                               [m.label for m in sec.metrics], ours, paper, available, caption,
+                               ours_ci)
     files = plots.save(fig, out / sec.id)
     head = ["", *[f"{g} {m.label}" for g in sec.groups for m in sec.metrics]]
     lines = [f"## {sec.title}", "", caption, "", "Each cell: ours / paper.", "",
@@ -188,13 +251,17 @@ def _table(ctx: ev.Context, recipe: Recipe, sec: Section, data: dict[str, Any],
                 if not available[r, g]:
                     cells.append("–")
                     continue
-                o = "not trained" if math.isnan(ours[r, g, k]) else _fmt(ours[r, g, k])
+                o = ("not trained" if math.isnan(ours[r, g, k]) else
+                     _fmt_ci(ours[r, g, k], ours_ci[r, g, k].tolist()))
                 cells.append(f"{o} / {_fmt(paper[r, g, k])}")
         lines.append(_md_row(cells))
+    if comparisons:
+        lines += ["", "Each row against the row above it (ours):", "",
+                  *[f"- {c['verdict']}" for c in comparisons]]
     lines += ["", *_figure_links(files)]
     return _Built({"kind": "table", "id": sec.id, "title": sec.title, "caption": caption,
                    "metrics": [dataclasses.asdict(m) for m in sec.metrics],
-                   "groups": list(sec.groups), "rows": rows_json,
+                   "groups": list(sec.groups), "rows": rows_json, "comparisons": comparisons,
                    "figures": _names(files)}, lines, files, not_ready)
 
 
@@ -205,17 +272,22 @@ def _curve(ctx: ev.Context, recipe: Recipe, sec: Section, data: dict[str, Any],
            out: Path) -> _Built:
     src = recipe.data[sec.data]
     series_json, plotted, not_ready = [], {}, []
+    bands: dict[str, tuple[list[float], list[float]]] = {}
     for s in sec.series:
         points = []
         for x, entry in s.points:
             state = ev.evaluate(ctx, entry, src)
             not_ready += _not_ready(entry, state)
+            ok = state["status"] == "ok"
             points.append({"x": x, "tracker": entry.tracker, "checkpoint": entry.checkpoint,
                            "status": state["status"], "value": _value(state, sec.metric),
+                           "ci": state["scores"].get(f"{sec.metric}_ci") if ok else None,
                            **({"scores": state["scores"]} if state["status"] == "ok" else
                               {"reason": state.get("reason"), "train": state.get("train")})})
         series_json.append({"label": s.label, "points": points})
         plotted[s.label] = ([p["x"] for p in points], [p["value"] for p in points])
+        bands[s.label] = tuple([p["ci"][i] if p["ci"] else math.nan for p in points]
+                               for i in (0, 1))
     refs_json, refs = [], {}
     for e in sec.references:
         state = ev.evaluate(ctx, e, src)
@@ -226,11 +298,20 @@ def _curve(ctx: ev.Context, recipe: Recipe, sec: Section, data: dict[str, Any],
                           **({"scores": state["scores"]} if state["status"] == "ok" else {})})
     not_ready = _unique(not_ready)
     label = METRIC_LABELS[sec.metric]
-    caption = _caption(recipe, sec, data, [sec.data], not_ready, "")
     xs = sorted({x for s in sec.series for x, _ in s.points})
+    # series against each other at the same x (e.g. NR against BCE at one noise level)
+    named = {f"{s['label']} at {p['x']:g}": p["scores"] for s in series_json
+             for p in s["points"] if p["status"] == "ok"}
+    pairs = [(a, b) for x in xs for i, a in enumerate(named) for b in list(named)[i + 1:]
+             if a.endswith(f" at {x:g}") and b.endswith(f" at {x:g}")]
+    comparisons = _comparisons(named, pairs, sec.metric)
+    caption = _caption(recipe, sec, data, [sec.data], not_ready,
+                       "Shaded: 95% intervals. " + _uncertainty(list(named.values()),
+                                                                comparisons))
     fig = plots.lines(sec.title, sec.x_label, f"{label} on {data[sec.data]['benchmark'].upper()}",
                         plotted, refs, caption, x_ticks=xs,
-                        empty_note="no trained checkpoint yet:\nsee the commands in report.md")
+                        empty_note="no trained checkpoint yet:\nsee the commands in report.md",
+                        bands=bands)
     files = plots.save(fig, out / sec.id)
     head = [sec.x_label, *[s.label for s in sec.series]]
     lines = [f"## {sec.title}", "", caption, "", f"{label}:", "", _md_row(head),
@@ -240,14 +321,17 @@ def _curve(ctx: ev.Context, recipe: Recipe, sec: Section, data: dict[str, Any],
         for s in series_json:
             p = next((p for p in s["points"] if p["x"] == x), None)
             vals.append("" if p is None else
-                        (_fmt(p["value"]) if p["status"] == "ok" else p["status"]))
+                        (_fmt_ci(p["value"], p["ci"]) if p["status"] == "ok" else p["status"]))
         lines.append(_md_row([f"{x:g}", *vals]))
     for name, v in refs.items():
         lines.append(f"\nReference: {name}: {_fmt(v) if not math.isnan(v) else 'not trained'}")
+    if comparisons:
+        lines += ["", "Series against each other at the same x:", "",
+                  *[f"- {c['verdict']}" for c in comparisons]]
     lines += ["", *_figure_links(files)]
     return _Built({"kind": "curve", "id": sec.id, "title": sec.title, "caption": caption,
                    "metric": sec.metric, "data": sec.data, "x_label": sec.x_label,
-                   "series": series_json, "references": refs_json,
+                   "series": series_json, "references": refs_json, "comparisons": comparisons,
                    "figures": _names(files)}, lines, files, not_ready)
 
 
@@ -348,6 +432,9 @@ def _compare(ctx: ev.Context, recipe: Recipe, sec: Section, data: dict[str, Any]
                      "one-pass tracking is causal, so this equals running on those frames).")
     if excluded:
         notes.append(f"Excluded (no published results): {', '.join(excluded)}.")
+    comparisons = _comparisons(scores, [(a, b) for a in ours for b in scores if b not in ours],
+                               "auc")
+    notes.append(_uncertainty(list(scores.values()), comparisons))
     caption = _caption(recipe, sec, data, [], not_ready, " ".join(notes))
     where = f"{len(common)} OTB sequences ({frames:,} frames)"
     files = _compare_figures(scores, where, caption, out / sec.id)
@@ -360,11 +447,14 @@ def _compare(ctx: ev.Context, recipe: Recipe, sec: Section, data: dict[str, Any]
         base = n.rsplit(" (", 1)[0]
         pub = sec.published_scores.get(base, {}) if n.endswith("(published)") else {}
         origin = "published raw results" if n.endswith("(published)") else "ours (pul_bench)"
-        lines.append(_md_row([base, origin, _fmt(s["auc"]), _fmt(s["dp20"]),
-            _fmt(s["norm_prec"]), _fmt(s["sr50"]), _fmt(pub.get("auc")),
-            _fmt(pub.get("dp20"))]))
+        lines.append(_md_row([base, origin, *[_fmt_ci(s[k], s.get(f"{k}_ci"))
+                                              for k in ("auc", "dp20", "norm_prec", "sr50")],
+                              _fmt(pub.get("auc")), _fmt(pub.get("dp20"))]))
     if sec.published_scores_note:
         lines += ["", sec.published_scores_note]
+    if comparisons:
+        lines += ["", "Ours against each published tracker (AUC, paired over these sequences):",
+                  "", *[f"- {c['verdict']}" for c in comparisons]]
     seq_head = ["tracker", *[s.name for s in common]]
     lines += ["", "Per-sequence AUC:", "", _md_row(seq_head), _md_row(["---"] * len(seq_head))]
     for n in ranked:
@@ -379,6 +469,7 @@ def _compare(ctx: ev.Context, recipe: Recipe, sec: Section, data: dict[str, Any]
                    "published_scores_full_benchmark": sec.published_scores,
                    "trackers": {n: {"source": "published" if n.endswith("(published)")
                                     else "ours", **scores[n]} for n in ranked},
+                   "comparisons": comparisons,
                    "figures": _names(files)}, lines, files, not_ready)
 
 
