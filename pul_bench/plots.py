@@ -70,8 +70,10 @@ def add_caption(fig: Figure, text: str, width: int = 110) -> None:
 # ---- OTB one-pass evaluation ---------------------------------------------------------------
 
 
-def plot_all(scores: Scores, out_dir: str | Path, bench: str) -> list[Path]:
-    """Draw the success, precision and per-attribute plots of ``scores`` into ``out_dir``.
+def plot_all(scores: Scores, out_dir: str | Path, bench: str, protocol: str = "ope"
+             ) -> list[Path]:
+    """Draw the success, precision and per-attribute plots of ``scores`` into ``out_dir``;
+    titles name the OTB ``protocol`` (``ope``, ``tre``, ``sre``), as the toolkit's do.
 
     ``scores`` maps tracker name to the scorer's output (``auc``, ``dp20``,
     ``success_curve``, ``precision_curve``, optional ``per_attribute`` and ``n_sequences``).
@@ -82,13 +84,13 @@ def plot_all(scores: Scores, out_dir: str | Path, bench: str) -> list[Path]:
         return []
     styles = _styles(scores)
     n = max(int(s.get("n_sequences", len(s.get("per_sequence", ())))) for s in scores.values())
-    where = f"{bench.upper()} ({n} sequences)"
-    written = save(success_plot(scores, f"Success plots of OPE on {where}", styles),
+    where = f"{protocol.upper()} on {bench.upper()} ({n} sequences)"
+    written = save(success_plot(scores, f"Success plots of {where}", styles),
                    out_dir / "success")
-    written += save(precision_plot(scores, f"Precision plots of OPE on {where}", styles),
+    written += save(precision_plot(scores, f"Precision plots of {where}", styles),
                     out_dir / "precision")
     if any(s.get("per_attribute") for s in scores.values()):
-        written += save(attribute_plot(scores, f"Per-attribute scores of OPE on {where}", styles),
+        written += save(attribute_plot(scores, f"Per-attribute scores of {where}", styles),
                         out_dir / "attributes")
     return written
 

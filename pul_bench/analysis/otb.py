@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from pul_bench import protocols
 from pul_bench.analysis import stats
 from pul_bench.benchmarks import Benchmark
 from pul_bench.datasets.otb import ATTRIBUTES, OTBSequence, load_otb, match_names, read_boxes
@@ -51,16 +52,24 @@ _TO_FILE = np.array([1.0, 1.0, 0.0, 0.0])  # 0-based -> the 1-based values the t
 
 def score(bench: Benchmark, result_dirs: Sequence[str | Path], root: str | Path,
           convention: str | None = None, resamples: int = stats.DEFAULT_RESAMPLES,
-          seed: int = stats.DEFAULT_SEED) -> dict[str, Any]:
+          seed: int = stats.DEFAULT_SEED, protocol: str = "ope") -> dict[str, Any]:
     """Score every result folder on ``bench``'s sequences found under ``root``.
 
     Returns ``{tracker: {auc, dp20, norm_prec, sr50, success_curve, precision_curve,
     per_sequence, per_attribute, missing, n_sequences, convention}}``; ``missing`` lists the
     benchmark's sequences absent from ``root`` or from that folder. With ``resamples`` > 0
     (bootstrap resamples, seeded by ``seed``) the scores also carry ``auc_ci``, ``dp20_ci``,
-    ``norm_prec_ci``, ``sr50_ci`` (95% intervals ``[lo, hi]``) and ``bootstrap``.
+    ``norm_prec_ci``, ``sr50_ci`` (95% intervals ``[lo, hi]``) and ``bootstrap``. With
+    ``protocol`` ``tre`` or ``sre`` the runs in ``<folder>/<protocol>/`` are scored (see
+    :mod:`pul_bench.protocols`), in the MATLAB toolkit's convention only.
     """
     convention = _check_convention(bench, convention)
+    if protocol not in protocols.PROTOCOLS:
+        raise PulBenchError(f"unknown protocol {protocol!r}; use one of "
+                            f"{', '.join(protocols.PROTOCOLS)}")
+    if protocol != "ope" and convention != "matlab":
+        raise PulBenchError(f"{protocol.upper()} is defined by the MATLAB OTB toolkit only; "
+                            f"drop --convention {convention}")
     seqs, absent = load_otb(bench, root)
     if not seqs:
         raise PulBenchError(f"no {bench.name} sequences found under {root}")
@@ -72,13 +81,20 @@ def score(bench: Benchmark, result_dirs: Sequence[str | Path], root: str | Path,
         if d.name in out:
             raise PulBenchError(f"two result folders are named {d.name!r} (the folder name is "
                                 "the tracker name); rename one")
-        boxes, no_file = read_results(d, seqs)
+        if protocol == "ope":
+            boxes, no_file = read_results(d, seqs)
+        else:
+            boxes, run_starts, no_file = protocols.read_runs(
+                d / protocol, seqs, protocol, protocols.init_omit_dirs(bench, root))
         if not boxes:
             raise PulBenchError(f"{d}: no result file for any of the {len(seqs)} {bench.name} "
                                 f"sequences under {root}")
         lacking = set(absent) | set(no_file)
-        out[d.name] = _score_tracker(seqs, boxes, convention, [n for n in order if n in lacking],
-                                     resamples, seed)
+        lacking = [n for n in order if n in lacking]
+        out[d.name] = (_score_tracker(seqs, boxes, convention, lacking, resamples, seed)
+                       if protocol == "ope" else
+                       {**_score_runs(seqs, boxes, run_starts, lacking, resamples, seed),
+                        "protocol": protocol})
     return out
 
 
@@ -188,7 +204,8 @@ def format_table(scores: Mapping[str, Mapping[str, Any]]) -> str:
     keys = ("auc", "dp20", "norm_prec", "sr50")
     boot = next((scores[t]["bootstrap"] for t in names if "bootstrap" in scores[t]), None)
     cell = 18 if boot else 6  # "0.582 [0.55, 0.61]"
-    lines = [f"OTB one-pass scores ({', '.join(sorted(conv))} convention)",
+    run = "/".join(sorted({scores[t].get("protocol", "ope").upper() for t in names}))
+    lines = [f"OTB {run.replace('OPE', 'one-pass')} scores ({', '.join(sorted(conv))} convention)",
              f"{'tracker':<{width}}  " + "  ".join(f"{h:>{cell}}" for h in
                                                    ("AUC", "DP@20", "NormP", "SR@0.5"))
              + f"  {'seqs':>5}"]
@@ -231,6 +248,14 @@ def _score_tracker(seqs: Sequence[OTBSequence], boxes: Mapping[str, np.ndarray],
                                np.concatenate([s.valid for s in scored]),
                                np.concatenate([boxes[s.name] for s in scored]), starts,
                                convention)
+    return _summarise(scored, succ, prec, norm, convention, missing, resamples, seed)
+
+
+def _summarise(scored: Sequence[OTBSequence], succ: np.ndarray, prec: np.ndarray,
+               norm: np.ndarray, convention: str, missing: Sequence[str], resamples: int,
+               seed: int) -> dict[str, Any]:
+    """The scores read off the (S, T) success, precision and normalised-precision curves of
+    the ``scored`` sequences (one-pass, or each sequence's TRE/SRE runs pooled)."""
     drop = convention == "matlab"
     success, precision = ope.mean_curve(succ, drop), ope.mean_curve(prec, drop)
     per_attribute: dict[str, dict[str, float | int]] = {}
@@ -266,3 +291,35 @@ def _score_tracker(seqs: Sequence[OTBSequence], boxes: Mapping[str, np.ndarray],
         "n_sequences": len(scored),
         "convention": convention,
     }
+
+
+def _score_runs(seqs: Sequence[OTBSequence], boxes: Mapping[str, np.ndarray],
+                starts: Mapping[str, Sequence[int]], missing: Sequence[str], resamples: int,
+                seed: int) -> dict[str, Any]:
+    """Scores of one tracker's TRE or SRE runs, as ``genPerfMat.m`` computes them.
+
+    ``boxes`` holds each sequence's runs one after the other (1-based), ``starts`` their first
+    rows. Each run is scored like a one-pass sequence from its own first frame (replaced by the
+    ground truth, as ``calcSeqErrRobust.m`` does, so an SRE run's shifted box is not scored);
+    a sequence's curve is its runs' success counts summed over their summed lengths, so longer
+    TRE runs weigh more; sequences are then averaged as in OPE.
+    """
+    scored = [s for s in seqs if s.name in boxes]
+    gt, valid, first, owner = [], [], [], []
+    pos = 0
+    for i, s in enumerate(scored):
+        for row in starts[s.name]:
+            gt.append(s.groundtruth[row:])
+            valid.append(s.valid[row:])
+            first.append(pos)
+            owner.append(i)
+            pos += len(s) - row
+    lengths = np.diff(np.append(first, pos))
+    pooled = []
+    for curves in _curves(np.concatenate(gt) + _TO_FILE, np.concatenate(valid),
+                          np.concatenate([boxes[s.name] for s in scored]), np.array(first),
+                          "matlab"):
+        counts = np.zeros((len(scored), curves.shape[1]))
+        np.add.at(counts, owner, np.rint(curves * lengths[:, None]))  # exact frame counts
+        pooled.append(counts / np.bincount(owner, weights=lengths)[:, None])
+    return _summarise(scored, *pooled, "matlab", missing, resamples, seed)

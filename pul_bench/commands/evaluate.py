@@ -18,8 +18,9 @@ from pathlib import Path
 import click
 
 from pul_bench.analysis import stats
-from pul_bench.benchmarks import get_benchmark
+from pul_bench.benchmarks import Benchmark, get_benchmark
 from pul_bench.experiments.common import runner
+from pul_bench.protocols import PROTOCOLS
 
 ANALYSES = {"otb": "pul_bench.analysis.otb", "vot": "pul_bench.analysis.vot"}
 CONVENTIONS = ("matlab", "pysot", "got10k", "vot")
@@ -36,6 +37,24 @@ def bootstrap_options(command: Callable) -> Callable:
                         default=stats.DEFAULT_RESAMPLES, show_default=True,
                         help="Bootstrap resamples over sequences for the 95% intervals "
                         "(0: no intervals).")(command)
+
+
+def protocol_option(command: Callable) -> Callable:
+    """``--protocol ope|tre|sre``: the OTB toolkit's one-pass, temporal or spatial runs."""
+    return click.option("--protocol", type=click.Choice(PROTOCOLS), default="ope",
+                        show_default=True,
+                        help="OTB runs: one-pass, temporal (20 start frames) or spatial "
+                        "(12 shifted initial boxes) robustness.")(command)
+
+
+def _protocol(bench: Benchmark, protocol: str) -> dict[str, str]:
+    """Keyword arguments selecting ``protocol`` (OTB only; nothing for the default)."""
+    if protocol == "ope":
+        return {}
+    if bench.kind != "otb":
+        raise click.UsageError(f"--protocol {protocol} applies to OTB benchmarks, not "
+                               f"{bench.name}")
+    return {"protocol": protocol}
 
 
 def _split(seqs: str | None) -> list[str] | None:
@@ -56,9 +75,10 @@ def _split(seqs: str | None) -> list[str] | None:
               help="Use this checkpoint instead of the tracker spec's.")
 @click.option("--json", "as_json", is_flag=True, help="Print the scores as JSON.")
 @bootstrap_options
+@protocol_option
 def eval_cmd(benchmark: str, tracker: str, root: Path | None, out: Path, workers: int,
              sequences: str | None, checkpoint: Path | None, as_json: bool, resamples: int,
-             seed: int) -> None:
+             seed: int, protocol: str) -> None:
     """Run TRACKER on BENCHMARK, write raw results, score them and plot.
 
     Sequences already finished in --out are skipped, so an interrupted run resumes.
@@ -68,7 +88,7 @@ def eval_cmd(benchmark: str, tracker: str, root: Path | None, out: Path, workers
     scores = runner(bench.kind).evaluate(
         bench=bench, tracker=tracker, root=root or bench.default_root(), out=out,
         workers=workers, sequences=_split(sequences), checkpoint=checkpoint,
-        resamples=resamples, seed=seed)
+        resamples=resamples, seed=seed, **_protocol(bench, protocol))
     click.echo(json.dumps(scores, indent=2) if as_json else analysis.format_table(scores))
 
 
@@ -84,9 +104,10 @@ def eval_cmd(benchmark: str, tracker: str, root: Path | None, out: Path, workers
 @click.option("--seeds", is_flag=True,
               help="Also aggregate seed families: folders X, X-s2, X-s3... are seeds of X.")
 @bootstrap_options
+@protocol_option
 def score_cmd(benchmark: str, result_dirs: tuple[Path, ...], root: Path | None,
               convention: str | None, as_json: bool, seeds: bool, resamples: int,
-              seed: int) -> None:
+              seed: int, protocol: str) -> None:
     """Score existing raw-result folders (folder name = tracker name) on BENCHMARK.
 
     Each score comes with a 95% bootstrap interval over sequences (JSON: ``<score>_ci``).
@@ -97,7 +118,8 @@ def score_cmd(benchmark: str, result_dirs: tuple[Path, ...], root: Path | None,
     analysis = importlib.import_module(ANALYSES[bench.kind])
     scores = analysis.score(bench=bench, result_dirs=list(result_dirs),
                             root=root or bench.default_root(annotations_only=True),
-                            convention=convention, resamples=resamples, seed=seed)
+                            convention=convention, resamples=resamples, seed=seed,
+                            **_protocol(bench, protocol))
     if not seeds:
         click.echo(json.dumps(scores, indent=2) if as_json else analysis.format_table(scores))
         return

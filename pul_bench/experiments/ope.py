@@ -9,6 +9,15 @@ Layout under ``--out``::
     reports/<BENCH>/performance.json                 scores of every tracker evaluated there
     reports/<BENCH>/*.png, *.pdf                     success / precision / attribute plots
 
+With ``--protocol tre`` or ``sre`` (:mod:`pul_bench.protocols`: the MATLAB OTB toolkit's
+temporal and spatial robustness runs), each run ``k`` (from 1, in the toolkit's order) is a
+file of its own, so a killed run resumes run by run::
+
+    results/<BENCH>/<TRACKER>/tre/<Seq>_<k>.txt              TRE run k: its start frame to the end
+    results/<BENCH>/<TRACKER>/tre/times/<Seq>_<k>_time.txt
+    results/<BENCH>/<TRACKER>/sre/<Seq>_<k>.txt              SRE run k: k-th shifted initial box
+    reports/<BENCH>/tre/, reports/<BENCH>/sre/               performance.json and plots
+
 Times live in their own folder so the result folder holds exactly one file per sequence, as
 scorers expect. A sequence counts as finished once its box file exists; both files are written
 atomically (times first), so a killed run resumes where it stopped and never redoes or loses a
@@ -25,10 +34,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from PIL import Image
 from tqdm import tqdm
 
+from pul_bench import protocols
 from pul_bench.analysis import stats
 from pul_bench.benchmarks import Benchmark
+from pul_bench.datasets.otb import OTBSequence
 from pul_bench.errors import InputError, PulBenchError
 from pul_bench.experiments import common
 from pul_bench.io import write_text
@@ -62,11 +74,13 @@ def evaluate(
     checkpoint: str | Path | None = None,
     resamples: int = stats.DEFAULT_RESAMPLES,
     seed: int = stats.DEFAULT_SEED,
+    protocol: str = "ope",
 ) -> dict[str, Any]:
     """Run ``tracker`` on ``bench`` (resumably), score it, update performance.json and plots.
 
     Returns ``{tracker: scores}`` as :func:`pul_bench.analysis.otb.score` computes them (MATLAB
-    toolkit convention); with ``sequences``, on those sequences only.
+    toolkit convention); with ``sequences``, on those sequences only. ``protocol`` is ``ope``,
+    ``tre`` or ``sre``.
     """
     from pul_bench.analysis.otb import score
     from pul_bench.datasets.otb import load_otb
@@ -89,17 +103,18 @@ def evaluate(
     result_dir = out / "results" / bench.name / tracker
     made_by = common.set_up(spec, checkpoint)
     common.check_set_up(result_dir, made_by)
+    if protocol not in protocols.PROTOCOLS:
+        raise PulBenchError(f"unknown protocol {protocol!r}; use one of "
+                            f"{', '.join(protocols.PROTOCOLS)}")
+    omit_dirs = protocols.init_omit_dirs(bench, root) if protocol != "ope" else []
     jobs = []
     for s in seqs:
         if not s.frames:
             raise PulBenchError(f"{root}: no images for sequence {s.name!r}; eval needs the "
                                 "image folders, not only annotations")
         _check_first_box(s.groundtruth[0], s.source or root, s.ope_offset + 1)
-        job = _Job(s.name, bench.name, tuple(str(f) for f in s.frames),
-                   tuple(float(v) for v in s.groundtruth[0]),
-                   result_dir / f"{s.name}.txt", result_dir / "times" / f"{s.name}_time.txt")
-        if not _finished(job):
-            jobs.append(job)
+        jobs += [j for j in _jobs(s, bench.name, result_dir, protocol, omit_dirs)
+                 if not _finished(j)]
     if jobs:
         common.build_tracker(spec, checkpoint, bench.name, result_dir, made_by)
         common.run_jobs(jobs, functools.partial(_run_one, spec, checkpoint), workers, spec.name)
@@ -107,9 +122,11 @@ def evaluate(
     scored = dataclasses.replace(bench, sequences=tuple(s.name for s in seqs)) if sequences \
         else bench
     scores = score(bench=scored, result_dirs=[result_dir], root=root, resamples=resamples,
-                   seed=seed)
+                   seed=seed, protocol=protocol)
     report_dir = out / "reports" / bench.name
-    _report(report_dir, bench.name, scores)
+    if protocol != "ope":
+        report_dir /= protocol
+    _report(report_dir, bench.name, scores, protocol)
     tqdm.write(f"results in {result_dir}; scores and plots in {report_dir}", file=sys.stderr)
     return scores
 
@@ -121,6 +138,29 @@ def _check_first_box(box: np.ndarray, source: Path, line: int) -> None:
     shown = ",".join(f"{v:g}" for v in (box + [1, 1, 0, 0]).tolist())
     raise InputError(source, f"first box ({shown}) is NaN or has a size <= 0, so no tracker "
                      "can be initialised on it", line)
+
+
+def _jobs(seq: OTBSequence, bench_name: str, result_dir: Path, protocol: str,
+          omit_dirs: Sequence[Path]) -> list[_Job]:
+    """The runs ``protocol`` makes on ``seq``, one job each (OPE: ``<Seq>.txt``; TRE and SRE:
+    ``<protocol>/<Seq>_<k>.txt``, its frames from the run's start to the end)."""
+    frames = tuple(str(f) for f in seq.frames)
+    if protocol == "ope":
+        return [_Job(seq.name, bench_name, frames, tuple(float(v) for v in seq.groundtruth[0]),
+                     result_dir / f"{seq.name}.txt",
+                     result_dir / "times" / f"{seq.name}_time.txt")]
+    size = None
+    if protocol == "sre":  # shifted boxes are clipped to the image, as shiftInitBB.m does
+        try:
+            with Image.open(frames[0]) as im:
+                size = (im.height, im.width)
+        except OSError as e:
+            raise InputError(frames[0], f"cannot read the image size: {e}") from None
+    folder = result_dir / protocol
+    return [_Job(f"{seq.name}_{r.k}", bench_name, frames[r.start:], r.init_box,
+                 folder / f"{seq.name}_{r.k}.txt", folder / "times" / f"{seq.name}_{r.k}_time.txt")
+            for r in protocols.runs(seq, protocol, protocols.find_init_omit(seq.name, omit_dirs),
+                                    size)]
 
 
 def _finished(job: _Job) -> bool:
@@ -153,7 +193,8 @@ def format_otb_boxes(boxes: np.ndarray) -> str:
     return "".join(",".join(repr(v) for v in row) + "\n" for row in rows.tolist())
 
 
-def _report(report_dir: Path, bench_name: str, scores: dict[str, Any]) -> None:
+def _report(report_dir: Path, bench_name: str, scores: dict[str, Any],
+            protocol: str = "ope") -> None:
     """Merge ``scores`` into performance.json and redraw the plots of comparable trackers."""
     from pul_bench.plots import plot_all
 
@@ -161,4 +202,4 @@ def _report(report_dir: Path, bench_name: str, scores: dict[str, Any]) -> None:
     # Only trackers scored on the same sequences belong on the same axes.
     same = {name: s for name, s in merged.items()
             if set(s.get("per_sequence", {})) == set(next(iter(scores.values()))["per_sequence"])}
-    plot_all(same, report_dir, bench_name)
+    plot_all(same, report_dir, bench_name, protocol)
