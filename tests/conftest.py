@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from pul_bench.paths import REPO_ROOT
 from pul_bench.paths import data_root as _data_root
 
 
@@ -51,9 +52,11 @@ def untrained_spec(tmp_path: Path, monkeypatch):
     def make(name: str, backbone: str, train: str) -> str:
         specs = tmp_path / "untrained-specs"
         specs.mkdir(exist_ok=True)
+        base = {"alexnet": "siamfc", "ciresnet22": "siamdw"}[backbone]  # complete SiamFC args
+        (specs / f"{base}.yaml").write_text((REPO_ROOT / "trackers" / f"{base}.yaml").read_text())
         (specs / f"{name}.yaml").write_text(
-            f"name: {name}\ndescription: d\nfactory: pul_bench.trackers.siamfc:SiamFCTracker\n"
-            f"args: {{backbone: {backbone}}}\ncheckpoint: missing.pt\ntrain: {train}\n")
+            f"name: {name}\ndescription: d\nextends: {base}\n"
+            f"checkpoint: missing.pt\ntrain: {train}\n")
         monkeypatch.setenv("PULBENCH_TRACKERS", str(specs))
         return name
 
