@@ -121,8 +121,8 @@ def test_input_error_survives_pickling() -> None:
     assert e.path == Path("some/file.txt")
 
 
-def _corrupt_ball1(out: Path) -> Path:
-    folder = out / "results" / "vot_short" / "identity" / "baseline" / "ball1"
+def _corrupt_ball1(out: Path, bench: str = "vot_short") -> Path:
+    folder = out / "results" / bench / "identity" / "baseline" / "ball1"
     folder.mkdir(parents=True)
     (folder / "ball1_001.txt").write_text("1\nabc\n")
     return folder / "ball1_001.txt"
@@ -140,24 +140,18 @@ def test_serial_vot_continues_after_a_bad_sequence(vot_sequences: Path, tmp_path
 
 
 def test_parallel_vot_reports_bad_input_clearly(vot_sequences: Path, tmp_path: Path,
-                                                monkeypatch: pytest.MonkeyPatch,
                                                 capsys: pytest.CaptureFixture) -> None:
-    manifests = tmp_path / "manifests"
-    manifests.mkdir()
-    (manifests / "short.yaml").write_text(
-        "name: vot_short\nkind: vot\ndescription: short interval\neao_interval: [3, 8]\n")
-    monkeypatch.setenv("PULBENCH_DATASETS", str(manifests))
     root = short_vot(vot_sequences, tmp_path / "vot", names=("ball1", "bag"))
     out = tmp_path / "out"
-    bad = _corrupt_ball1(out)
+    bad = _corrupt_ball1(out, "vot")
     with pytest.raises(SystemExit) as exit_:
-        main(["eval", "vot_short", "identity", "--root", str(root), "--out", str(out),
+        main(["eval", "vot", "identity", "--root", str(root), "--out", str(out),
               "--workers", "2"])
     assert exit_.value.code == 2
     err = capsys.readouterr().err
     assert f"{bad}:2: non-numeric" in err and "Traceback" not in err
     assert "BrokenProcessPool" not in err
-    assert (out / "results" / "vot_short" / "identity" / "baseline" / "bag"
+    assert (out / "results" / "vot" / "identity" / "baseline" / "bag"
             / "bag_001.txt").is_file()
 
 

@@ -33,7 +33,8 @@ from pul_bench.io import file_sha256, progress_bar, update_json, write_json
 from pul_bench.registry import TrackerSpec
 from pul_bench.tracker import Tracker
 
-RUNNERS = {"otb": "pul_bench.experiments.ope", "vot": "pul_bench.experiments.supervised"}
+RUNNERS = {"otb": "pul_bench.experiments.ope", "vot": "pul_bench.experiments.supervised",
+           "got10k": "pul_bench.experiments.got10k"}
 RECORD = "run.json"
 
 
@@ -107,6 +108,18 @@ def build_tracker(spec: TrackerSpec, checkpoint: str | Path | None, benchmark: s
     write_json(result_dir / RECORD,
                {**made_by, "checkpoint": None if ckpt is None else str(ckpt.resolve())})
     return tracker
+
+
+def prepare(spec: TrackerSpec, checkpoint: str | Path | None, benchmark: str,
+            result_dir: Path) -> tuple[Tracker, bool | None]:
+    """Check, build and record the set-up at once (for runners that always need the tracker);
+    return the tracker and whether it is deterministic (the spec's word, else the tracker's)."""
+    made_by = set_up(spec, checkpoint)
+    check_set_up(result_dir, made_by)
+    tracker = build_tracker(spec, checkpoint, benchmark, result_dir, made_by)
+    if spec.deterministic is not None:
+        return tracker, spec.deterministic
+    return tracker, getattr(tracker, "deterministic", None)
 
 
 def _differences(before: dict[str, Any], now: dict[str, Any]) -> list[str]:

@@ -135,12 +135,7 @@ def evaluate(bench: Benchmark, tracker: str, root: Path, out: Path, workers: int
         tqdm.write(f"note: {len(missing)} of {bench.name}'s sequences are not in {root}; "
                    f"running the {len(seqs)} present", file=sys.stderr)
     results = out / "results" / bench.name / tracker
-    made_by = common.set_up(spec, checkpoint)
-    common.check_set_up(results, made_by)
-    built = common.build_tracker(spec, checkpoint, bench.name, results, made_by)
-    deterministic = spec.deterministic
-    if deterministic is None:
-        deterministic = getattr(built, "deterministic", None)
+    _, deterministic = common.prepare(spec, checkpoint, bench.name, results)
     reps = 1 if deterministic else REPETITIONS
     jobs = [_Job(s.name, s, sequence_dir(out, bench, tracker, s.name), len(s) * reps)
             for s in seqs]
