@@ -123,7 +123,6 @@ class TrackerSpec:
             tracker.set_benchmark(benchmark)
         return tracker
 
-
     def check(self, checkpoint: bool = False, given: Iterable[str] = ()) -> Callable[..., Tracker]:
         """The factory, once its signature is known to take this spec's arguments (and a
         checkpoint, if one is given; ``given``: names passed to :meth:`create` in code):
