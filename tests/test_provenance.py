@@ -96,6 +96,19 @@ def test_same_weights_at_another_path_are_accepted(otb_root: Path, tmp_path: Pat
     assert again == first and result.stat().st_mtime_ns == before
 
 
+def test_record_from_before_the_hash_is_read_by_path(otb_root: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    ope.evaluate(OTB, "alexpul-bd", otb_root, out)
+    record = out / "results" / "otb" / "alexpul-bd" / "run.json"
+    old = json.loads(record.read_text())
+    del old["checkpoint_sha256"]  # what the path-only record held
+    record.write_text(json.dumps(old))
+    ope.evaluate(OTB, "alexpul-bd", otb_root, out)
+    record.write_text(json.dumps({**old, "checkpoint": str(tmp_path / "other.pt")}))
+    with pytest.raises(PulBenchError, match="checkpoint sha256 none"):
+        ope.evaluate(OTB, "alexpul-bd", otb_root, out)
+
+
 def test_spec_arguments_are_part_of_the_set_up(otb_root: Path, tmp_path: Path,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     out = tmp_path / "out"

@@ -50,7 +50,8 @@ def runner(kind: str) -> ModuleType:
 
 
 def set_up(spec: TrackerSpec, checkpoint: str | Path | None) -> dict[str, Any]:
-    """What decides a tracker's output: factory, resolved arguments, checkpoint content."""
+    """What decides a tracker's output: factory, resolved arguments, checkpoint content (its
+    path is kept for the reader, and compared only with records that predate the hash)."""
     ckpt = Path(checkpoint) if checkpoint is not None else spec.checkpoint
     if ckpt is not None and not ckpt.is_file():
         hint = f"\n  train it with: {spec.train}" if spec.train else ""
@@ -59,7 +60,8 @@ def set_up(spec: TrackerSpec, checkpoint: str | Path | None) -> dict[str, Any]:
         f"{getattr(spec.factory, '__module__', '?')}:{getattr(spec.factory, '__qualname__', '?')}"
     return {"tracker": spec.name, "factory": factory,
             "args": json.loads(json.dumps(spec.args, default=str)),
-            "checkpoint_sha256": None if ckpt is None else file_sha256(ckpt)}
+            "checkpoint_sha256": None if ckpt is None else file_sha256(ckpt),
+            "checkpoint": None if ckpt is None else str(ckpt.resolve())}
 
 
 def check_set_up(result_dir: Path, made_by: dict[str, Any]) -> None:
@@ -104,9 +106,7 @@ def build_tracker(spec: TrackerSpec, checkpoint: str | Path | None, benchmark: s
                   result_dir: Path, made_by: dict[str, Any]) -> Tracker:
     """Build the tracker (proving checkpoint and arguments work), then record the set-up."""
     tracker = tracker_for(spec, checkpoint, benchmark)
-    ckpt = Path(checkpoint) if checkpoint is not None else spec.checkpoint
-    write_json(result_dir / RECORD,
-               {**made_by, "checkpoint": None if ckpt is None else str(ckpt.resolve())})
+    write_json(result_dir / RECORD, made_by)
     return tracker
 
 
@@ -123,10 +123,14 @@ def prepare(spec: TrackerSpec, checkpoint: str | Path | None, benchmark: str,
 
 
 def _differences(before: dict[str, Any], now: dict[str, Any]) -> list[str]:
-    """Readable ``key: old -> new`` items (nested arguments as ``args.name``)."""
+    """Readable ``key: old -> new`` items (nested arguments as ``args.name``). A record written
+    before checkpoints were hashed names its checkpoint by path: the same path then matches."""
+    legacy = "checkpoint_sha256" not in before and before.get("checkpoint") == now["checkpoint"]
     out = []
     for key, value in now.items():
         old = before.get(key)
+        if key == "checkpoint" or (key == "checkpoint_sha256" and legacy):
+            continue
         if key == "args" and isinstance(old, dict) and isinstance(value, dict):
             out += [f"args.{k} {_short(old.get(k))} -> {_short(value.get(k))}"
                     for k in sorted(set(old) | set(value)) if old.get(k) != value.get(k)]
