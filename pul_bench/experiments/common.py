@@ -143,7 +143,7 @@ def _short(value: Any) -> str:
     if value is None:
         return "none"
     text = str(value)
-    return text[:12] + "..." if len(text) == 64 and text.isalnum() else text[:60]
+    return text[:12] if len(text) == 64 and text.isalnum() else text[:60]  # a sha256: prefix
 
 
 def _has_results(result_dir: Path) -> bool:
