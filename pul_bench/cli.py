@@ -17,11 +17,13 @@ COMMANDS: dict[str, str] = {
     "benchmarks": "pul_bench.commands.trackers:benchmarks_cmd",
     "eval": "pul_bench.commands.evaluate:eval_cmd",
     "score": "pul_bench.commands.evaluate:score_cmd",
+    "submit": "pul_bench.commands.submit:submit_cmd",
     "compare": "pul_bench.commands.compare:compare_cmd",
     "bench": "pul_bench.commands.bench:bench_cmd",
     "export": "pul_bench.commands.export:export_cmd",
     "plot": "pul_bench.commands.plot:plot_cmd",
     "vot-toolkit": "pul_bench.commands.vot_toolkit:vot_toolkit_cmd",
+    "localise": "pul_bench.commands.localise:localise_cmd",
     "report": "pul_bench.commands.report:report_cmd",
     "train": "pul_train.cli:group",
 }

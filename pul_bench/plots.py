@@ -70,10 +70,11 @@ def add_caption(fig: Figure, text: str, width: int = 110) -> None:
 # ---- OTB one-pass evaluation ---------------------------------------------------------------
 
 
-def plot_all(scores: Scores, out_dir: str | Path, bench: str, protocol: str = "ope"
-             ) -> list[Path]:
+def plot_all(scores: Scores, out_dir: str | Path, bench: str, protocol: str = "ope",
+             norm_precision: bool = False) -> list[Path]:
     """Draw the success, precision and per-attribute plots of ``scores`` into ``out_dir``;
-    titles name the OTB ``protocol`` (``ope``, ``tre``, ``sre``), as the toolkit's do.
+    titles name the OTB ``protocol`` (``ope``, ``tre``, ``sre``), as the toolkit's do. With
+    ``norm_precision`` (LaSOT, TrackingNet report it) the normalised-precision plot too.
 
     ``scores`` maps tracker name to the scorer's output (``auc``, ``dp20``,
     ``success_curve``, ``precision_curve``, optional ``per_attribute`` and ``n_sequences``).
@@ -89,6 +90,9 @@ def plot_all(scores: Scores, out_dir: str | Path, bench: str, protocol: str = "o
                    out_dir / "success")
     written += save(precision_plot(scores, f"Precision plots of {where}", styles),
                     out_dir / "precision")
+    if norm_precision:
+        written += save(norm_precision_plot(scores, f"Normalized precision plots of {where}",
+                                            styles), out_dir / "norm_precision")
     if any(s.get("per_attribute") for s in scores.values()):
         written += save(attribute_plot(scores, f"Per-attribute scores of {where}", styles),
                         out_dir / "attributes")
@@ -97,28 +101,39 @@ def plot_all(scores: Scores, out_dir: str | Path, bench: str, protocol: str = "o
 
 def success_plot(scores: Scores, title: str, styles: dict[str, dict] | None = None) -> Figure:
     """Success rate against overlap threshold; legend sorted by AUC."""
-    styles = styles or _styles(scores)
-    fig, ax = _axes(title, "Overlap threshold", "Success rate")
-    for name in _ranked(scores, "auc"):
-        curve = np.asarray(scores[name]["success_curve"], dtype=float)
-        ax.plot(np.linspace(0, 1, len(curve)), curve,
-                label=f"{name} [{scores[name]['auc']:.3f}]", **styles[name])
-    ax.set_xlim(0, 1)
-    _legend(ax, "lower left", len(scores))
-    return fig
+    return _curves(scores, title, styles, "auc", "success_curve", 1.0, None,
+                   "Overlap threshold", "Success rate", "lower left")
 
 
 def precision_plot(scores: Scores, title: str, styles: dict[str, dict] | None = None) -> Figure:
     """Precision against centre-error threshold (pixels); legend sorted by precision at 20 px."""
+    return _curves(scores, title, styles, "dp20", "precision_curve", 50.0, 20.0,
+                   "Location error threshold (pixels)", "Precision", "lower right")
+
+
+def norm_precision_plot(scores: Scores, title: str, styles: dict[str, dict] | None = None
+                        ) -> Figure:
+    """Precision against the centre error in ground-truth sizes (LaSOT, TrackingNet); legend
+    sorted by the value at 0.2."""
+    return _curves(scores, title, styles, "norm_prec", "norm_precision_curve", 0.5, 0.2,
+                   "Normalized location error threshold", "Normalized precision",
+                   "lower right")
+
+
+def _curves(scores: Scores, title: str, styles: dict[str, dict] | None, key: str, curve: str,
+            x_max: float, read_at: float | None, xlabel: str, ylabel: str, loc: str) -> Figure:
+    """Each tracker's ``curve`` over thresholds evenly spaced from 0 to ``x_max``, the legend
+    sorted by ``key`` and carrying it; a dotted guide where the score is read (``read_at``)."""
     styles = styles or _styles(scores)
-    fig, ax = _axes(title, "Location error threshold (pixels)", "Precision")
-    for name in _ranked(scores, "dp20"):
-        curve = np.asarray(scores[name]["precision_curve"], dtype=float)
-        ax.plot(np.arange(len(curve)), curve,
-                label=f"{name} [{scores[name]['dp20']:.3f}]", **styles[name])
-    ax.set_xlim(0, 50)
-    ax.axvline(20, color="0.6", lw=0.8, ls=":")
-    _legend(ax, "lower right", len(scores))
+    fig, ax = _axes(title, xlabel, ylabel)
+    for name in _ranked(scores, key):
+        ys = np.asarray(scores[name][curve], dtype=float)
+        ax.plot(np.linspace(0, x_max, len(ys)), ys,
+                label=f"{name} [{scores[name][key]:.3f}]", **styles[name])
+    ax.set_xlim(0, x_max)
+    if read_at is not None:
+        ax.axvline(read_at, color="0.6", lw=0.8, ls=":")
+    _legend(ax, loc, len(scores))
     return fig
 
 

@@ -18,8 +18,10 @@ from pul_bench.analysis import got10k as got10k_analysis
 from pul_bench.analysis.otb import score, score_results
 from pul_bench.benchmarks import all_benchmarks, get_benchmark
 from pul_bench.cli import cli
+from pul_bench.commands.plot import _plot_got10k
 from pul_bench.datasets.otb import load_otb, read_boxes
 from pul_bench.errors import InputError
+from pul_bench.experiments import got10k as got10k_runner
 from pul_bench.metrics.ope import OVERLAP_THRESHOLDS
 
 OTB_SEQS = ("Crossing", "Girl", "Diving")
@@ -43,6 +45,25 @@ def test_uav123_lists_123_targets_with_their_frame_ranges(uav: Path) -> None:
     long, missing = load_otb(get_benchmark("uav20l"), uav)
     assert len(long) == 20 and missing == []
     assert all(get_benchmark("uav20l").ranges[s.name][2] == len(s) for s in long)
+
+
+def test_uav123_official_layout_takes_frames_from_the_ranges(uav: Path, tmp_path: Path) -> None:
+    """``data_seq/UAV123/bird1`` holds one video; bird1_2 is its frames 775-1477."""
+    (tmp_path / "anno" / "UAV123").mkdir(parents=True)
+    shutil.copy(uav / "anno" / "bird1_2.txt", tmp_path / "anno" / "UAV123")
+    video = tmp_path / "data_seq" / "UAV123" / "bird1"
+    video.mkdir(parents=True)
+    for k in range(1, 1478):
+        (video / f"{k:06d}.jpg").touch()
+    seqs, missing = load_otb(get_benchmark("uav123"), tmp_path)
+    assert [s.name for s in seqs] == ["bird1_2"] and len(missing) == 122
+    s = seqs[0]
+    assert s.start_frame == 775 and len(s.frames) == len(s) == 703
+    assert s.frames[0].name == "000775.jpg" and s.frames[-1].name == "001477.jpg"
+    assert s.attributes["FOC"] and not s.attributes["IV"]  # from the shared anno/att copy
+    (video / "001477.jpg").unlink()
+    with pytest.raises(InputError, match="001477.jpg"):
+        load_otb(get_benchmark("uav123"), tmp_path)
 
 
 def test_uav123_scores_nan_rows_as_the_otb_toolkit(uav: Path, tmp_path: Path) -> None:
@@ -141,6 +162,31 @@ def test_got10k_matches_the_got10k_package(otb_sequences: Path, otb_reference: P
             assert o["per_sequence"][seq]["ao"] == pytest.approx(v["ao"], abs=1e-12)
             assert o["per_sequence"][seq]["sr50"] == pytest.approx(v["sr"], abs=1e-12)
     assert ours["Published3"]["per_sequence"]["Girl"]["repetitions"] == 3
+    _plot_got10k(bench, tuple(trackers.values()), tmp_path / "plots", tmp_path)
+    assert (tmp_path / "plots" / "success.png").stat().st_size > 0
+    perf = json.loads((tmp_path / "plots" / "performance.json").read_text())
+    assert perf["DaSiamRPN"]["ao"] == ours["DaSiamRPN"]["ao"]
+
+
+def test_got10k_eval_writes_the_toolkit_layout_and_resumes(otb_sequences: Path,
+                                                            otb_reference: Path, uav: Path,
+                                                            tmp_path: Path) -> None:
+    _got10k_val(tmp_path, otb_sequences, otb_reference / "results", uav)
+    bench = dataclasses.replace(get_benchmark("got10k-val"), sequences=None)
+    out = tmp_path / "out"
+    scores = got10k_runner.evaluate(bench, "kcf", tmp_path, out, sequences=["Crossing"])
+    folder = out / "results" / "got10k-val" / "kcf" / "Crossing"
+    assert sorted(p.name for p in folder.iterdir()) == ["Crossing_001.txt", "Crossing_time.txt"]
+    boxes = read_boxes(folder / "Crossing_001.txt")
+    gt = read_boxes(tmp_path / "val" / "Crossing" / "groundtruth.txt")
+    assert boxes.shape == gt.shape and np.abs(boxes[0] - gt[0]).max() <= 5e-4
+    assert np.loadtxt(folder / "Crossing_time.txt").shape == (len(gt),)
+    again = got10k_analysis.score(dataclasses.replace(bench, sequences=("Crossing",)),
+                                  [folder.parent], tmp_path)
+    assert scores == again and 0 < scores["kcf"]["ao"] < 1
+    stamp = (folder / "Crossing_001.txt").stat().st_mtime_ns
+    assert got10k_runner.evaluate(bench, "kcf", tmp_path, out, sequences=["Crossing"]) == scores
+    assert (folder / "Crossing_001.txt").stat().st_mtime_ns == stamp  # resumed, not redone
 
 
 def test_got10k_test_submission_zip(tmp_path: Path) -> None:

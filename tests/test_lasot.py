@@ -119,3 +119,15 @@ def test_cli_score_lasot_json(lasot: Path, scores: dict) -> None:
     assert (got["auc"], got["dp20"], got["norm_prec"]) == (
         scores["ATOM"]["auc"], scores["ATOM"]["dp20"], scores["ATOM"]["norm_prec"])
     assert len(got["per_sequence"]) == 280 and len(got["per_attribute"]) == 14
+
+
+def test_plots_include_normalised_precision_and_attributes(lasot: Path, tmp_path: Path) -> None:
+    out = CliRunner().invoke(cli, ["plot", "lasot", str(lasot / "results" / "ATOM"),
+                                   str(lasot / "results" / "DiMP50"), "--out", str(tmp_path)])
+    assert out.exit_code == 0, out.output
+    for stem in ("success", "precision", "norm_precision", "attributes"):
+        assert (tmp_path / f"{stem}.png").stat().st_size > 0, stem
+        assert (tmp_path / f"{stem}.pdf").is_file(), stem
+    perf = json.loads((tmp_path / "performance.json").read_text())
+    assert len(perf["DiMP50"]["norm_precision_curve"]) == 51
+    assert perf["DiMP50"]["norm_precision_curve"][20] == perf["DiMP50"]["norm_prec"]

@@ -232,7 +232,8 @@ def test_bad_result_file_names_file_and_line(tmp_path: Path, otb_reference: Path
     bad.mkdir()
     rows = (results / "KCF" / "Crossing.txt").read_text().splitlines()
     (bad / "Crossing.txt").write_text("\n".join(edit(rows)) + "\n")
-    out = CliRunner().invoke(cli, ["score", "otb2015", str(bad), "--root", str(otb_reference)])
+    out = CliRunner().invoke(cli, ["score", "otb2015", str(bad), "--root", str(otb_reference),
+                                   "--strict"])
     assert isinstance(out.exception, InputError)
     assert out.exception.line == line and out.exception.path == bad / "Crossing.txt"
     assert words in str(out.exception)

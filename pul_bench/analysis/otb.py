@@ -27,6 +27,7 @@ the other conventions compute it with their own frame handling.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,7 @@ import numpy as np
 from pul_bench import protocols
 from pul_bench.analysis import stats
 from pul_bench.benchmarks import Benchmark
-from pul_bench.datasets.otb import ATTRIBUTES, OTBSequence, load_otb, match_names, read_boxes
+from pul_bench.datasets.otb import OTBSequence, load_otb, match_names, read_boxes
 from pul_bench.errors import InputError, PulBenchError
 from pul_bench.geometry import center_error, centers, iou, normalized_center_error
 from pul_bench.metrics import ope
@@ -52,15 +53,19 @@ _TO_FILE = np.array([1.0, 1.0, 0.0, 0.0])  # 0-based -> the 1-based values the t
 
 def score(bench: Benchmark, result_dirs: Sequence[str | Path], root: str | Path,
           convention: str | None = None, resamples: int = stats.DEFAULT_RESAMPLES,
-          seed: int = stats.DEFAULT_SEED, protocol: str = "ope") -> dict[str, Any]:
+          seed: int = stats.DEFAULT_SEED, strict: bool = False, protocol: str = "ope"
+          ) -> dict[str, Any]:
     """Score every result folder on ``bench``'s sequences found under ``root``.
 
     Returns ``{tracker: {auc, dp20, norm_prec, sr50, success_curve, precision_curve,
-    per_sequence, per_attribute, missing, n_sequences, convention}}``; ``missing`` lists the
-    benchmark's sequences absent from ``root`` or from that folder. With ``resamples`` > 0
-    (bootstrap resamples, seeded by ``seed``) the scores also carry ``auc_ci``, ``dp20_ci``,
-    ``norm_prec_ci``, ``sr50_ci`` (95% intervals ``[lo, hi]``) and ``bootstrap``. With
-    ``protocol`` ``tre`` or ``sre`` the runs in ``<folder>/<protocol>/`` are scored (see
+    norm_precision_curve, per_sequence, per_attribute, missing, n_sequences, convention}}``;
+    ``missing`` lists the benchmark's sequences absent from ``root`` or from that folder.
+    With ``resamples`` > 0 (bootstrap resamples, seeded by ``seed``) the scores also carry
+    ``auc_ci``, ``dp20_ci``, ``norm_prec_ci``, ``sr50_ci`` (95% intervals ``[lo, hi]``) and
+    ``bootstrap``. A result file
+    whose length differs from the ground truth is scored as the benchmark's toolkit scores it
+    (``bench.truncate``), with a warning; ``strict`` refuses it instead. With ``protocol``
+    ``tre`` or ``sre`` the runs in ``<folder>/<protocol>/`` are scored (see
     :mod:`pul_bench.protocols`), in the MATLAB toolkit's convention only.
     """
     convention = _check_convention(bench, convention)
@@ -82,7 +87,7 @@ def score(bench: Benchmark, result_dirs: Sequence[str | Path], root: str | Path,
             raise PulBenchError(f"two result folders are named {d.name!r} (the folder name is "
                                 "the tracker name); rename one")
         if protocol == "ope":
-            boxes, no_file = read_results(d, seqs)
+            boxes, no_file = read_results(d, seqs, bench.truncate, strict)
         else:
             boxes, run_starts, no_file = protocols.read_runs(
                 d / protocol, seqs, protocol, protocols.init_omit_dirs(bench, root))
@@ -126,11 +131,16 @@ def score_results(sequences: Sequence[OTBSequence], results: Mapping[str, Mappin
     return out
 
 
-def read_results(result_dir: str | Path, sequences: Sequence[OTBSequence]
+def read_results(result_dir: str | Path, sequences: Sequence[OTBSequence],
+                 truncate: str | None = None, strict: bool = False
                  ) -> tuple[dict[str, np.ndarray], list[str]]:
     """Read a tracker folder's box files as written (1-based); return (boxes, names lacking).
 
-    A file with the wrong number of rows raises :class:`InputError` naming it and the line.
+    A file with the wrong number of rows raises :class:`InputError` naming it and the line,
+    unless the benchmark's toolkit scores it (and not ``strict``): ``truncate="groundtruth"``
+    (the MATLAB OTB toolkit) scores a short file on its own frames, the ground truth cut to it
+    (published MDNet Board and Twinnings files are one row short); ``"results"`` (the LaSOT
+    toolkit) cuts a long file to the ground truth. Either way a warning names file and line.
     """
     result_dir = Path(result_dir)
     files = {p.stem: p for p in result_dir.glob("*.txt") if not p.stem.endswith("_time")}
@@ -144,22 +154,33 @@ def read_results(result_dir: str | Path, sequences: Sequence[OTBSequence]
         if s.ope_offset and len(b) == len(s) + s.ope_offset:
             b = b[s.ope_offset:]
         if len(b) > len(s):
-            raise InputError(path, f"{len(b)} boxes but {s.name} has {len(s)} evaluated frames "
+            err = InputError(path, f"{len(b)} boxes but {s.name} has {len(s)} evaluated frames "
                              f"(from frame {s.start_frame}); extra rows start here", len(s) + 1)
+            if strict or truncate != "results":
+                raise err
+            warnings.warn(f"{err}; cut to the ground truth, as the toolkit does", stacklevel=2)
+            b = b[:len(s)]
         if len(b) < len(s):
-            raise InputError(path, f"only {len(b)} boxes but {s.name} has {len(s)} evaluated "
+            err = InputError(path, f"only {len(b)} boxes but {s.name} has {len(s)} evaluated "
                              f"frames (from frame {s.start_frame}); the file ends here", len(b))
+            if strict or truncate != "groundtruth":
+                raise err
+            warnings.warn(f"{err}; scored on its {len(b)} frames (the ground truth cut to "
+                          "them), as the toolkit does", stacklevel=2)
         boxes[s.name] = b
     return boxes, [s.name for s in sequences if s.name not in boxes]
 
 
 def _curves(gt: np.ndarray, valid: np.ndarray, boxes: np.ndarray, starts: np.ndarray,
-            convention: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            convention: str, absent: np.ndarray | None = None
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(success, precision, normalised precision) curves, (S, T) each, of S sequences
     stacked frame-wise; ``starts`` holds each sequence's first row.
 
     ``gt`` and ``boxes`` hold the files' 1-based values (the toolkits' validity rules are
     stated on them); ``valid`` is the MATLAB toolkit's 'every value > 0' mask of ``gt``.
+    Frames flagged ``absent`` (LaSOT) fail every threshold: the LaSOT toolkit (and pysot)
+    removes them but divides by the full sequence length.
     """
     n = len(gt)
     res = np.array(boxes, dtype=np.float64)
@@ -189,6 +210,9 @@ def _curves(gt: np.ndarray, valid: np.ndarray, boxes: np.ndarray, starts: np.nda
         norm_err = normalized_center_error(res, gt)
     else:
         raise PulBenchError(f"unknown OTB convention {convention!r}; use one of {CONVENTIONS}")
+    if absent is not None:
+        overlap[absent] = -1.0
+        err[absent] = norm_err[absent] = np.inf
     return (ope.success_curves(overlap, starts, _THRESHOLDS[convention]),
             ope.precision_curves(err, starts, ope.PRECISION_THRESHOLDS),
             ope.precision_curves(norm_err, starts, ope.NORM_PRECISION_THRESHOLDS))
@@ -226,7 +250,7 @@ def format_table(scores: Mapping[str, Mapping[str, Any]]) -> str:
 def _check_convention(bench: Benchmark, convention: str | None) -> str:
     if bench.kind != "otb":
         raise PulBenchError(f"benchmark {bench.name!r} is of kind {bench.kind!r}, not otb")
-    convention = convention or "matlab"
+    convention = convention or bench.convention or "matlab"
     if convention not in CONVENTIONS:
         raise PulBenchError(f"convention {convention!r} does not apply to OTB benchmarks; use "
                             f"one of {', '.join(CONVENTIONS)}")
@@ -242,12 +266,17 @@ def _score_tracker(seqs: Sequence[OTBSequence], boxes: Mapping[str, np.ndarray],
     With ``resamples`` > 0, each headline score gets ``<score>_ci: [lo, hi]``, a 95% bootstrap
     interval over the sequences that recomputes the score (dropped empty curves included)."""
     scored = [s for s in seqs if s.name in boxes]
-    lengths = np.array([len(s) for s in scored])
+    lengths = np.array([len(boxes[s.name]) for s in scored])  # a short file cuts the gt
     starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-    succ, prec, norm = _curves(np.concatenate([s.groundtruth for s in scored]) + _TO_FILE,
-                               np.concatenate([s.valid for s in scored]),
-                               np.concatenate([boxes[s.name] for s in scored]), starts,
-                               convention)
+    absent = None
+    if any(s.absent is not None for s in scored):
+        absent = np.concatenate([np.zeros(n, bool) if s.absent is None else s.absent[:n]
+                                 for s, n in zip(scored, lengths, strict=True)])
+    succ, prec, norm = _curves(
+        np.concatenate([s.groundtruth[:n] for s, n in zip(scored, lengths, strict=True)])
+        + _TO_FILE,
+        np.concatenate([s.valid[:n] for s, n in zip(scored, lengths, strict=True)]),
+        np.concatenate([boxes[s.name] for s in scored]), starts, convention, absent)
     return _summarise(scored, succ, prec, norm, convention, missing, resamples, seed)
 
 
@@ -259,11 +288,13 @@ def _summarise(scored: Sequence[OTBSequence], succ: np.ndarray, prec: np.ndarray
     drop = convention == "matlab"
     success, precision = ope.mean_curve(succ, drop), ope.mean_curve(prec, drop)
     per_attribute: dict[str, dict[str, float | int]] = {}
-    for att in ATTRIBUTES:
+    for att in dict.fromkeys(a for s in scored for a in s.attributes):  # file column order
         rows = [i for i, s in enumerate(scored) if s.attributes.get(att)]
         if rows:
             per_attribute[att] = {"auc": ope.auc(ope.mean_curve(succ[rows], drop)),
                                   "dp20": ope.dp20(ope.mean_curve(prec[rows], drop)),
+                                  "norm_prec": ope.norm_precision(
+                                      ope.mean_curve(norm[rows], drop)),
                                   "n": len(rows)}
     ci: dict[str, dict[str, Any]] = {k: {} for k in ("auc", "dp20", "norm_prec", "sr50")}
     if resamples > 0:
@@ -283,6 +314,7 @@ def _summarise(scored: Sequence[OTBSequence], succ: np.ndarray, prec: np.ndarray
         "sr50": ope.sr50(success), **ci["sr50"],
         "success_curve": success.tolist(),
         "precision_curve": precision.tolist(),
+        "norm_precision_curve": ope.mean_curve(norm, drop).tolist(),
         "per_sequence": {s.name: {"auc": ope.auc(succ[i]), "dp20": ope.dp20(prec[i]),
                                   "norm_prec": ope.norm_precision(norm[i])}
                          for i, s in enumerate(scored)},

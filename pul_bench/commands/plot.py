@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from pul_bench.benchmarks import Benchmark, get_benchmark
+from pul_bench.commands.evaluate import protocol_option
 from pul_bench.errors import PulBenchError
 from pul_bench.io import write_json
 
@@ -22,8 +23,9 @@ from pul_bench.io import write_json
               help="Annotations (images not needed; default: the shared data's copy).")
 @click.option("--convention", type=click.Choice(["matlab", "pysot", "got10k"]), default=None,
               help="Whose numbers to reproduce (default: matlab).")
+@protocol_option
 def plot_cmd(benchmark: str, result_dirs: tuple[Path, ...], out: Path, root: Path | None,
-             convention: str | None) -> None:
+             convention: str | None, protocol: str) -> None:
     """Score RESULT_DIRS (folder name = tracker name) on BENCHMARK and plot them together:
     success, precision and per-attribute plots, legends sorted by score."""
     from pul_bench.analysis.otb import format_table, score
@@ -42,7 +44,8 @@ def plot_cmd(benchmark: str, result_dirs: tuple[Path, ...], out: Path, root: Pat
         raise PulBenchError(f"result folders must have distinct names (tracker names): "
                             f"{', '.join(twice)} given twice")
     root = root or bench.default_root(annotations_only=True)
-    scores = score(bench=bench, result_dirs=list(result_dirs), root=root, convention=convention)
+    scores = score(bench=bench, result_dirs=list(result_dirs), root=root, convention=convention,
+                   protocol=protocol)
     covered = [set(s["per_sequence"]) for s in scores.values()]
     common = set.intersection(*covered)
     if any(c != common for c in covered):
@@ -54,9 +57,10 @@ def plot_cmd(benchmark: str, result_dirs: tuple[Path, ...], out: Path, root: Pat
                    "all have", err=True)
         bench = dataclasses.replace(bench, sequences=tuple(order))
         scores = score(bench=bench, result_dirs=list(result_dirs), root=root,
-                       convention=convention)
+                       convention=convention, protocol=protocol)
     write_json(out / "performance.json", scores)
-    written = plot_all(scores, out, bench.name)
+    written = plot_all(scores, out, bench.name, protocol=protocol,
+                       norm_precision=bench.layout in ("lasot", "trackingnet"))
     click.echo(format_table(scores))
     click.echo(f"wrote {out / 'performance.json'} and {len(written)} plot files in {out}",
                err=True)

@@ -101,6 +101,9 @@ def _read_boxes_fast(path: Path, allow_nan: bool) -> np.ndarray | None:
         return None
     body = raw.rstrip()
     n = body.count(b"\n") + 1 if body else 0
+    integers = _read_integer_boxes(body.replace(b"\r\n", b"\n").translate(_SEPARATORS))
+    if integers is not None:
+        return integers
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # loadtxt warns on empty input
@@ -113,6 +116,24 @@ def _read_boxes_fast(path: Path, allow_nan: bool) -> np.ndarray | None:
     if boxes.shape != (n, 4) or (not allow_nan and not np.all(np.isfinite(boxes))):
         return None
     return boxes
+
+
+def _read_integer_boxes(text: bytes) -> np.ndarray | None:
+    """Rows of exactly four integers, single-spaced (most published and LaSOT files), at
+    twice loadtxt's speed and exactly (every int64 below 2**53 is a double); else None."""
+    if not text or text.translate(None, b"0123456789- \n") or b"  " in text \
+            or b" \n" in text or b"\n " in text or text.startswith(b" "):
+        return None
+    chars = np.frombuffer(text, np.uint8)
+    spaces = np.cumsum(chars == 32)
+    per_line = np.diff(np.concatenate(([0], spaces[chars == 10], spaces[-1:])))
+    if not (per_line == 3).all():
+        return None
+    try:
+        values = np.array(text.split(), dtype=np.int64)
+    except (ValueError, OverflowError):  # a stray "-", or beyond int64
+        return None
+    return values.astype(np.float64).reshape(-1, 4) if np.abs(values).max() < 2**53 else None
 
 
 def canonical_name(name: str) -> str:
