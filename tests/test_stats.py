@@ -245,3 +245,59 @@ def test_too_few_sequences_are_never_significant(published: dict) -> None:
 
 def published_otb_auc(published: dict, tracker: str) -> dict[str, float]:
     return {s: v["auc"] for s, v in published[tracker]["per_sequence"].items()}
+
+
+def _got10k_layout(tmp: Path, otb_reference: Path, trackers: tuple[str, ...], n: int) -> Path:
+    """A GOT-10k val layout of ``n`` OTB2015 sequences (annotations as ground truth, target
+    always visible) with the published OTB results of ``trackers`` as one-run results."""
+    from pul_bench.datasets.otb import read_boxes
+
+    root = tmp / "val"
+    names = []
+    for anno in sorted((otb_reference / "anno").glob("*.txt")):
+        gt = read_boxes(anno)
+        files = [otb_reference / "results" / t / anno.name for t in trackers]
+        if not all(f.is_file() and len(read_boxes(f)) == len(gt) for f in files):
+            continue
+        d = root / anno.stem
+        d.mkdir(parents=True)
+        np.savetxt(d / "groundtruth.txt", gt, delimiter=",", fmt="%.4f")
+        np.savetxt(d / "cover.label", np.full(len(gt), 8), fmt="%d")
+        (d / "meta_info.ini").write_text("[METAINFO]\nresolution: (2000, 2000)\n")
+        for t, f in zip(trackers, files, strict=True):
+            (tmp / t / anno.stem).mkdir(parents=True)
+            (tmp / t / anno.stem / f"{anno.stem}_001.txt").symlink_to(f)
+        names.append(anno.stem)
+        if len(names) == n:
+            break
+    (root / "list.txt").write_text("\n".join(names) + "\n")
+    return root
+
+
+def test_got10k_intervals_pool_frames(otb_reference: Path, tmp_path: Path,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from pul_bench.analysis import got10k
+
+    root = _got10k_layout(tmp_path, otb_reference, ("ATOM", "KCF"), 12)
+    (tmp_path / "manifests").mkdir()
+    (tmp_path / "manifests" / "got10k-otb12.yaml").write_text(
+        "name: got10k-otb12\nkind: got10k\nlayout: got10k\nsplit: val\n")
+    monkeypatch.setenv("PULBENCH_DATASETS", str(tmp_path / "manifests"))
+    bench = get_benchmark("got10k-otb12")
+    scores = got10k.score(bench, [tmp_path / "ATOM", tmp_path / "KCF"], root,
+                          resamples=20000, seed=2)
+    for s in scores.values():
+        rows = list(s["per_sequence"].values())
+        num = np.array([r["ao"] * r["frames"] for r in rows])
+        den = np.array([r["frames"] for r in rows], dtype=float)
+        assert num.sum() / den.sum() == pytest.approx(s["ao"], abs=1e-12)  # frame-pooled AO
+        ref = _scipy_interval((num, den), lambda x, y, axis: x.sum(axis=axis) / y.sum(axis=axis))
+        assert s["ao_ci"] == pytest.approx(ref, abs=0.005)
+    out = CliRunner().invoke(cli, ["compare", "got10k-otb12", str(tmp_path / "ATOM"),
+                                   str(tmp_path / "KCF"), "--root", str(root), "--json"])
+    assert out.exit_code == 0, out.output
+    (pair,) = json.loads(out.stdout)
+    assert pair["metric"] == "ao" and pair["n_sequences"] == 12
+    want = np.mean([scores["ATOM"]["per_sequence"][q]["ao"] - v["ao"]
+                    for q, v in scores["KCF"]["per_sequence"].items()])
+    assert pair["delta"] == pytest.approx(want, abs=1e-12)

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from pul_bench.analysis import stats
 from pul_bench.benchmarks import Benchmark
 from pul_bench.datasets.got10k import load_got10k
 from pul_bench.datasets.otb import read_boxes
@@ -33,8 +34,11 @@ THRESHOLDS = np.linspace(0, 1, 101)
 
 
 def score(bench: Benchmark, result_dirs: Sequence[str | Path], root: str | Path,
-          convention: str | None = None, **_: Any) -> dict[str, Any]:
-    """``{tracker: {ao, sr50, sr75, success_curve, per_sequence, n_sequences, missing}}``."""
+          convention: str | None = None, resamples: int = stats.DEFAULT_RESAMPLES,
+          seed: int = stats.DEFAULT_SEED, **_: Any) -> dict[str, Any]:
+    """``{tracker: {ao, sr50, sr75, success_curve, per_sequence, n_sequences, missing}}``;
+    with ``resamples`` > 0 also ``ao_ci``, ``sr50_ci``, ``sr75_ci`` (95% bootstrap intervals
+    over sequences, each resample pooling the drawn sequences' frames) and ``bootstrap``."""
     if convention not in (None, "got10k"):
         raise PulBenchError(f"GOT-10k is scored by got10k's rules only, not {convention!r}")
     seqs, absent = load_got10k(bench, root)
@@ -58,7 +62,7 @@ def score(bench: Benchmark, result_dirs: Sequence[str | Path], root: str | Path,
             pooled.append(ious)
             per_seq[s.name] = {"ao": float(np.mean(ious)), "sr50": float(np.mean(ious > 0.5)),
                                "sr75": float(np.mean(ious > 0.75)), "repetitions": len(files),
-                               "length": len(s.groundtruth) - 1}
+                               "length": len(s.groundtruth) - 1, "frames": len(ious)}
         if not pooled:
             raise PulBenchError(f"{d}: no <seq>/<seq>_001.txt result for any {bench.name} "
                                 "sequence")
@@ -72,6 +76,14 @@ def score(bench: Benchmark, result_dirs: Sequence[str | Path], root: str | Path,
             "n_sequences": len(per_seq),
             "missing": absent + [s.name for s in seqs if s.name not in per_seq],
         }
+        if resamples > 0:
+            counts = stats.resample_counts(len(per_seq), resamples, seed)
+            for key in ("ao", "sr50", "sr75"):
+                parts = np.array([stats.sequence_parts(e, key) for e in per_seq.values()])
+                out[d.name][f"{key}_ci"] = stats.percentile_interval(
+                    stats.ratio_samples(counts, parts[:, 0], parts[:, 1]))
+            out[d.name]["bootstrap"] = {"resamples": resamples, "seed": seed,
+                                        "level": stats.LEVEL}
     return out
 
 
@@ -101,12 +113,19 @@ def format_table(scores: Mapping[str, Mapping[str, Any]]) -> str:
     """AO / SR0.5 / SR0.75 per tracker, best AO first, then the sequences each one lacks."""
     names = sorted(scores, key=lambda t: (-scores[t]["ao"], t))
     width = max(12, *(len(t) for t in names)) if names else 12
+    boot = next((scores[t]["bootstrap"] for t in names if "bootstrap" in scores[t]), None)
+    cell = 18 if boot else 6  # "0.582 [0.55, 0.61]"
     lines = ["GOT-10k scores (got10k toolkit rules)",
-             f"{'tracker':<{width}}  {'AO':>6}  {'SR0.5':>6}  {'SR0.75':>6}  {'seqs':>5}"]
+             f"{'tracker':<{width}}  {'AO':>{cell}}  {'SR0.5':>{cell}}  {'SR0.75':>{cell}}  "
+             f"{'seqs':>5}"]
     for t in names:
         s = scores[t]
-        lines.append(f"{t:<{width}}  {s['ao']:6.3f}  {s['sr50']:6.3f}  {s['sr75']:6.3f}  "
-                     f"{s['n_sequences']:5d}")
+        cells = "  ".join(f"{stats.format_ci(s[k], s.get(k + '_ci')):>{cell}}"
+                          for k in ("ao", "sr50", "sr75"))
+        lines.append(f"{t:<{width}}  {cells}  {s['n_sequences']:5d}")
+    if boot:
+        lines.append(f"[lo, hi]: 95% interval, bootstrap over sequences ({boot['resamples']} "
+                     f"resamples, seed {boot['seed']})")
     for t in names:
         if scores[t]["missing"]:
             lines.append(f"{t}: {len(scores[t]['missing'])} sequence(s) missing, not scored")

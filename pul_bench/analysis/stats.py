@@ -49,7 +49,10 @@ DETECTABLE_Z = float(sps.norm.ppf(1 - ALPHA / 2) + sps.norm.ppf(0.8))
 METRICS = {"auc": ("AUC", True), "dp20": ("DP@20", True), "norm_prec": ("NormP", True),
            "sr50": ("SR@0.5", True), "accuracy": ("A", True), "robustness": ("R", False),
            "failures": ("failures", False), "eao": ("EAO", True),
-           "loc_error": ("peak error", False)}
+           "loc_error": ("peak error", False),
+           "ao": ("AO", True), "sr75": ("SR@0.75", True)}
+#: Scores pooled over frames (GOT-10k): a sequence weighs by its scored frames.
+FRAME_POOLED = ("ao", "sr50", "sr75")
 _SEED_NAME = re.compile(r"^(?P<base>.+)-s(?P<k>[0-9]+)$")
 
 
@@ -284,13 +287,15 @@ def format_ci(value: float, ci: Sequence[float] | None) -> str:
 
 def sequence_parts(entry: Mapping[str, float], metric: str) -> tuple[float, float]:
     """(numerator, denominator) of one sequence's share of ``metric``, from a ``per_sequence``
-    entry of ``score``: OTB scores are plain means over sequences; VOT accuracy pools frames
-    and robustness is failures per 100 frames, as the dataset scores are."""
+    entry of ``score``: OTB scores are plain means over sequences; VOT accuracy and GOT-10k
+    AO / SR pool frames and robustness is failures per 100 frames, as the dataset scores are."""
     if metric == "accuracy":
         weight = float(entry["accuracy_frames"])
         return (float(entry["accuracy"]) * weight if weight else 0.0), weight
     if metric == "robustness":
         return 100.0 * float(entry["failures"]), float(entry["frames"])
+    if metric in FRAME_POOLED and "frames" in entry:
+        return float(entry[metric]) * float(entry["frames"]), float(entry["frames"])
     if metric not in entry:
         raise PulBenchError(f"no per-sequence {metric!r} in these scores; per-sequence "
                             f"metrics are {', '.join(k for k in entry if k in METRICS)}")

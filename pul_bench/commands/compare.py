@@ -21,9 +21,10 @@ from pul_bench.errors import PulBenchError
 from pul_bench.experiments.common import runner
 
 #: The metric compared when --metric is not given, by benchmark kind.
-DEFAULT_METRIC = {"otb": "auc", "vot": "accuracy"}
+DEFAULT_METRIC = {"otb": "auc", "vot": "accuracy", "got10k": "ao"}
 #: Per-sequence metrics each kind can compare.
-METRICS = {"otb": ("auc", "dp20", "norm_prec"), "vot": ("accuracy", "robustness", "failures")}
+METRICS = {"otb": ("auc", "dp20", "norm_prec"), "vot": ("accuracy", "robustness", "failures"),
+           "got10k": ("ao", "sr50", "sr75")}
 
 
 @click.command("compare")
@@ -51,6 +52,9 @@ def compare_cmd(benchmark: str, trackers: tuple[str, ...], metric: str | None,
     paired-bootstrap 95% interval, the Wilcoxon signed-rank p-value (Holm-corrected for more
     than two trackers) and a one-line verdict per pair."""
     bench = get_benchmark(benchmark)
+    if bench.kind not in METRICS:
+        raise PulBenchError(f"compare has no per-sequence scores for {bench.kind} benchmarks "
+                            f"({bench.name}); it compares {', '.join(METRICS)} benchmarks")
     metric = metric or DEFAULT_METRIC[bench.kind]
     if metric not in METRICS[bench.kind]:
         raise PulBenchError(f"--metric {metric!r} has no per-sequence value on {bench.kind} "
