@@ -130,13 +130,12 @@ def _genperfmat_curve(anno: np.ndarray, runs: list[tuple[int, np.ndarray]]) -> n
     return counts / total
 
 
-def test_tre_scoring_pools_runs_as_genperfmat(tmp_path: Path, otb_reference: Path) -> None:
-    # Stand-in runs made of a real tracker's boxes: run k is KCF's published one-pass result
-    # from the run's start frame on.
-    names = ("Girl", "Crossing", "Basketball", "Coke")
+def _stand_in_tre_runs(folder: Path, otb_reference: Path, names: tuple[str, ...]
+                       ) -> dict[str, np.ndarray]:
+    """Write TRE runs made of a real tracker's boxes (run k: KCF's published one-pass result
+    from the run's start frame on); return each sequence's curve as genPerfMat.m has it."""
     seqs, _ = load_otb(_bench(*names), otb_reference)
     omit = [otb_reference / "initOmit"]
-    folder = tmp_path / "KCF" / "tre"
     folder.mkdir(parents=True)
     expected = {}
     for s in seqs:
@@ -146,6 +145,13 @@ def test_tre_scoring_pools_runs_as_genperfmat(tmp_path: Path, otb_reference: Pat
             (folder / f"{s.name}_{k}.txt").write_text(format_otb_boxes(kcf[a:] - [1, 1, 0, 0]))
         expected[s.name] = _genperfmat_curve(s.groundtruth + [1, 1, 0, 0],
                                              [(a, kcf[a:]) for a in starts])
+    return expected
+
+
+def test_tre_scoring_pools_runs_as_genperfmat(tmp_path: Path, otb_reference: Path) -> None:
+    names = ("Girl", "Crossing", "Basketball", "Coke")
+    folder = tmp_path / "KCF" / "tre"
+    expected = _stand_in_tre_runs(folder, otb_reference, names)
     got = score(_bench(*names), [tmp_path / "KCF"], otb_reference, protocol="tre",
                 resamples=0)["KCF"]
     assert got["protocol"] == "tre" and got["n_sequences"] == 4
@@ -158,6 +164,24 @@ def test_tre_scoring_pools_runs_as_genperfmat(tmp_path: Path, otb_reference: Pat
     partial = score(_bench(*names), [tmp_path / "KCF"], otb_reference, protocol="tre",
                     resamples=0)["KCF"]
     assert partial["missing"] == ["Coke"] and "Coke" not in partial["per_sequence"]
+
+
+def test_plot_command_draws_tre(tmp_path: Path, otb_reference: Path,
+                                capsys: pytest.CaptureFixture, monkeypatch) -> None:
+    titles: list[str] = []
+    drawn = plots.success_plot
+    monkeypatch.setattr(plots, "success_plot",
+                        lambda scores, title, styles=None: titles.append(title)
+                        or drawn(scores, title, styles))
+    expected = _stand_in_tre_runs(tmp_path / "KCF" / "tre", otb_reference, ("Girl", "Coke"))
+    main(["plot", "otb2015", str(tmp_path / "KCF"), "--out", str(tmp_path / "plots"), "--root",
+          str(otb_reference), "--protocol", "tre"])
+    assert "OTB TRE scores" in capsys.readouterr().out
+    perf = json.loads((tmp_path / "plots" / "performance.json").read_text())["KCF"]
+    assert perf["protocol"] == "tre" and sorted(perf["per_sequence"]) == ["Coke", "Girl"]
+    assert perf["auc"] == pytest.approx(np.mean(list(expected.values())), abs=1e-12)
+    assert titles == ["Success plots of TRE on OTB2015 (2 sequences)"]
+    assert (tmp_path / "plots" / "success.png").is_file()
 
 
 def test_sre_of_identical_runs_is_the_toolkits_one_pass_score(tmp_path: Path,
