@@ -105,11 +105,14 @@ def eval_cmd(benchmark: str, tracker: str, root: Path | None, out: Path, workers
 @click.option("--json", "as_json", is_flag=True, help="Print the scores as JSON.")
 @click.option("--seeds", is_flag=True,
               help="Also aggregate seed families: folders X, X-s2, X-s3... are seeds of X.")
+@click.option("--strict", is_flag=True,
+              help="Refuse a result file whose length differs from the ground truth, even "
+              "where the benchmark's toolkit scores it (with a warning) on the common frames.")
 @bootstrap_options
 @protocol_option
 def score_cmd(benchmark: str, result_dirs: tuple[Path, ...], root: Path | None,
-              convention: str | None, as_json: bool, seeds: bool, resamples: int,
-              seed: int, protocol: str) -> None:
+              convention: str | None, as_json: bool, seeds: bool, strict: bool,
+              resamples: int, seed: int, protocol: str) -> None:
     """Score existing raw-result folders (folder name = tracker name) on BENCHMARK.
 
     Each score comes with a 95% bootstrap interval over sequences (JSON: ``<score>_ci``).
@@ -121,7 +124,7 @@ def score_cmd(benchmark: str, result_dirs: tuple[Path, ...], root: Path | None,
     scores = analysis.score(bench=bench, result_dirs=list(result_dirs),
                             root=root or bench.default_root(annotations_only=True),
                             convention=convention, resamples=resamples, seed=seed,
-                            **_protocol(bench, protocol))
+                            **_protocol(bench, protocol), **({"strict": True} if strict else {}))
     if not seeds:
         click.echo(json.dumps(scores, indent=2) if as_json else analysis.format_table(scores))
         return
