@@ -1,5 +1,5 @@
-"""One geometry for every crop: BD's patches, temporal mining's exemplars and the tracker's own
-exemplar show the same pixels for the same box on a real frame."""
+"""One geometry for every crop: BD's patches, temporal mining's and supervised training's
+exemplars and the tracker's own exemplar show the same pixels for the same box on a real frame."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from pul_bench.geometry import box_to_polygon, context_size, exemplar_crop, poly
 from pul_bench.registry import create
 from pul_train.bd import BDConfig, BDTask
 from pul_train.mining import BatchMiner, Start
+from pul_train.supervised import EXEMPLAR, INSTANCE
+from pul_train.supervised import _crop as supervised_crop
 from pul_train.video import open_videos
 
 # the issue's 20x20 box, a wide box, and one that sticks out of the frame (mean-colour padding)
@@ -61,6 +63,13 @@ def test_bd_mining_and_tracking_crop_the_same_pixels(data_root: Path,
         # mining resamples on the device in float and rounds: at most one grey level apart
         diff = np.abs(mined[k].astype(np.float64) - ours)
         assert diff.max() <= 1 and diff.mean() < 0.1, (k, diff.max(), diff.mean())
+        # supervised training cuts its exemplars the tracker's way too, and the centre of its
+        # search crop (same context, same scale) is the exemplar again
+        np.testing.assert_array_equal(supervised_crop(frame.path, box, EXEMPLAR), ours)
+        m = (INSTANCE - EXEMPLAR) // 2
+        centre = supervised_crop(frame.path, box, INSTANCE)[m:m + p, m:m + p]
+        diff = np.abs(centre.astype(np.float64) - ours)
+        assert diff.max() <= 1 and diff.mean() < 0.01, (k, diff.max(), diff.mean())
 
 
 def test_exemplar_crop_is_the_context_square_pixel_for_pixel() -> None:
