@@ -156,3 +156,22 @@ def test_cli_refusal_is_one_readable_paragraph(otb_root: Path, tmp_path: Path,
     err = capsys.readouterr().err
     assert "Traceback" not in err and "different set-up" in err
     assert len(err.strip().splitlines()) <= 3 and len(err) < 800
+
+
+def test_vot_scores_merge_into_the_benchmark_report(vot_root: Path, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from pul_bench import plots
+
+    out = tmp_path / "out"
+    first = supervised.evaluate(VOT_SHORT, "identity", vot_root, out, resamples=0)
+    drawn: list[set[str]] = []
+    draw = plots.vot_plots
+    monkeypatch.setattr(plots, "vot_plots", lambda results, *a, **k: (
+        drawn.append(set(results)), draw(results, *a, **k))[1])
+    supervised.evaluate(VOT_SHORT, "kcf", vot_root, out, resamples=0)
+    assert drawn == [{"identity", "kcf"}]  # both trackers on the same figures
+    report = out / "reports" / "vot_short"
+    perf = json.loads((report / "performance.json").read_text())
+    assert set(perf) == {"identity", "kcf"}
+    assert perf["identity"]["robustness"] == pytest.approx(first["identity"]["robustness"])
+    assert (report / "eao_curve.png").stat().st_size > 0
