@@ -1,5 +1,5 @@
-"""All box geometry in one place: box <-> polygon, the SiamFC context square, square crops with
-their exact frame <-> crop maps, and box overlap and centre distance.
+"""All box geometry in one place: box <-> polygon, the SiamFC context square, square crops on one
+exact frame -> crop map, and box overlap and centre distance.
 
 Boxes are 0-based ``[x, y, w, h]`` in continuous image coordinates (as :mod:`pul_bench.tracker`):
 pixel (i, j) covers [j, j+1) x [i, i+1), so its centre is (j + 0.5, i + 0.5) and a box's centre
@@ -11,11 +11,11 @@ is resampled to ``out_size`` pixels; the frame point (X, Y) lands at
     u = (X - cx) * out_size / size + out_size / 2        (same for Y -> v)
 
 in crop coordinates. The crop is one affine warp with that exact map (bilinear, the area outside
-the frame filled with a given colour, e.g. the frame's mean colour as SiamFC pads), so boxes map
-to a crop and back without the one-pixel rounding of corner-based crops. :func:`crop_batch` does
-the same for a batch of tensors on any device (batched temporal mining). BD patches, mined pairs,
-supervised pairs and the tracker all cut their exemplars with :func:`exemplar_crop` geometry, so
-training sees exactly what tracking sees.
+the frame filled with a given colour, e.g. the frame's mean colour as SiamFC pads), so a box lands
+in the crop exactly where the map puts it, without the one-pixel rounding of corner-based crops.
+:func:`crop_batch` does the same for a batch of tensors on any device (batched temporal mining).
+BD patches, mined pairs, supervised pairs and the tracker all cut their exemplars with
+:func:`exemplar_crop` geometry, so training sees exactly what tracking sees.
 
 **Overlap.** Two pixel conventions exist and published numbers depend on which one a toolkit used:
 
@@ -84,36 +84,6 @@ def crop_matrix(center: Sequence[float], size: float, out_size: int) -> np.ndarr
     # index = coordinate - 0.5 on both sides of the map above
     return np.array([[s, 0.0, (0.5 - cx) * s + out_size / 2 - 0.5],
                      [0.0, s, (0.5 - cy) * s + out_size / 2 - 0.5]])
-
-
-def image_to_crop(points: np.ndarray, center: Sequence[float], size: float,
-                  out_size: int) -> np.ndarray:
-    """Map frame coordinates (..., 2) into crop coordinates."""
-    return (np.asarray(points, dtype=np.float64) - np.asarray(center, dtype=np.float64)) \
-        * (out_size / size) + out_size / 2
-
-
-def crop_to_image(points: np.ndarray, center: Sequence[float], size: float,
-                  out_size: int) -> np.ndarray:
-    """Map crop coordinates (..., 2) back into frame coordinates (inverse of image_to_crop)."""
-    return (np.asarray(points, dtype=np.float64) - out_size / 2) * (size / out_size) \
-        + np.asarray(center, dtype=np.float64)
-
-
-def box_to_crop(box: Sequence[float], center: Sequence[float], size: float,
-                out_size: int) -> np.ndarray:
-    """An [x, y, w, h] frame box in crop coordinates."""
-    b = np.asarray(box, dtype=np.float64)
-    xy = image_to_crop(b[:2], center, size, out_size)
-    return np.concatenate([xy, b[2:] * (out_size / size)])
-
-
-def crop_to_box(box: Sequence[float], center: Sequence[float], size: float,
-                out_size: int) -> np.ndarray:
-    """An [x, y, w, h] crop box back in frame coordinates."""
-    b = np.asarray(box, dtype=np.float64)
-    xy = crop_to_image(b[:2], center, size, out_size)
-    return np.concatenate([xy, b[2:] * (size / out_size)])
 
 
 def crop_square(image: np.ndarray, center: Sequence[float], size: float, out_size: int,
