@@ -213,6 +213,8 @@ def mine(tracker: SiamFCTracker, videos: Sequence[Video], out: str | Path, cfg: 
     out = Path(out)
     proposals = proposals or ProposalSettings()
     ident = _identity(videos, cfg, proposals, tracker.name, checkpoint)
+    if tracker.dtype != torch.float32:  # reduced-precision tracks are another mining run
+        ident["precision"] = str(tracker.dtype).removeprefix("torch.")
     meta_path = out / "mining.json"
     if meta_path.is_file():
         old = json.loads(meta_path.read_text())

@@ -85,9 +85,13 @@ class TCTask:
         folders = self.mining_folders()
         if compute and folders:
             from pul_bench.registry import create
+            from pul_train.trainer import resolve_precision
 
             ckpt = _repo_path(self.cfg.mine_with or self.cfg.init)
-            tracker = create(self.cfg.tracker, checkpoint=ckpt, device=self.device.type)
+            # mining tracks in the training precision (bf16 on a CPU that has it)
+            prec = resolve_precision(self.recipe.runtime.precision, self.device)
+            tracker = create(self.cfg.tracker, checkpoint=ckpt, device=self.device.type,
+                             precision=prec.name)
             videos = open_videos(self.data_root, self.recipe.data.kind)
             for folder, n in folders:
                 cfg = MiningConfig(length=n, stride=self.recipe.data.stride,
