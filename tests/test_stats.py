@@ -198,6 +198,11 @@ def test_compare_and_score_through_the_cli(results: Path, tmp_path: Path) -> Non
                 "significant"} <= set(p)
     assert pairs[0]["significant"] and pairs[0]["p_holm"] == pytest.approx(
         min(1.0, 3 * pairs[0]["p_value"]), rel=1e-12)  # the smallest of three p-values
+    out = CliRunner().invoke(cli, ["compare", "otb2015", str(results / "ATOM"),
+                                   str(results / "KCF"), "--json", "--bootstrap", "0"])
+    (alone,) = json.loads(out.stdout)
+    assert alone["ci"] is None and alone["significant"]  # Wilcoxon alone decides
+    assert alone["p_value"] == alone["p_holm"] < pairs[0]["p_holm"]
     fam = tmp_path / "fam"
     fam.mkdir()
     (fam / "KCF").symlink_to(results / "KCF")

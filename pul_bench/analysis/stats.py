@@ -115,16 +115,21 @@ def paired(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray,
 def paired_columns(diffs: np.ndarray, resamples: int = DEFAULT_RESAMPLES,
                    seed: int = DEFAULT_SEED) -> list[dict[str, Any]]:
     """:func:`paired` for every column of (S, P) per-sequence differences at once: one
-    (B, S) x (S, P) product for all bootstraps, one vectorised Wilcoxon test."""
+    (B, S) x (S, P) product for all bootstraps, one vectorised Wilcoxon test. With fewer
+    than 2 resamples there is no interval (``ci`` None) and no detectable difference."""
     diffs = np.asarray(diffs, dtype=np.float64)
-    n, _ = diffs.shape
-    reps = ratio_samples(resample_counts(n, resamples, seed), diffs)
-    tail = 100 * (1 - LEVEL) / 2
-    lo, hi = np.percentile(reps, [tail, 100 - tail], axis=0)
-    se = np.std(reps, axis=0, ddof=1) if resamples > 1 else np.full(diffs.shape[1], np.nan)
+    n, cols = diffs.shape
+    lo = hi = se = np.full(cols, np.nan)
+    if resamples > 1:
+        reps = ratio_samples(resample_counts(n, resamples, seed), diffs)
+        tail = 100 * (1 - LEVEL) / 2
+        lo, hi = np.percentile(reps, [tail, 100 - tail], axis=0)
+        se = np.std(reps, axis=0, ddof=1)
     p = wilcoxon_p(diffs)
-    return [{"n_sequences": n, "delta": float(d), "ci": [float(a), float(b)], "se": float(e),
-             "detectable": detectable_difference(float(e)), "p_value": float(q)}
+    return [{"n_sequences": n, "delta": float(d),
+             "ci": None if np.isnan(a) else [float(a), float(b)], "se": float(e),
+             "detectable": None if np.isnan(e) else detectable_difference(float(e)),
+             "p_value": float(q)}
             for d, a, b, e, q in zip(diffs.mean(axis=0), lo, hi, se, np.atleast_1d(p),
                                      strict=True)]
 
@@ -177,13 +182,14 @@ def compare(values: Mapping[str, Mapping[str, float]], metric: str,
     """Every pair of trackers in ``values`` (``{tracker: {sequence: value}}``, in order; or
     only the given ``pairs`` of its keys), each on the sequences both cover, Holm-corrected
     over the pairs compared: ``a, b, metric, n_sequences, delta, ci, se, detectable, p_value,
-    p_holm, significant, verdict`` (``detectable`` is None where even the most one-sided
-    outcome could not be significant, see :func:`smallest_p`). ``significant`` needs both
-    tests to agree: the
-    Holm-corrected Wilcoxon p below alpha (with two trackers there is one pair and p_holm =
-    p_value) and a bootstrap interval of the mean difference that excludes 0. (Wilcoxon tests
-    the median of the differences, the interval their mean; a few large differences of the
-    other sign can split them, and then the data do not say which tracker is better.)"""
+    p_holm, significant, too_few, verdict`` (``too_few``: even the most one-sided outcome
+    could not be significant, see :func:`smallest_p`; ``detectable`` is then None).
+
+    ``significant`` needs both tests to agree: the Holm-corrected Wilcoxon p below alpha (with
+    two trackers there is one pair and p_holm = p_value) and a bootstrap interval of the mean
+    difference that excludes 0. (Wilcoxon tests the median of the differences, the interval
+    their mean; a few large differences of the other sign can split them, and then the data
+    do not say which tracker is better.)"""
     results = [{"a": a, "b": b, "metric": metric, "n_sequences": 0}
                for a, b in (combinations(values, 2) if pairs is None else pairs)]
     # pairs on the same sequences are bootstrapped and tested together, one column each
@@ -198,11 +204,15 @@ def compare(values: Mapping[str, Mapping[str, float]], metric: str,
         for p, result in zip(group, paired_columns(diffs, resamples, seed), strict=True):
             p.update(result)
     tested = [p for p in results if p["n_sequences"]]
+    for p in results:
+        p.update(p_holm=None, significant=False, too_few=True)
     for p, adjusted in zip(tested, holm([p["p_value"] for p in tested]), strict=True):
         p["p_holm"] = adjusted
-        if len(tested) * smallest_p(p["n_sequences"]) >= alpha:
+        p["too_few"] = len(tested) * smallest_p(p["n_sequences"]) >= alpha
+        if p["too_few"]:
             p["detectable"] = None  # no outcome on so few sequences can reach alpha
-        p["significant"] = bool(adjusted < alpha and (p["ci"][0] > 0 or p["ci"][1] < 0))
+        p["significant"] = bool(adjusted < alpha and (p["ci"] is None or p["ci"][0] > 0
+                                                      or p["ci"][1] < 0))
     for p in results:
         p["verdict"] = verdict(p)
     return results
@@ -220,14 +230,16 @@ def verdict(pair: Mapping[str, Any]) -> str:
     significant = pair["significant"] and pair["delta"] != 0
     # a verdict reads "X better than Y", so its delta is X - Y
     sign = -1.0 if significant and not first_better else 1.0
-    delta, lo, hi = sign * pair["delta"], *sorted(sign * np.asarray(pair["ci"]))
-    numbers = (f"Δ{label} {delta:+.3f} [{lo:+.3f}, {hi:+.3f}], "
-               f"p = {_p(pair['p_holm'])}, {pair['n_sequences']} sequences")
+    numbers = f"Δ{label} {sign * pair['delta']:+.3f}"
+    if pair["ci"] is not None:
+        lo, hi = sorted(sign * np.asarray(pair["ci"]))
+        numbers += f" [{lo:+.3f}, {hi:+.3f}]"
+    numbers += f", p = {_p(pair['p_holm'])}, {pair['n_sequences']} sequences"
     if not significant:
         det = pair["detectable"]
-        reach = (f"detectable: ±{det:.3f}" if det is not None else
-                 "too few sequences for any difference to be significant")
-        return f"{a} vs {b}: no detectable difference ({numbers}; {reach})"
+        reach = ("; too few sequences for any difference to be significant" if pair["too_few"]
+                 else "" if det is None else f"; detectable: ±{det:.3f}")
+        return f"{a} vs {b}: no detectable difference ({numbers}{reach})"
     better, worse = (a, b) if first_better else (b, a)
     return f"{better} better than {worse}: {numbers}"
 
