@@ -347,6 +347,7 @@ def _clip_length(ctx: ev.Context, recipe: Recipe, sec: Section, data: dict[str, 
     counts = {L: sum(len(v) for v in c.values()) for L, c in clips.items()}
     lengths = [L for L in sec.lengths if counts[L]]
     trackers_json, plotted, not_ready = [], {}, []
+    bands: dict[str, tuple[list[float], list[float]]] = {}
     for entry in sec.trackers:
         per_length = {}
         for L in lengths:
@@ -354,12 +355,16 @@ def _clip_length(ctx: ev.Context, recipe: Recipe, sec: Section, data: dict[str, 
             not_ready += _not_ready(entry, state)
             per_length[str(L)] = {"status": state["status"], "dp20": _value(state, "dp20"),
                                   "auc": _value(state, "auc"),
+                                  "dp20_ci": (_clip_interval(state["scores"], clips[L], "dp20")
+                                              if state["status"] == "ok" else None),
                                   **({"scores": state["scores"]} if state["status"] == "ok"
                                      else {"reason": state.get("reason"),
                                            "train": state.get("train")})}
         trackers_json.append({"label": entry.label, "tracker": entry.tracker,
                               "checkpoint": entry.checkpoint, "lengths": per_length})
         plotted[entry.label] = (lengths, [per_length[str(L)]["dp20"] for L in lengths])
+        bands[entry.label] = tuple([(per_length[str(L)]["dp20_ci"] or [math.nan] * 2)[i]
+                                    for L in lengths] for i in (0, 1))
     not_ready = _unique(not_ready)
     skipped = [L for L in sec.lengths if not counts[L]]
     rule = (f"Clips: each sequence is tiled from its first frame into non-overlapping windows "
@@ -369,18 +374,23 @@ def _clip_length(ctx: ev.Context, recipe: Recipe, sec: Section, data: dict[str, 
             f"over clips (MATLAB OTB rules). Clips per length: "
             + ", ".join(f"L={L}: {counts[L]}" for L in lengths) + "."
             + (f" No sequence is long enough for L={', '.join(map(str, skipped))}."
-               if skipped else ""))
+               if skipped else "")
+            + f" Shaded: 95% intervals from a bootstrap over the {len(seqs)} sequences (each "
+            "drawn with all its clips, since clips of one sequence are not independent); one "
+            "training seed per checkpoint.")
     caption = _caption(recipe, sec, data, [sec.data], not_ready, rule)
     fig = plots.lines(sec.title, "clip length L (frames)", "precision at 20 px (DP@20)",
                         plotted, {}, caption, log_x=True, x_ticks=lengths,
-                        empty_note="no trained checkpoint yet:\nsee the commands in report.md")
+                        empty_note="no trained checkpoint yet:\nsee the commands in report.md",
+                        bands=bands)
     files = plots.save(fig, out / sec.id)
     head = ["L (frames)", "clips", *[e.label for e in sec.trackers]]
     lines = [f"## {sec.title}", "", caption, "", "DP@20:", "", _md_row(head),
              _md_row(["---"] * len(head))]
     for L in lengths:
-        vals = [_fmt(t["lengths"][str(L)]["dp20"]) if t["lengths"][str(L)]["status"] == "ok"
-                else t["lengths"][str(L)]["status"] for t in trackers_json]
+        vals = [_fmt_ci(t["lengths"][str(L)]["dp20"], t["lengths"][str(L)]["dp20_ci"])
+                if t["lengths"][str(L)]["status"] == "ok" else t["lengths"][str(L)]["status"]
+                for t in trackers_json]
         lines.append(_md_row([str(L), str(counts[L]), *vals]))
     lines += ["", *_figure_links(files)]
     return _Built({"kind": "clip-length", "id": sec.id, "title": sec.title, "caption": caption,
@@ -389,6 +399,18 @@ def _clip_length(ctx: ev.Context, recipe: Recipe, sec: Section, data: dict[str, 
                              for L in sec.lengths},
                    "trackers": trackers_json, "figures": _names(files)}, lines, files,
                   not_ready)
+
+
+def _clip_interval(scores: dict[str, Any], starts: dict[str, list[int]],
+                   metric: str) -> list[float]:
+    """95% interval of a clip-averaged score from a bootstrap over sequences: each drawn
+    sequence brings all its clips (``starts``: 1-based clip starts by sequence)."""
+    per_clip = scores["per_sequence"]
+    names = {seq: [n for n in (ev.clip_name(seq, st - 1) for st in s) if n in per_clip]
+             for seq, s in starts.items()}
+    names = {seq: n for seq, n in names.items() if n}
+    return stats.interval([sum(per_clip[n][metric] for n in ns) for ns in names.values()],
+                          [len(ns) for ns in names.values()])
 
 
 # ---- compare -------------------------------------------------------------------------------
