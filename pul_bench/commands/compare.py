@@ -31,7 +31,8 @@ METRICS = {"otb": ("auc", "dp20", "norm_prec"), "vot": ("accuracy", "robustness"
 @click.argument("benchmark")
 @click.argument("trackers", nargs=-1, required=True)
 @click.option("--metric", help="Per-sequence score to compare: auc (OTB default), dp20, "
-              "norm_prec; accuracy (VOT default), robustness, failures.")
+              "norm_prec; accuracy (VOT default), robustness, failures; ao (GOT-10k "
+              "default), sr50, sr75.")
 @click.option("--root", type=click.Path(path_type=Path, file_okay=False),
               help="Benchmark folder (default: the shared data's copy; images are only "
               "needed for trackers that must be evaluated first).")
