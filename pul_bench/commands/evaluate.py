@@ -3,7 +3,8 @@
 Each kind supplies two modules with the same small contract:
 
 * ``pul_bench.experiments.<runner>.evaluate(bench, tracker, root, out, workers, sequences,
-  checkpoint) -> dict`` runs (resumably) and scores; the dict is ``{tracker: scores}``.
+  checkpoint, overrides, shard) -> dict`` runs (resumably) and scores; the dict is
+  ``{tracker: scores}`` (empty for a shard, which scores nothing).
 * ``pul_bench.analysis.<kind>.score(bench, result_dirs, root, convention) -> dict`` and
   ``format_table(scores) -> str``.
 """
@@ -12,6 +13,8 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -63,6 +66,31 @@ def _split(seqs: str | None) -> list[str] | None:
     return [s.strip() for s in seqs.split(",") if s.strip()] if seqs else None
 
 
+def _shard(ctx: click.Context, param: click.Parameter, value: str | None
+           ) -> tuple[int, int] | None:
+    """``K/N`` (1-based) as (K, N); ``auto``: this Slurm array task's place in its array."""
+    if value is None:
+        return None
+    if value == "auto":
+        env = os.environ
+        try:
+            task, count = int(env["SLURM_ARRAY_TASK_ID"]), int(env["SLURM_ARRAY_TASK_COUNT"])
+            first = int(env["SLURM_ARRAY_TASK_MIN"])
+            step = int(env.get("SLURM_ARRAY_TASK_STEP", "1"))
+        except (KeyError, ValueError):
+            raise click.BadParameter("auto needs a Slurm job array (SLURM_ARRAY_TASK_ID, "
+                                     "_COUNT and _MIN); elsewhere give K/N") from None
+        k, n = (task - first) // max(step, 1) + 1, count
+    else:
+        match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", value)
+        if match is None:
+            raise click.BadParameter(f"{value!r}: expected K/N, e.g. 2/8, or auto")
+        k, n = int(match[1]), int(match[2])
+    if not 1 <= k <= n:
+        raise click.BadParameter(f"shard {k}/{n}: K must be from 1 to N")
+    return k, n
+
+
 @click.command("eval")
 @click.argument("benchmark")
 @click.argument("tracker")
@@ -75,12 +103,23 @@ def _split(seqs: str | None) -> list[str] | None:
 @click.option("--sequences", help="Comma-separated subset of sequence names.")
 @click.option("--checkpoint", type=click.Path(path_type=Path, dir_okay=False),
               help="Use this checkpoint instead of the tracker spec's.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]),
+              help="Network trackers: where the network runs (default: the spec's; auto: "
+              "cuda if available). Recorded in run.json, not part of the set-up identity.")
+@click.option("--precision", type=click.Choice(["auto", "fp32", "bf16", "fp16"]),
+              help="Network trackers: inference precision (default: the spec's; auto: fp16 on "
+              "CUDA, fp32 on a CPU). Part of the set-up identity: results do not mix.")
+@click.option("--shard", callback=_shard, metavar="K/N|auto",
+              help="Run only shard K of N (1-based; sorted sequence names, every N-th from the "
+              "K-th), e.g. one task of a Slurm job array (auto). Shards share --out and score "
+              "nothing; the same eval without --shard scores them afterwards.")
 @click.option("--json", "as_json", is_flag=True, help="Print the scores as JSON.")
 @bootstrap_options
 @protocol_option
 def eval_cmd(benchmark: str, tracker: str, root: Path | None, out: Path, workers: int,
-             sequences: str | None, checkpoint: Path | None, as_json: bool, resamples: int,
-             seed: int, protocol: str) -> None:
+             sequences: str | None, checkpoint: Path | None, device: str | None,
+             precision: str | None, shard: tuple[int, int] | None, as_json: bool,
+             resamples: int, seed: int, protocol: str) -> None:
     """Run TRACKER on BENCHMARK, write raw results, score them and plot.
 
     Sequences already finished in --out are skipped, so an interrupted run resumes.
@@ -90,7 +129,10 @@ def eval_cmd(benchmark: str, tracker: str, root: Path | None, out: Path, workers
     scores = runner(bench.kind).evaluate(
         bench=bench, tracker=tracker, root=root or bench.default_root(), out=out,
         workers=workers, sequences=_split(sequences), checkpoint=checkpoint,
-        resamples=resamples, seed=seed, **_protocol(bench, protocol))
+        resamples=resamples, seed=seed, overrides={"device": device, "precision": precision},
+        shard=shard, **_protocol(bench, protocol))
+    if shard is not None:
+        return  # the runner said what the shard did and how to score the whole
     click.echo(json.dumps(scores, indent=2) if as_json else analysis.format_table(scores))
 
 

@@ -5,7 +5,12 @@
   arguments and the checkpoint's *content* hash. Results made by another set-up are never
   resumed into; the same weights at another path are the same set-up. The record is written
   only once the tracker has been built, so a run that fails on a bad checkpoint or argument
-  leaves nothing behind that would refuse the corrected run.
+  leaves nothing behind that would refuse the corrected run. It is checked and written under a
+  file lock, so shards starting at once leave one record. An ``auto`` argument is recorded as
+  the built tracker resolved it (``precision: fp16``), and where a tracker runs
+  (:data:`RUNTIME_ARGS`: device, threads) is recorded but not compared.
+* :func:`with_overrides`: command-line overrides of spec arguments (``--device``, ``--precision``).
+* :func:`in_shard`: the sequences shard K of N runs (one task of a Slurm job array).
 * :func:`run_jobs`: one job per sequence, serially or in spawned worker processes, one progress
   bar; bad input in one sequence does not stop the others, the failures are raised together.
 * :func:`merge_scores`: ``reports/<BENCH>/performance.json`` updated under a file lock.
@@ -14,6 +19,8 @@
 from __future__ import annotations
 
 import concurrent.futures as cf
+import dataclasses
+import functools
 import importlib
 import json
 import multiprocessing
@@ -21,21 +28,26 @@ import os
 import pickle
 import queue
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Protocol, TypeVar
 
 import cv2
+from tqdm import tqdm
 
 from pul_bench.errors import InputError, PulBenchError
-from pul_bench.io import file_sha256, progress_bar, update_json, write_json
+from pul_bench.io import file_sha256, progress_bar, update_json
 from pul_bench.registry import TrackerSpec
 from pul_bench.tracker import Tracker
 
 RUNNERS = {"otb": "pul_bench.experiments.ope", "vot": "pul_bench.experiments.supervised",
            "got10k": "pul_bench.experiments.got10k"}
 RECORD = "run.json"
+#: Arguments that choose where and how fast a tracker runs, not what it outputs: recorded, never
+#: compared, so shards on GPU and CPU nodes can share one folder (CUDA and CPU kernels may differ
+#: in the last bits of a float). Precision is compared: bf16 or fp16 changes boxes.
+RUNTIME_ARGS = ("device", "threads")
 
 
 def runner(kind: str) -> ModuleType:
@@ -64,6 +76,43 @@ def set_up(spec: TrackerSpec, checkpoint: str | Path | None) -> dict[str, Any]:
             "checkpoint": None if ckpt is None else str(ckpt.resolve())}
 
 
+def with_overrides(spec: TrackerSpec, overrides: Mapping[str, Any] | None,
+                   checkpoint: bool = False) -> TrackerSpec:
+    """``spec`` with command-line values (``--device``, ``--precision``; None: the spec's) in
+    place of its arguments, checked against the factory like the spec's own: a tracker that
+    takes no such argument (a correlation filter has no device) is refused, naming the flag."""
+    given = {k: v for k, v in (overrides or {}).items() if v is not None}
+    if not given:
+        return spec
+    new = dataclasses.replace(spec, args={**spec.args, **given},
+                              nodes={k: n for k, n in spec.nodes.items() if k not in given})
+    try:
+        new.check(checkpoint=checkpoint)
+    except PulBenchError as e:
+        flags = " ".join(f"--{k} {v}" for k, v in given.items())
+        raise PulBenchError(f"{flags} is for network trackers: {e}") from None
+    return new
+
+
+def in_shard(items: Sequence[Any], shard: tuple[int, int] | None) -> list[Any]:
+    """The items (sequences: anything with a ``name``) that shard K of N runs: the K-th, K+N-th,
+    ... of the names sorted, so every process splits alike whatever order its folder lists."""
+    if shard is None:
+        return list(items)
+    k, n = shard
+    mine = set(sorted(item.name for item in items)[k - 1::n])
+    return [item for item in items if item.name in mine]
+
+
+def shard_note(shard: tuple[int, int], ran: int, total: int, result_dir: Path) -> None:
+    """Say what a shard did and how the whole benchmark gets scored (a shard scores nothing:
+    it holds part of the sequences, and its partial scores would overwrite the whole's)."""
+    k, n = shard
+    tqdm.write(f"shard {k}/{n}: {ran} of {total} sequences, results in {result_dir}. Once every "
+               "shard is done, the same eval without --shard scores them, writes "
+               "performance.json and the plots, and runs nothing.", file=sys.stderr)
+
+
 def check_set_up(result_dir: Path, made_by: dict[str, Any]) -> None:
     """Refuse to add to ``result_dir`` if it holds results of another set-up.
 
@@ -76,14 +125,20 @@ def check_set_up(result_dir: Path, made_by: dict[str, Any]) -> None:
         before = json.loads(record.read_text())
     except json.JSONDecodeError as e:
         raise InputError(record, f"not valid JSON: {e.msg}", e.lineno) from None
+    _refuse_other(record, before, made_by)
+
+
+def _refuse_other(record: Path, before: Any, made_by: dict[str, Any]) -> bool:
+    """Raise if ``record`` (holding ``before``) names another set-up and its folder holds
+    results; return whether the set-ups differ."""
     if not isinstance(before, dict):
         raise InputError(record, "expected a JSON object")
     changed = _differences(before, made_by)
-    if not changed or not _has_results(result_dir):
-        return
-    raise PulBenchError(f"{result_dir} holds results of a different set-up: "
-                        f"{'; '.join(changed)}. Use another --out, or delete that folder to "
-                        "start over.")
+    if changed and _has_results(record.parent):
+        raise PulBenchError(f"{record.parent} holds results of a different set-up: "
+                            f"{'; '.join(changed)}. Use another --out, or delete that folder to "
+                            "start over.")
+    return bool(changed)
 
 
 # Trackers are built once per process and re-initialised per sequence.
@@ -104,10 +159,32 @@ def tracker_for(spec: TrackerSpec, checkpoint: str | Path | None,
 
 def build_tracker(spec: TrackerSpec, checkpoint: str | Path | None, benchmark: str,
                   result_dir: Path, made_by: dict[str, Any]) -> Tracker:
-    """Build the tracker (proving checkpoint and arguments work), then record the set-up."""
+    """Build the tracker (proving checkpoint and arguments work), then record the set-up.
+
+    The record is compared and written under a lock: of shards starting at once, the first
+    writes it, the others find it (a differing one is refused once results exist).
+    """
     tracker = tracker_for(spec, checkpoint, benchmark)
-    write_json(result_dir / RECORD, made_by)
+    made_by = _resolved(made_by, tracker)
+    update_json(result_dir / RECORD, functools.partial(_keep_or_replace, result_dir / RECORD,
+                                                       made_by))
     return tracker
+
+
+def _resolved(made_by: dict[str, Any], tracker: Tracker) -> dict[str, Any]:
+    """The set-up with each ``auto`` argument as the tracker resolved it (its attribute of that
+    name, e.g. ``precision``: auto is fp16 on CUDA but fp32 on a CPU)."""
+    args = {k: str(getattr(tracker, k)) if v == "auto" and getattr(tracker, k, None) is not None
+            else v for k, v in made_by["args"].items()}
+    return {**made_by, "args": args}
+
+
+def _keep_or_replace(record: Path, made_by: dict[str, Any], before: Any) -> Any:
+    """The record to leave (called under its lock): the one there if it names this set-up,
+    else this one (a differing record over results raises)."""
+    if before == {}:
+        return made_by
+    return made_by if _refuse_other(record, before, made_by) else before
 
 
 def prepare(spec: TrackerSpec, checkpoint: str | Path | None, benchmark: str,
@@ -124,7 +201,10 @@ def prepare(spec: TrackerSpec, checkpoint: str | Path | None, benchmark: str,
 
 def _differences(before: dict[str, Any], now: dict[str, Any]) -> list[str]:
     """Readable ``key: old -> new`` items (nested arguments as ``args.name``). A record written
-    before checkpoints were hashed names its checkpoint by path: the same path then matches."""
+    before checkpoints were hashed names its checkpoint by path: the same path then matches.
+    :data:`RUNTIME_ARGS` are not compared; nor is an ``auto`` argument before the tracker has
+    resolved it (it is compared again, resolved, when the record is written), or in a record
+    written before ``auto`` was resolved."""
     legacy = "checkpoint_sha256" not in before and before.get("checkpoint") == now["checkpoint"]
     out = []
     for key, value in now.items():
@@ -133,7 +213,8 @@ def _differences(before: dict[str, Any], now: dict[str, Any]) -> list[str]:
             continue
         if key == "args" and isinstance(old, dict) and isinstance(value, dict):
             out += [f"args.{k} {_short(old.get(k))} -> {_short(value.get(k))}"
-                    for k in sorted(set(old) | set(value)) if old.get(k) != value.get(k)]
+                    for k in sorted(set(old) | set(value)) if old.get(k) != value.get(k)
+                    and k not in RUNTIME_ARGS and "auto" not in (old.get(k), value.get(k))]
         elif old != value:
             out.append(f"{key.replace('_', ' ')} {_short(old)} -> {_short(value)}")
     return out

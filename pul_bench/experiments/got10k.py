@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -49,11 +49,14 @@ class _Job:
 
 def evaluate(bench: Benchmark, tracker: str, root: str | Path, out: str | Path,
              workers: int = 1, sequences: Sequence[str] | None = None,
-             checkpoint: str | Path | None = None, **_: Any) -> dict[str, Any]:
+             checkpoint: str | Path | None = None, overrides: Mapping[str, Any] | None = None,
+             shard: tuple[int, int] | None = None, **_: Any) -> dict[str, Any]:
     """Run ``tracker`` (resuming) on the listed sequences under ``root``; return the val
-    split's ``{tracker: scores}``, or ``{}`` for the test split."""
+    split's ``{tracker: scores}``, or ``{}`` for the test split or a ``shard`` (K, N), which
+    runs only its sequences (:func:`common.in_shard`). ``overrides`` replace spec arguments."""
     spec = get_spec(tracker)
     spec.check(checkpoint=checkpoint is not None)
+    spec = common.with_overrides(spec, overrides, checkpoint is not None)
     seqs, missing = load_got10k(bench, root)
     if sequences:
         unknown = sorted(set(sequences) - {s.name for s in seqs})
@@ -69,6 +72,10 @@ def evaluate(bench: Benchmark, tracker: str, root: str | Path, out: str | Path,
         if not s.frames:
             raise PulBenchError(f"{root}: no images for sequence {s.name}")
     results = Path(out) / "results" / bench.name / tracker
+    total, seqs = len(seqs), common.in_shard(seqs, shard)
+    if shard is not None and not seqs:
+        common.shard_note(shard, 0, total, results)
+        return {}
     made_by = common.set_up(spec, checkpoint)
     common.check_set_up(results, made_by)
     built = common.build_tracker(spec, checkpoint, bench.name, results, made_by)
@@ -80,6 +87,9 @@ def evaluate(bench: Benchmark, tracker: str, root: str | Path, out: str | Path,
                  results / s.name, reps, len(s.frames) * reps) for s in seqs]
     common.run_jobs(jobs, functools.partial(_run_job, spec, checkpoint, bench.name), workers,
                     f"{tracker} on {bench.name}")
+    if shard is not None:
+        common.shard_note(shard, len(seqs), total, results)
+        return {}
     if any(s.cover is None for s in seqs):
         tqdm.write(f"results in {results}; the test split is scored by the server: pulbench "
                    f"submit {bench.name} {results} --root {root} --out {tracker}.zip",

@@ -29,7 +29,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -75,12 +75,15 @@ def evaluate(
     resamples: int = stats.DEFAULT_RESAMPLES,
     seed: int = stats.DEFAULT_SEED,
     protocol: str = "ope",
+    overrides: Mapping[str, Any] | None = None,
+    shard: tuple[int, int] | None = None,
 ) -> dict[str, Any]:
     """Run ``tracker`` on ``bench`` (resumably), score it, update performance.json and plots.
 
     Returns ``{tracker: scores}`` as :func:`pul_bench.analysis.otb.score` computes them (MATLAB
     toolkit convention); with ``sequences``, on those sequences only. ``protocol`` is ``ope``,
-    ``tre`` or ``sre``.
+    ``tre`` or ``sre``. ``overrides`` replace spec arguments (``device``, ``precision``);
+    ``shard`` (K, N) runs only shard K's sequences (:func:`common.in_shard`) and scores nothing.
     """
     from pul_bench.analysis.otb import score
     from pul_bench.datasets.otb import load_otb
@@ -91,6 +94,7 @@ def evaluate(
     if not ok and checkpoint is None:
         raise PulBenchError(f"tracker {tracker!r} is not ready: {why}")
     spec.check(checkpoint=checkpoint is not None)  # bad arguments fail once, before any run
+    spec = common.with_overrides(spec, overrides, checkpoint is not None)
     seqs, missing = load_otb(bench, root, sequences)
     if sequences and missing:
         raise PulBenchError(f"sequences not found under {root}: {', '.join(missing)}")
@@ -101,6 +105,8 @@ def evaluate(
                    f"{root}; the scores list the missing ones", file=sys.stderr)
 
     result_dir = out / "results" / bench.name / tracker
+    total = len(seqs)
+    seqs = common.in_shard(seqs, shard)
     made_by = common.set_up(spec, checkpoint)
     common.check_set_up(result_dir, made_by)
     if protocol not in protocols.PROTOCOLS:
@@ -118,6 +124,9 @@ def evaluate(
     if jobs:
         common.build_tracker(spec, checkpoint, bench.name, result_dir, made_by)
         common.run_jobs(jobs, functools.partial(_run_one, spec, checkpoint), workers, spec.name)
+    if shard is not None:
+        common.shard_note(shard, len(seqs), total, result_dir)
+        return {}
 
     scored = dataclasses.replace(bench, sequences=tuple(s.name for s in seqs)) if sequences \
         else bench

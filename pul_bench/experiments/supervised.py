@@ -14,7 +14,9 @@ import dataclasses
 import functools
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from tqdm import tqdm
@@ -123,11 +125,16 @@ def _run_job(spec: TrackerSpec, checkpoint: Path | None, deterministic: bool | N
 
 def evaluate(bench: Benchmark, tracker: str, root: Path, out: Path, workers: int = 1,
              sequences: list[str] | None = None, checkpoint: Path | None = None,
-             resamples: int = stats.DEFAULT_RESAMPLES, seed: int = stats.DEFAULT_SEED) -> dict:
+             resamples: int = stats.DEFAULT_RESAMPLES, seed: int = stats.DEFAULT_SEED,
+             overrides: Mapping[str, Any] | None = None,
+             shard: tuple[int, int] | None = None) -> dict:
     """Run (resuming), score and plot ``tracker`` on ``bench``; return ``{tracker: scores}``
-    (with bootstrap intervals from ``resamples`` resamples, none if 0)."""
+    (with bootstrap intervals from ``resamples`` resamples, none if 0). ``overrides`` replace
+    spec arguments (``device``, ``precision``); ``shard`` (K, N) runs only shard K's sequences
+    (:func:`common.in_shard`) and scores nothing."""
     spec = get_spec(tracker)
     spec.check(checkpoint=checkpoint is not None)  # bad arguments fail once, before any run
+    spec = common.with_overrides(spec, overrides, checkpoint is not None)
     root, out = Path(root), Path(out)
     names = _names(bench, root, sequences)
     seqs, missing = load_sequences(root, names, need_images=True)
@@ -135,13 +142,18 @@ def evaluate(bench: Benchmark, tracker: str, root: Path, out: Path, workers: int
         tqdm.write(f"note: {len(missing)} of {bench.name}'s sequences are not in {root}; "
                    f"running the {len(seqs)} present", file=sys.stderr)
     results = out / "results" / bench.name / tracker
-    _, deterministic = common.prepare(spec, checkpoint, bench.name, results)
-    reps = 1 if deterministic else REPETITIONS
-    jobs = [_Job(s.name, s, sequence_dir(out, bench, tracker, s.name), len(s) * reps)
-            for s in seqs]
-    common.run_jobs(jobs, functools.partial(_run_job, spec, checkpoint, deterministic,
-                                            bench.name),
-                    workers, f"{tracker} on {bench.name}")
+    total, seqs = len(seqs), common.in_shard(seqs, shard)
+    if seqs:
+        _, deterministic = common.prepare(spec, checkpoint, bench.name, results)
+        reps = 1 if deterministic else REPETITIONS
+        jobs = [_Job(s.name, s, sequence_dir(out, bench, tracker, s.name), len(s) * reps)
+                for s in seqs]
+        common.run_jobs(jobs, functools.partial(_run_job, spec, checkpoint, deterministic,
+                                                bench.name),
+                        workers, f"{tracker} on {bench.name}")
+    if shard is not None:
+        common.shard_note(shard, len(seqs), total, results)
+        return {}
     subset = _subset(bench, [s.name for s in seqs])
     scored = analysis.score_details(subset, [results], root, resamples=resamples, seed=seed)
     scores = {k: v.scores for k, v in scored.items()}

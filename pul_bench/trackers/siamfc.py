@@ -124,6 +124,7 @@ class SiamFCTracker(Tracker):
             if unknown:
                 raise PulBenchError(f"per_benchmark[{name!r}]: unknown keys {sorted(unknown)}")
         self.device = torch.device(device)
+        self.precision = precision  # resolved: what a results folder's set-up record holds
         self.dtype = PRECISIONS[precision]
         self.optimized = optimize
         net = load_net(backbone, head_scale, checkpoint, init, seed)
