@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from pul_bench.analysis import got10k as got10k_analysis
@@ -267,3 +269,24 @@ def test_benchmarks_lists_metric_and_source() -> None:
                  "got10k-test", "trackingnet"):
         assert listed[name]["metric"] and listed[name]["source"], name
     assert listed["lasot"]["sequences"] == 280 and listed["dtb70"]["sequences"] == 70
+
+
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(st.lists(st.one_of(st.integers(-999, 99999), st.integers(-2**62, 2**62)),
+                              min_size=4, max_size=4), min_size=1, max_size=20),
+       sep=st.sampled_from([",", "\t", " ", ", ", ";"]), eol=st.sampled_from(["\n", "\r\n"]),
+       final_eol=st.booleans(), stray=st.sampled_from(["", "-", " -", "--", "1-"]))
+def test_integer_box_files_read_exactly(tmp_path: Path, rows: list[list[int]], sep: str,
+                                        eol: str, final_eol: bool, stray: str) -> None:
+    """The integer fast path (LaSOT and most published files) gives what loadtxt gives, and a
+    stray sign is the clear error naming the file."""
+    f = tmp_path / "ints.txt"
+    text = eol.join(sep.join(map(str, r)) for r in rows)
+    f.write_text(text + stray + (eol if final_eol else ""), newline="")
+    if stray:
+        with pytest.raises(InputError) as e:
+            read_boxes(f)
+        assert e.value.path == f
+    else:
+        np.testing.assert_array_equal(read_boxes(f), np.array(rows, dtype=np.float64))

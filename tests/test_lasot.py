@@ -16,6 +16,7 @@ from pul_bench.analysis.otb import score
 from pul_bench.benchmarks import get_benchmark
 from pul_bench.cli import cli
 from pul_bench.datasets.lasot import ATTRIBUTES
+from pul_bench.datasets.otb import load_otb
 from pul_bench.errors import InputError
 
 SAMPLE = ["airplane-1", "monkey-17"]  # monkey-17: the toolkit's own truncation example
@@ -131,3 +132,13 @@ def test_plots_include_normalised_precision_and_attributes(lasot: Path, tmp_path
     perf = json.loads((tmp_path / "performance.json").read_text())
     assert len(perf["DiMP50"]["norm_precision_curve"]) == 51
     assert perf["DiMP50"]["norm_precision_curve"][20] == perf["DiMP50"]["norm_prec"]
+
+
+@pytest.mark.parametrize("flags", ["0\n2\n", "0\n", "01\n"])
+def test_bad_absent_flags_name_the_file(lasot: Path, tmp_path: Path, flags: str) -> None:
+    (tmp_path / "anno" / "absent").mkdir(parents=True)
+    gt = "\n".join((lasot / "anno" / "airplane-1.txt").read_text().splitlines()[:2]) + "\n"
+    (tmp_path / "anno" / "airplane-1.txt").write_text(gt)
+    (tmp_path / "anno" / "absent" / "airplane-1.txt").write_text(flags)
+    with pytest.raises(InputError, match=r"absent/airplane-1.txt: expected 2 flags"):
+        load_otb(get_benchmark("lasot"), tmp_path)

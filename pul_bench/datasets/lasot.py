@@ -88,14 +88,16 @@ def _shared_attributes(bench: Benchmark) -> Path | None:
 def _flags(path: Path, n: int) -> np.ndarray:
     """A 0/1 flag file (one a line, or one comma-separated line) as an (n,) bool array."""
     try:
-        text = path.read_text()
+        raw = path.read_bytes()
     except OSError as e:
         raise InputError(path, f"cannot read: {e}") from None
-    tokens = text.replace(",", " ").split()
-    if len(tokens) != n or any(t not in ("0", "1") for t in tokens):
+    flags = raw.translate(None, b", \t\r\n")
+    chars = np.frombuffer(raw, np.uint8)
+    digit = (chars == 48) | (chars == 49)
+    if len(flags) != n or flags.translate(None, b"01") or (digit[1:] & digit[:-1]).any():
         raise InputError(path, f"expected {n} flags 0/1 (one per annotated frame), found "
-                         f"{len(tokens)} values")
-    return np.array(tokens) == "1"
+                         f"{len(raw.replace(b',', b' ').split())} values")
+    return np.frombuffer(flags, np.uint8) == 49
 
 
 def _sequence(name: str, gt_file: Path, absent: np.ndarray, boxes: np.ndarray,

@@ -119,21 +119,27 @@ def _read_boxes_fast(path: Path, allow_nan: bool) -> np.ndarray | None:
 
 
 def _read_integer_boxes(text: bytes) -> np.ndarray | None:
-    """Rows of exactly four integers, single-spaced (most published and LaSOT files), at
-    twice loadtxt's speed and exactly (every int64 below 2**53 is a double); else None."""
+    """Rows of exactly four integers below 2**53, single-spaced (most published files, all of
+    LaSOT's), read by numpy's integer scanner at 4x loadtxt's speed, exactly (such integers
+    are exact doubles); None for anything else."""
     if not text or text.translate(None, b"0123456789- \n") or b"  " in text \
             or b" \n" in text or b"\n " in text or text.startswith(b" "):
         return None
     chars = np.frombuffer(text, np.uint8)
+    minus = np.flatnonzero(chars == 45)  # only as a sign: after a separator, before a digit
+    if minus.size:
+        before = chars[np.maximum(minus - 1, 0)]
+        if minus[-1] == len(chars) - 1 or (chars[minus + 1] - 48 > 9).any() \
+                or not ((minus == 0) | (before == 10) | (before == 32)).all():
+            return None
     spaces = np.cumsum(chars == 32)
     per_line = np.diff(np.concatenate(([0], spaces[chars == 10], spaces[-1:])))
     if not (per_line == 3).all():
         return None
-    try:
-        values = np.array(text.split(), dtype=np.int64)
-    except (ValueError, OverflowError):  # a stray "-", or beyond int64
+    values = np.fromstring(text, dtype=np.int64, sep=" ")  # saturates beyond int64
+    if values.size != 4 * len(per_line) or (values >= 2**53).any() or (values <= -2**53).any():
         return None
-    return values.astype(np.float64).reshape(-1, 4) if np.abs(values).max() < 2**53 else None
+    return values.astype(np.float64).reshape(-1, 4)
 
 
 def canonical_name(name: str) -> str:
