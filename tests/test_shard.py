@@ -169,11 +169,15 @@ def test_bf16_on_a_cpu_is_run_and_recorded(otb_sequences: Path, tmp_path: Path) 
 
 def test_fp16_on_a_cpu_and_a_device_for_kcf_are_clear_errors(
         otb_sequences: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    import torch
+
     root = short_otb(otb_sequences, tmp_path / "otb")
-    for tracker, flags, says in [
-            ("alexpul", ["--device", "cpu", "--precision", "fp16"],
-             "fp16 inference needs a CUDA device"),
-            ("kcf", ["--device", "cuda"], "--device cuda is for network trackers")]:
+    cases = [("alexpul", ["--device", "cpu", "--precision", "fp16"],
+              "fp16 inference needs a CUDA device"),
+             ("kcf", ["--device", "cuda"], "--device cuda is for network trackers")]
+    if not torch.cuda.is_available():
+        cases.append(("alexpul", ["--device", "cuda"], "device 'cuda': no CUDA device here"))
+    for tracker, flags, says in cases:
         with pytest.raises(SystemExit) as exit_:
             main(["eval", "otb", tracker, "--root", str(root), "--out", str(tmp_path / "out"),
                   *flags])

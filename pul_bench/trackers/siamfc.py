@@ -107,6 +107,9 @@ class SiamFCTracker(Tracker):
             precision = "fp16" if device == "cuda" else "fp32"
         if precision not in PRECISIONS:
             raise PulBenchError(f"precision must be one of {sorted(PRECISIONS)}, not {precision!r}")
+        if torch.device(device).type == "cuda" and not torch.cuda.is_available():
+            raise PulBenchError(f"device {device!r}: no CUDA device here (torch "
+                                f"{torch.__version__}); use --device cpu or auto")
         if precision == "fp16" and device == "cpu":
             raise PulBenchError("fp16 inference needs a CUDA device; use bf16 on a CPU")
         if scale_num < 1 or scale_num % 2 == 0:
