@@ -208,3 +208,55 @@ def test_intervals_and_verdicts(report: dict) -> None:
     assert [(c["a"], c["b"]) for c in cmp] == [("identity (ours)", "KCF (published)"),
                                               ("identity (ours)",
                                                "SiamFC-3s_CFNetRelease (published)")]
+
+
+SEEDS_RECIPE = """
+title: seeds report
+scale: "test scale, no training"
+data:
+  otb: {benchmark: otb, root: sequences/otb, sequences: [Crossing, Football1]}
+sections:
+  - kind: table
+    id: tab
+    title: seeds table
+    metrics:
+      - {data: otb, metric: auc}
+    groups: [A]
+    rows:
+      - label: identity
+        cells: [identity]
+      - label: kcf
+        cells: [{tracker: kcf, seeds: 2}]
+"""
+
+
+def test_seeds_are_merged(data_root: Path, tmp_path: Path, monkeypatch) -> None:
+    """kcf with 'seeds: 2' is kcf and kcf-s2 (here a CSRT spec, so that the seeds differ)."""
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    (specs / "kcf-s2.yaml").write_text(
+        "name: kcf-s2\ndescription: d\nfactory: pul_bench.trackers.opencv:OpenCVTracker\n"
+        "args: {algorithm: csrt}\ndeterministic: true\n")
+    (tmp_path / "seeds.yaml").write_text(SEEDS_RECIPE)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(SEEDS_RECIPE.replace("tracker: kcf, seeds: 2", "tracker: identity, seeds: 2"))
+    with pytest.raises(InputError, match=r"bad\.yaml:\d+: unknown tracker 'identity-s2'"):
+        load_recipe(bad)  # every seed must be a registered tracker
+    monkeypatch.setenv("PULBENCH_TRACKERS", str(specs))
+    run_report(load_recipe(tmp_path / "seeds.yaml"), data_root, tmp_path / "out",
+               tmp_path / "runs")
+    sec = json.loads((tmp_path / "out" / "report.json").read_text())["sections"][0]
+    kcf = sec["rows"][1]["cells"][0]
+    seqs, bench = _otb(data_root)
+    runs = tmp_path / "runs" / "results" / "otb"
+    single = otb_analysis.score(bench, [runs / "kcf", runs / "kcf-s2"],
+                                data_root / "sequences" / "otb")
+    aucs = [single[t]["auc"] for t in ("kcf", "kcf-s2")]
+    assert aucs[0] != aucs[1]
+    assert kcf["ours"]["OTB AUC"] == pytest.approx(np.mean(aucs), abs=1e-12)
+    assert kcf["scores"]["otb"]["n_seeds"] == 2
+    assert kcf["scores"]["otb"]["auc_seed_sd"] == pytest.approx(np.std(aucs, ddof=1), abs=1e-12)
+    lo, hi = kcf["ours_ci"]["OTB AUC"]
+    assert lo <= np.mean(aucs) <= hi
+    md = (tmp_path / "out" / "report.md").read_text()
+    assert "1/2 training seed(s) per tracker" in md

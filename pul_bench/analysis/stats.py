@@ -363,3 +363,39 @@ def format_seeds(aggregated: Mapping[str, Mapping[str, Any]], metrics: Sequence[
     lines.append("mean over seeds [95% interval, bootstrap over seeds then sequences] "
                  "± seed-to-seed standard deviation")
     return "\n".join(lines)
+
+
+def merge_seeds(seed_scores: Sequence[Mapping[str, Any]], resamples: int = DEFAULT_RESAMPLES,
+                seed: int = DEFAULT_SEED) -> dict[str, Any]:
+    """One score dict for K seeds of a tracker, shaped like a single seed's: each score with
+    per-sequence parts (:func:`sequence_parts`) becomes the mean over seeds with its two-level
+    interval (``_ci``) and seed-to-seed SD (``_seed_sd``); other numbers become the mean over
+    seeds without an interval (the first seed's would not cover the others); ``per_sequence``
+    holds the mean over seeds on the sequences all seeds cover; ``n_seeds`` is K."""
+    first = seed_scores[0]
+    if len(seed_scores) == 1:
+        return {**first, "n_seeds": 1}
+    names = [f"s{k}" for k in range(1, len(seed_scores) + 1)]
+    by_name = dict(zip(names, seed_scores, strict=True))
+    common = [q for q in first["per_sequence"]
+              if all(q in s["per_sequence"] for s in seed_scores)]
+    entry = first["per_sequence"][common[0]] if common else {}
+    # a sequence's failures add up to the total, which is a sum, not a mean over sequences
+    metrics = [m for m in METRICS if m != "failures"
+               and (m in entry or (m == "robustness" and "frames" in entry))]
+    out: dict[str, Any] = {k: v for k, v in first.items() if not k.endswith("_ci")}
+    for key, value in first.items():
+        if isinstance(value, int | float) and not isinstance(value, bool) and key in METRICS:
+            out[key] = float(np.mean([s[key] for s in seed_scores]))
+    agg = aggregate_seeds({f"x-{n}" if n != "s1" else "x": by_name[n] for n in names},
+                          metrics, resamples, seed)["x"] if metrics else {}
+    for m in metrics:
+        out[m] = agg[m]
+        out[f"{m}_seed_sd"] = agg[f"{m}_seed_sd"]
+        if f"{m}_ci" in agg:
+            out[f"{m}_ci"] = agg[f"{m}_ci"]
+    out["per_sequence"] = {q: {k: float(np.mean([s["per_sequence"][q][k] for s in seed_scores]))
+                               for k, v in first["per_sequence"][q].items()
+                               if isinstance(v, int | float)} for q in common}
+    out.update(n_seeds=len(seed_scores), n_sequences=len(common))
+    return out

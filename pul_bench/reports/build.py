@@ -160,8 +160,12 @@ def _uncertainty(named: list[dict[str, Any]], comparisons: list[dict[str, Any]])
     if not counts:
         return ""
     runs = sorted({s.get("repetitions", 1) for s in named})
-    text = (f"[lo, hi]: 95% bootstrap interval over the {'/'.join(map(str, counts))} sequences; "
-            f"one training seed per checkpoint, {'/'.join(map(str, runs))} run(s) per sequence.")
+    seeds = sorted({s.get("n_seeds", 1) for s in named})
+    text = (f"[lo, hi]: 95% bootstrap interval over the {'/'.join(map(str, counts))} sequences"
+            + (", and over seeds where there are several (the value is then the mean over "
+               "seeds)" if seeds != [1] else "")
+            + f"; {'/'.join(map(str, seeds))} training seed(s) per tracker, "
+            f"{'/'.join(map(str, runs))} run(s) per sequence.")
     tested = [p for p in comparisons if p["n_sequences"]]
     if tested:
         label = stats.METRICS.get(tested[0]["metric"], (tested[0]["metric"],))[0]

@@ -21,9 +21,10 @@ from typing import Any
 
 import numpy as np
 
+from pul_bench.analysis import stats
 from pul_bench.benchmarks import Benchmark, get_benchmark
 from pul_bench.datasets.otb import OTBSequence, load_otb, match_names, read_boxes
-from pul_bench.errors import InputError
+from pul_bench.errors import InputError, PulBenchError
 from pul_bench.experiments import common
 from pul_bench.io import write_text
 from pul_bench.paths import REPO_ROOT
@@ -80,7 +81,13 @@ def _out(ctx: Context, entry: Entry) -> Path:
 
 
 def evaluate(ctx: Context, entry: Entry, src: DataSource) -> dict[str, Any]:
-    """Scores of ``entry`` on ``src`` (running what is missing), or its not-ready status."""
+    """Scores of ``entry`` on ``src`` (running what is missing), or its not-ready status.
+
+    An entry with ``seeds`` > 1 is scored once per seed and merged
+    (:func:`pul_bench.analysis.stats.merge_seeds`); it is ready only when every seed is.
+    """
+    if entry.seeds > 1:
+        return _evaluate_seeds(ctx, entry, src)
     key = (entry.tracker, entry.checkpoint, src)
     if key in ctx.cache:
         return ctx.cache[key]
@@ -96,6 +103,18 @@ def evaluate(ctx: Context, entry: Entry, src: DataSource) -> dict[str, Any]:
         state = {"status": "ok", "scores": scores[entry.tracker]}
     ctx.cache[key] = state
     return state
+
+
+def _evaluate_seeds(ctx: Context, entry: Entry, src: DataSource) -> dict[str, Any]:
+    seeds = entry.seed_entries()
+    states = [evaluate(ctx, e, src) for e in seeds]
+    lacking = [(e, s) for e, s in zip(seeds, states, strict=True) if s["status"] != "ok"]
+    if lacking:
+        e, state = lacking[0]
+        return {**state, "reason": f"{len(lacking)} of {len(seeds)} seeds not ready ("
+                f"{', '.join(x.tracker for x, _ in lacking)}); {e.tracker}: {state.get('reason')}"}
+    return {"status": "ok", "seeds": [e.tracker for e in seeds],
+            "scores": stats.merge_seeds([s["scores"] for s in states])}
 
 
 def data_summary(ctx: Context, src: DataSource) -> dict[str, Any]:
@@ -181,6 +200,9 @@ def make_clips(seqs: Sequence[OTBSequence], length: int, max_clips: int, folder:
 def evaluate_clips(ctx: Context, entry: Entry, src: DataSource, length: int,
                    max_clips: int) -> dict[str, Any]:
     """Scores of ``entry`` over every clip of ``length`` frames cut from ``src``'s sequences."""
+    if entry.seeds > 1:
+        raise PulBenchError(f"{entry.tracker}: 'seeds' is not supported in clip-length "
+                            "sections; list each seed's tracker instead")
     state = status(entry)
     if state["status"] != "ready":
         return state

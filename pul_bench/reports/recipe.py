@@ -12,7 +12,7 @@ trackers and dangling references are errors naming the file and line (:mod:`pul_
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -49,13 +49,22 @@ class Entry:
     """A tracker to evaluate: a registered name, optionally with another checkpoint.
 
     ``checkpoint`` is relative to the repository root; ``train`` is shown when it is missing;
-    ``label`` defaults to the tracker's name.
+    ``label`` defaults to the tracker's name. ``seeds: K`` evaluates the training seeds
+    ``tracker``, ``tracker-s2`` .. ``tracker-sK`` and reports their mean, with an interval from
+    a bootstrap over seeds then sequences (:func:`pul_bench.analysis.stats.merge_seeds`).
     """
 
     tracker: str = bounded(nonempty=True)
     label: str = ""
     checkpoint: str | None = None
     train: str | None = None
+    seeds: int = bounded(1, lo=1)
+
+    def seed_entries(self) -> list[Entry]:
+        """One entry per training seed (itself first), each a single seed."""
+        return [self] if self.seeds == 1 else [replace(
+            self, tracker=self.tracker if k == 1 else f"{self.tracker}-s{k}", seeds=1)
+            for k in range(1, self.seeds + 1)]
 
     def __post_init__(self) -> None:
         if not self.label:
@@ -199,9 +208,12 @@ class _Parser:
         if isinstance(node, yaml.MappingNode):
             entry = schema.read_dataclass(node, Entry, what)
             node = schema.keys(node, what)["tracker"]
+            if entry.seeds > 1 and entry.checkpoint is not None:
+                raise schema.fail(node, "'seeds' evaluates each seed's own checkpoint; it "
+                                        "cannot be combined with 'checkpoint'")
         else:
             entry = Entry(tracker=_text(node, what))
-        self.trackers.append((node, entry.tracker))
+        self.trackers += [(node, e.tracker) for e in entry.seed_entries()]
         return entry
 
     def data_key(self, node: yaml.Node) -> str:
