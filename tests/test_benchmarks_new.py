@@ -290,3 +290,27 @@ def test_integer_box_files_read_exactly(tmp_path: Path, rows: list[list[int]], s
         assert e.value.path == f
     else:
         np.testing.assert_array_equal(read_boxes(f), np.array(rows, dtype=np.float64))
+
+
+def test_trackingnet_test_chunk_runs_and_packs(otb_sequences: Path, otb_reference: Path,
+                                               tmp_path: Path) -> None:
+    """TEST gives only the first box: eval runs every frame, scores nothing, submit packs it."""
+    chunk = tmp_path / "TEST"
+    (chunk / "anno").mkdir(parents=True)
+    (chunk / "frames" / "Crossing").mkdir(parents=True)
+    first = (otb_reference / "anno" / "Crossing.txt").read_text().splitlines()[0]
+    (chunk / "anno" / "Crossing.txt").write_text(first + "\n")
+    images = sorted((otb_sequences / "Crossing" / "img").glob("*.jpg"))
+    for k, img in enumerate(images):
+        (chunk / "frames" / "Crossing" / f"{k}.jpg").symlink_to(img)
+    out = CliRunner().invoke(cli, ["eval", "trackingnet", "kcf", "--root", str(chunk), "--out",
+                                   str(tmp_path / "runs"), "--json"])
+    assert out.exit_code == 0, out.output
+    result = tmp_path / "runs" / "results" / "trackingnet" / "kcf"
+    assert read_boxes(result / "Crossing.txt").shape == (len(images), 4)
+    out = CliRunner().invoke(cli, ["submit", "trackingnet", str(result), "--root", str(chunk),
+                                   "--out", str(tmp_path / "tn.zip")])
+    assert out.exit_code == 0, out.output
+    with zipfile.ZipFile(tmp_path / "tn.zip") as z:
+        assert z.namelist() == ["Crossing.txt"]
+        assert len(z.read("Crossing.txt").decode().splitlines()) == len(images)
