@@ -143,6 +143,8 @@ def _got10k_val(root: Path, otb: Path, results: Path, uav: Path) -> dict[str, Pa
 
 def test_got10k_matches_the_got10k_package(otb_sequences: Path, otb_reference: Path,
                                            uav: Path, tmp_path: Path, monkeypatch) -> None:
+    """Both score the same files; got10k's GOT10k dataset and ``report`` only read local files
+    (nothing on these code paths downloads)."""
     from got10k.experiments import ExperimentGOT10k
 
     trackers = _got10k_val(tmp_path, otb_sequences, otb_reference / "results", uav)
