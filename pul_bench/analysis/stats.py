@@ -104,19 +104,13 @@ def interval(num: Sequence[float] | np.ndarray, den: Sequence[float] | np.ndarra
     return percentile_interval(ratio_samples(counts, num, den), level)
 
 
-def paired(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray,
-           resamples: int = DEFAULT_RESAMPLES, seed: int = DEFAULT_SEED) -> dict[str, Any]:
-    """Mean per-sequence difference A - B, its paired-bootstrap 95% interval, its bootstrap
-    standard error, the smallest detectable difference and the Wilcoxon p-value."""
-    diff = np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)
-    return paired_columns(diff[:, None], resamples, seed)[0]
-
-
 def paired_columns(diffs: np.ndarray, resamples: int = DEFAULT_RESAMPLES,
                    seed: int = DEFAULT_SEED) -> list[dict[str, Any]]:
-    """:func:`paired` for every column of (S, P) per-sequence differences at once: one
-    (B, S) x (S, P) product for all bootstraps, one vectorised Wilcoxon test. With fewer
-    than 2 resamples there is no interval (``ci`` None) and no detectable difference."""
+    """For each column of (S, P) per-sequence differences A - B: the mean difference, its
+    paired-bootstrap 95% interval and standard error, the smallest detectable difference and
+    the Wilcoxon p-value; one (B, S) x (S, P) product for all bootstraps, one vectorised
+    Wilcoxon test. With fewer than 2 resamples there is no interval (``ci`` None) and no
+    detectable difference."""
     diffs = np.asarray(diffs, dtype=np.float64)
     n, cols = diffs.shape
     lo = hi = se = np.full(cols, np.nan)
