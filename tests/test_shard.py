@@ -11,12 +11,12 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from test_provenance import short_otb
+from test_provenance import VOT_SHORT, short_otb, short_vot
 
 from pul_bench.benchmarks import get_benchmark
 from pul_bench.cli import main
 from pul_bench.errors import PulBenchError
-from pul_bench.experiments import common, ope
+from pul_bench.experiments import common, ope, supervised
 from pul_bench.registry import get_spec
 
 OTB = get_benchmark("otb")
@@ -185,3 +185,21 @@ def test_fp16_on_a_cpu_and_a_device_for_kcf_are_clear_errors(
         err = capsys.readouterr().err
         assert says in err and "Traceback" not in err and len(err.splitlines()) == 1
         assert not (tmp_path / "out" / "results" / "otb" / tracker / "run.json").exists()
+
+
+def test_tre_and_vot_shards_leave_nothing_for_the_whole_run(
+        four: Path, vot_sequences: Path, tmp_path: Path) -> None:
+    """Sharded by sequence, TRE runs and VOT repetitions are all made by the shards: the
+    unsharded eval afterwards only scores (no file rewritten)."""
+    out = tmp_path / "out"
+    (four / "initOmit").mkdir()  # these sequences have no ranges TRE must not start in
+    vot_root = short_vot(vot_sequences, tmp_path / "vot", n=20, names=("ball1", "bag"))
+    for runner, bench, root, kw in [(ope, OTB, four, {"protocol": "tre"}),
+                                    (supervised, VOT_SHORT, vot_root, {})]:
+        for k in (1, 2):
+            assert runner.evaluate(bench, "kcf", root, out, shard=(k, 2), **kw) == {}
+        folder = out / "results" / bench.name / "kcf"
+        before = {p: p.stat().st_mtime_ns for p in folder.rglob("*.txt")}
+        scores = runner.evaluate(bench, "kcf", root, out, resamples=0, **kw)["kcf"]
+        assert {p: p.stat().st_mtime_ns for p in folder.rglob("*.txt")} == before
+        assert len(scores["per_sequence"]) == (4 if bench is OTB else 2)
