@@ -116,7 +116,7 @@ def test_cli_score_lasot_json(lasot: Path, scores: dict) -> None:
     out = CliRunner().invoke(cli, ["score", "lasot", str(lasot / "results" / "ATOM"), "--json",
                                    "--bootstrap", "0"])
     assert out.exit_code == 0, out.output
-    got = json.loads(out.output)["ATOM"]
+    got = json.loads(out.stdout)["ATOM"]
     assert (got["auc"], got["dp20"], got["norm_prec"]) == (
         scores["ATOM"]["auc"], scores["ATOM"]["dp20"], scores["ATOM"]["norm_prec"])
     assert len(got["per_sequence"]) == 280 and len(got["per_attribute"]) == 14
@@ -142,3 +142,26 @@ def test_bad_absent_flags_name_the_file(lasot: Path, tmp_path: Path, flags: str)
     (tmp_path / "anno" / "absent" / "airplane-1.txt").write_text(flags)
     with pytest.raises(InputError, match=r"absent/airplane-1.txt: expected 2 flags"):
         load_otb(get_benchmark("lasot"), tmp_path)
+
+
+def test_eval_on_the_official_layout(otb_sequences: Path, tmp_path: Path) -> None:
+    """``pulbench eval lasot`` on a LaSOT-layout folder (real frames and boxes of OTB's Crossing
+    standing in for airplane-1, 5 frames flagged out of view): runs, scores, plots."""
+    d = tmp_path / "LaSOT" / "airplane" / "airplane-1"
+    (d / "img").mkdir(parents=True)
+    gt = (otb_sequences / "Crossing" / "groundtruth_rect.txt").read_text().replace("\t", ",")
+    (d / "groundtruth.txt").write_text(gt)
+    n = len(gt.split())
+    (d / "full_occlusion.txt").write_text(",".join("0" * n))
+    (d / "out_of_view.txt").write_text(",".join("1" if 50 <= k < 55 else "0" for k in range(n)))
+    for k, img in enumerate(sorted((otb_sequences / "Crossing" / "img").glob("*.jpg")), 1):
+        (d / "img" / f"{k:08d}.jpg").symlink_to(img)
+    out = CliRunner().invoke(cli, ["eval", "lasot", "kcf", "--root", str(tmp_path / "LaSOT"),
+                                   "--sequences", "airplane-1", "--out", str(tmp_path / "runs"),
+                                   "--json", "--bootstrap", "0"])
+    assert out.exit_code == 0, out.output
+    s = json.loads(out.stdout)["kcf"]
+    assert s["n_sequences"] == 1 and s["dp20"] <= (n - 5) / n  # absent frames fail
+    reports = tmp_path / "runs" / "reports" / "lasot"
+    for stem in ("success", "precision", "norm_precision"):
+        assert (reports / f"{stem}.png").is_file(), stem

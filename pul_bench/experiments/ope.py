@@ -140,7 +140,8 @@ def evaluate(
     report_dir = out / "reports" / bench.name
     if protocol != "ope":
         report_dir /= protocol
-    _report(report_dir, bench.name, scores, protocol)
+    _report(report_dir, bench.name, scores, protocol,
+            norm_precision=bench.layout in ("lasot", "trackingnet"))
     tqdm.write(f"results in {result_dir}; scores and plots in {report_dir}", file=sys.stderr)
     return scores
 
@@ -208,12 +209,14 @@ def format_otb_boxes(boxes: np.ndarray) -> str:
 
 
 def _report(report_dir: Path, bench_name: str, scores: dict[str, Any],
-            protocol: str = "ope") -> None:
-    """Merge ``scores`` into performance.json and redraw the plots of comparable trackers."""
+            protocol: str = "ope", norm_precision: bool = False) -> None:
+    """Merge ``scores`` into performance.json and redraw the plots of comparable trackers
+    (with ``norm_precision``, the normalised-precision plot too)."""
     from pul_bench.plots import plot_all
 
     merged = common.merge_scores(report_dir, scores)
     # Only trackers scored on the same sequences belong on the same axes.
     same = {name: s for name, s in merged.items()
             if set(s.get("per_sequence", {})) == set(next(iter(scores.values()))["per_sequence"])}
-    plot_all(same, report_dir, bench_name, protocol)
+    plot_all(same, report_dir, bench_name, protocol, norm_precision=norm_precision and all(
+        "norm_precision_curve" in s for s in same.values()))
