@@ -219,4 +219,8 @@ def read_runs(folder: str | Path, sequences: Sequence[OTBSequence], protocol: st
             parts.append(b)
         boxes[s.name] = np.concatenate(parts)
         starts[s.name] = first_rows
+    if not boxes:
+        raise PulBenchError(f"{folder}: no sequence has all its {protocol.upper()} runs "
+                            f"(<Seq>_1.txt .. <Seq>_<k>.txt) among the {len(sequences)} "
+                            "sequences scored")
     return boxes, starts, [s.name for s in sequences if s.name not in boxes]

@@ -213,6 +213,8 @@ def test_tre_and_sre_need_the_matlab_convention_and_initomit(tmp_path: Path,
     with pytest.raises(PulBenchError, match="MATLAB OTB toolkit only"):
         score(_bench("Girl"), [tmp_path / "KCF"], otb_reference, convention="pysot",
               protocol="tre")
+    with pytest.raises(PulBenchError, match="no sequence has all its TRE runs"):
+        score(_bench("Girl"), [tmp_path / "KCF"], otb_reference, protocol="tre")
     root = tmp_path / "root"
     (root / "anno").mkdir(parents=True)
     (root / "anno" / "Girl.txt").write_bytes((otb_reference / "anno" / "Girl.txt").read_bytes())

@@ -73,8 +73,8 @@ def score(bench: Benchmark, result_dirs: Sequence[str | Path], root: str | Path,
         raise PulBenchError(f"unknown protocol {protocol!r}; use one of "
                             f"{', '.join(protocols.PROTOCOLS)}")
     if protocol != "ope" and convention != "matlab":
-        raise PulBenchError(f"{protocol.upper()} is defined by the MATLAB OTB toolkit only; "
-                            f"drop --convention {convention}")
+        raise PulBenchError(f"{protocol.upper()} is defined by the MATLAB OTB toolkit only, not "
+                            f"in the {convention} convention ({bench.name})")
     seqs, absent = load_otb(bench, root)
     if not seqs:
         raise PulBenchError(f"no {bench.name} sequences found under {root}")
