@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import scipy.stats as sps
 from PIL import Image
 
 from pul_bench import plots, protocols
@@ -130,16 +131,16 @@ def _genperfmat_curve(anno: np.ndarray, runs: list[tuple[int, np.ndarray]]) -> n
     return counts / total
 
 
-def _stand_in_tre_runs(folder: Path, otb_reference: Path, names: tuple[str, ...]
-                       ) -> dict[str, np.ndarray]:
-    """Write TRE runs made of a real tracker's boxes (run k: KCF's published one-pass result
+def _stand_in_tre_runs(folder: Path, otb_reference: Path, names: tuple[str, ...],
+                       tracker: str = "KCF") -> dict[str, np.ndarray]:
+    """Write TRE runs made of a real tracker's boxes (run k: its published one-pass result
     from the run's start frame on); return each sequence's curve as genPerfMat.m has it."""
     seqs, _ = load_otb(_bench(*names), otb_reference)
     omit = [otb_reference / "initOmit"]
     folder.mkdir(parents=True)
     expected = {}
     for s in seqs:
-        kcf = read_boxes(otb_reference / "results" / "KCF" / f"{s.name}.txt")
+        kcf = read_boxes(otb_reference / "results" / tracker / f"{s.name}.txt")
         starts = protocols.tre_starts(s, protocols.find_init_omit(s.name, omit))
         for k, a in enumerate(starts, 1):
             (folder / f"{s.name}_{k}.txt").write_text(format_otb_boxes(kcf[a:] - [1, 1, 0, 0]))
@@ -164,6 +165,26 @@ def test_tre_scoring_pools_runs_as_genperfmat(tmp_path: Path, otb_reference: Pat
     partial = score(_bench(*names), [tmp_path / "KCF"], otb_reference, protocol="tre",
                     resamples=0)["KCF"]
     assert partial["missing"] == ["Coke"] and "Coke" not in partial["per_sequence"]
+
+
+def test_compare_pairs_the_pooled_tre_values(tmp_path: Path, otb_reference: Path,
+                                              capsys: pytest.CaptureFixture) -> None:
+    names = ("Girl", "Crossing", "Basketball", "Coke", "Dog1", "Football1", "Diving", "Tiger1")
+    curves = {t: _stand_in_tre_runs(tmp_path / t / "tre", otb_reference, names, t)
+              for t in ("SRDCF", "KCF")}
+    main(["compare", "otb2015", str(tmp_path / "SRDCF"), str(tmp_path / "KCF"), "--root",
+          str(otb_reference), "--protocol", "tre", "--json", "--bootstrap", "500"])
+    (pair,) = json.loads(capsys.readouterr().out)
+    diffs = np.array([curves["SRDCF"][n].mean() - curves["KCF"][n].mean() for n in names])
+    assert (pair["a"], pair["b"], pair["n_sequences"]) == ("SRDCF", "KCF", len(names))
+    assert pair["delta"] == pytest.approx(diffs.mean(), abs=1e-12)
+    assert pair["p_value"] == pytest.approx(sps.wilcoxon(diffs).pvalue, rel=1e-12)
+    main(["compare", "otb2015", str(tmp_path / "SRDCF"), str(tmp_path / "KCF"), "--root",
+          str(otb_reference), "--protocol", "tre", "--bootstrap", "0"])
+    assert capsys.readouterr().out.startswith("otb2015 TRE: auc, 2 trackers")
+    with pytest.raises(SystemExit):
+        main(["compare", "vot2018", "a", "b", "--protocol", "sre"])
+    assert "--protocol sre applies to OTB benchmarks, not vot2018" in capsys.readouterr().err
 
 
 def test_plot_command_draws_tre(tmp_path: Path, otb_reference: Path,

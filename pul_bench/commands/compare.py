@@ -16,7 +16,13 @@ import click
 
 from pul_bench.analysis import stats
 from pul_bench.benchmarks import get_benchmark
-from pul_bench.commands.evaluate import ANALYSES, CONVENTIONS, bootstrap_options
+from pul_bench.commands.evaluate import (
+    ANALYSES,
+    CONVENTIONS,
+    bootstrap_options,
+    protocol_args,
+    protocol_option,
+)
 from pul_bench.errors import PulBenchError
 from pul_bench.experiments.common import runner
 
@@ -46,13 +52,16 @@ METRICS = {"otb": ("auc", "dp20", "norm_prec"), "vot": ("accuracy", "robustness"
               "X's per-sequence value is the mean over its seeds.")
 @click.option("--json", "as_json", is_flag=True, help="Print the pairs as a JSON list.")
 @bootstrap_options
+@protocol_option
 def compare_cmd(benchmark: str, trackers: tuple[str, ...], metric: str | None,
                 root: Path | None, out: Path, workers: int, convention: str | None,
-                seeds: bool, as_json: bool, resamples: int, seed: int) -> None:
+                seeds: bool, as_json: bool, resamples: int, seed: int, protocol: str) -> None:
     """Compare TRACKERS pairwise on BENCHMARK: mean per-sequence difference A - B with its
     paired-bootstrap 95% interval, the Wilcoxon signed-rank p-value (Holm-corrected for more
-    than two trackers) and a one-line verdict per pair."""
+    than two trackers) and a one-line verdict per pair. With --protocol tre|sre (OTB kinds)
+    a sequence's value pools its 20 TRE or 12 SRE runs, as the MATLAB toolkit scores them."""
     bench = get_benchmark(benchmark)
+    run = protocol_args(bench, protocol)
     if bench.kind not in METRICS:
         raise PulBenchError(f"compare has no per-sequence scores for {bench.kind} benchmarks "
                             f"({bench.name}); it compares {', '.join(METRICS)} benchmarks")
@@ -68,12 +77,12 @@ def compare_cmd(benchmark: str, trackers: tuple[str, ...], metric: str | None,
             dirs.append(Path(name))
             continue
         runner(bench.kind).evaluate(bench=bench, tracker=name, root=root or bench.default_root(),
-                                    out=out, workers=workers, resamples=0)
+                                    out=out, workers=workers, resamples=0, **run)
         dirs.append(out / "results" / bench.name / name)
     analysis = importlib.import_module(ANALYSES[bench.kind])
     scores = analysis.score(bench=bench, result_dirs=dirs,
                             root=root or bench.default_root(annotations_only=True),
-                            convention=convention, resamples=0)
+                            convention=convention, resamples=0, **run)
     values = {t: {seq: stats.sequence_value(e, metric) for seq, e in s["per_sequence"].items()}
               for t, s in scores.items()}
     if seeds:
@@ -84,7 +93,8 @@ def compare_cmd(benchmark: str, trackers: tuple[str, ...], metric: str | None,
     if as_json:
         click.echo(json.dumps(pairs, indent=2))
         return
-    click.echo(f"{bench.name}: {metric}, {len(values)} trackers, {len(pairs)} pair(s); "
+    click.echo(f"{bench.name}{' ' + protocol.upper() if run else ''}: {metric}, "
+               f"{len(values)} trackers, {len(pairs)} pair(s); "
                f"Δ = first named − second named, mean over common sequences [95% paired-bootstrap "
                f"interval, "
                f"{resamples} resamples, seed {seed}]; p: two-sided Wilcoxon signed-rank"

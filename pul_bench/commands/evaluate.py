@@ -52,7 +52,7 @@ def protocol_option(command: Callable) -> Callable:
                         "(12 shifted initial boxes) robustness.")(command)
 
 
-def _protocol(bench: Benchmark, protocol: str) -> dict[str, str]:
+def protocol_args(bench: Benchmark, protocol: str) -> dict[str, str]:
     """Keyword arguments selecting ``protocol`` (OTB only; nothing for the default)."""
     if protocol == "ope":
         return {}
@@ -130,7 +130,7 @@ def eval_cmd(benchmark: str, tracker: str, root: Path | None, out: Path, workers
         bench=bench, tracker=tracker, root=root or bench.default_root(), out=out,
         workers=workers, sequences=_split(sequences), checkpoint=checkpoint,
         resamples=resamples, seed=seed, overrides={"device": device, "precision": precision},
-        shard=shard, **_protocol(bench, protocol))
+        shard=shard, **protocol_args(bench, protocol))
     if shard is not None:
         return  # the runner said what the shard did and how to score the whole
     click.echo(json.dumps(scores, indent=2) if as_json else analysis.format_table(scores))
@@ -166,7 +166,8 @@ def score_cmd(benchmark: str, result_dirs: tuple[Path, ...], root: Path | None,
     scores = analysis.score(bench=bench, result_dirs=list(result_dirs),
                             root=root or bench.default_root(annotations_only=True),
                             convention=convention, resamples=resamples, seed=seed,
-                            **_protocol(bench, protocol), **({"strict": True} if strict else {}))
+                            **protocol_args(bench, protocol),
+                            **({"strict": True} if strict else {}))
     if not seeds:
         click.echo(json.dumps(scores, indent=2) if as_json else analysis.format_table(scores))
         return
