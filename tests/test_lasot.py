@@ -120,6 +120,12 @@ def test_cli_score_lasot_json(lasot: Path, scores: dict) -> None:
     assert (got["auc"], got["dp20"], got["norm_prec"]) == (
         scores["ATOM"]["auc"], scores["ATOM"]["dp20"], scores["ATOM"]["norm_prec"])
     assert len(got["per_sequence"]) == 280 and len(got["per_attribute"]) == 14
+    assert got["benchmark"] == "lasot"
+    out = CliRunner().invoke(cli, ["score", "lasot", str(lasot / "results" / "ATOM"),
+                                   "--bootstrap", "0"])
+    title, _, atom = out.stdout.splitlines()[:3]
+    assert title == "lasot one-pass scores (matlab convention)"  # not 'OTB ...'
+    assert atom.split()[:3] == ["ATOM", f"{got['auc']:.3f}", f"{got['dp20']:.3f}"]
 
 
 def test_plots_include_normalised_precision_and_attributes(lasot: Path, tmp_path: Path) -> None:

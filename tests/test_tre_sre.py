@@ -197,7 +197,7 @@ def test_plot_command_draws_tre(tmp_path: Path, otb_reference: Path,
     expected = _stand_in_tre_runs(tmp_path / "KCF" / "tre", otb_reference, ("Girl", "Coke"))
     main(["plot", "otb2015", str(tmp_path / "KCF"), "--out", str(tmp_path / "plots"), "--root",
           str(otb_reference), "--protocol", "tre"])
-    assert "OTB TRE scores" in capsys.readouterr().out
+    assert "otb2015 TRE scores (matlab convention)" in capsys.readouterr().out
     perf = json.loads((tmp_path / "plots" / "performance.json").read_text())["KCF"]
     assert perf["protocol"] == "tre" and sorted(perf["per_sequence"]) == ["Coke", "Girl"]
     assert perf["auc"] == pytest.approx(np.mean(list(expected.values())), abs=1e-12)

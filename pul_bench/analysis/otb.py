@@ -58,7 +58,8 @@ def score(bench: Benchmark, result_dirs: Sequence[str | Path], root: str | Path,
     """Score every result folder on ``bench``'s sequences found under ``root``.
 
     Returns ``{tracker: {auc, dp20, norm_prec, sr50, success_curve, precision_curve,
-    norm_precision_curve, per_sequence, per_attribute, missing, n_sequences, convention}}``;
+    norm_precision_curve, per_sequence, per_attribute, missing, n_sequences, convention,
+    benchmark}}`` (``benchmark``: ``bench.name``, which titles :func:`format_table`);
     ``missing`` lists the benchmark's sequences absent from ``root`` or from that folder.
     With ``resamples`` > 0 (bootstrap resamples, seeded by ``seed``) the scores also carry
     ``auc_ci``, ``dp20_ci``, ``norm_prec_ci``, ``sr50_ci`` (95% intervals ``[lo, hi]``) and
@@ -96,10 +97,11 @@ def score(bench: Benchmark, result_dirs: Sequence[str | Path], root: str | Path,
                                 f"sequences under {root}")
         lacking = set(absent) | set(no_file)
         lacking = [n for n in order if n in lacking]
-        out[d.name] = (_score_tracker(seqs, boxes, convention, lacking, resamples, seed)
-                       if protocol == "ope" else
-                       {**_score_runs(seqs, boxes, run_starts, lacking, resamples, seed),
-                        "protocol": protocol})
+        scores = (_score_tracker(seqs, boxes, convention, lacking, resamples, seed)
+                  if protocol == "ope" else
+                  {**_score_runs(seqs, boxes, run_starts, lacking, resamples, seed),
+                   "protocol": protocol})
+        out[d.name] = {**scores, "benchmark": bench.name}
     return out
 
 
@@ -219,7 +221,8 @@ def _curves(gt: np.ndarray, valid: np.ndarray, boxes: np.ndarray, starts: np.nda
 
 
 def format_table(scores: Mapping[str, Mapping[str, Any]]) -> str:
-    """A plain-text table, best AUC first, followed by the sequences each tracker lacks."""
+    """A plain-text table, best AUC first, followed by the sequences each tracker lacks;
+    titled by the scores' benchmark (``OTB`` for in-memory scores, which name none)."""
     if not scores:
         return "no scores"
     names = sorted(scores, key=lambda t: (-scores[t]["auc"], t))
@@ -229,7 +232,9 @@ def format_table(scores: Mapping[str, Mapping[str, Any]]) -> str:
     boot = next((scores[t]["bootstrap"] for t in names if "bootstrap" in scores[t]), None)
     cell = 18 if boot else 6  # "0.582 [0.55, 0.61]"
     run = "/".join(sorted({scores[t].get("protocol", "ope").upper() for t in names}))
-    lines = [f"OTB {run.replace('OPE', 'one-pass')} scores ({', '.join(sorted(conv))} convention)",
+    bench = "/".join(sorted({scores[t].get("benchmark", "OTB") for t in names}))
+    lines = [f"{bench} {run.replace('OPE', 'one-pass')} scores ({', '.join(sorted(conv))} "
+             "convention)",
              f"{'tracker':<{width}}  " + "  ".join(f"{h:>{cell}}" for h in
                                                    ("AUC", "DP@20", "NormP", "SR@0.5"))
              + f"  {'seqs':>5}"]
