@@ -51,14 +51,18 @@ class LazyGroup(click.Group):
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="pulbench")
 def cli() -> None:
-    """Evaluate and train single-object visual trackers (OTB, VOT; PUL unsupervised training).
+    """Evaluate and train single-object visual trackers: OTB (OPE/TRE/SRE), VOT2016-2019,
+    LaSOT, UAV123, GOT-10k, TrackingNet and more, each by its official toolkit's rules, with
+    95% intervals and paired tests; PUL unsupervised training (`pulbench train`).
 
     \b
     Real data defaults to $PULBENCH_DATA, else ../shared/data beside the checkout.
     Examples:
       pulbench trackers
+      pulbench benchmarks
       pulbench eval otb kcf --root ../shared/data/sequences/otb
       pulbench score otb2015 ../shared/data/reference/otb/results/*
+      pulbench compare otb2015 ../shared/data/reference/otb/results/{ATOM,KCF}
     """
 
 
