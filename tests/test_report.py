@@ -260,3 +260,78 @@ def test_seeds_are_merged(data_root: Path, tmp_path: Path, monkeypatch) -> None:
     assert lo <= np.mean(aucs) <= hi
     md = (tmp_path / "out" / "report.md").read_text()
     assert "1/2 training seed(s) per tracker" in md
+
+
+BENCHMARKS_RECIPE = """
+title: published results on LaSOT and UAV123
+scale: "none: published raw results only"
+data:
+  lasot: {benchmark: lasot, root: reference/lasot}
+  uav: {benchmark: uav123, root: reference/uav123, sequences: [uav6, uav2, bird1_1]}
+sections:
+  - kind: compare
+    id: lasot
+    title: LaSOT
+    data: lasot
+    published: reference/lasot/results
+    trackers: []
+    published_scores: {ATOM: {auc: 0.514, dp20: 0.505}}
+  - kind: compare
+    id: uav
+    title: UAV123
+    data: uav
+    published: PUBLISHED
+    trackers: []
+"""
+
+
+def test_compare_sections_on_lasot_and_uav123(data_root: Path, tmp_path: Path) -> None:
+    """Compare sections score each benchmark by its own rules (LaSOT: absent frames fail;
+    UAV123: NaN ground-truth rows), as 'pulbench score' does, with verdicts between published
+    trackers and all three curve figures. UAV123 has no published raw results in the shared
+    data: its two folders are made from the real annotations (the first box held; the ground
+    truth moved 4 px right)."""
+    uav = data_root / "reference" / "uav123"
+    names = ("uav6", "uav2", "bird1_1")
+    pub = tmp_path / "uav-results"
+    for folder in ("FirstBox", "Shift4"):
+        (pub / folder).mkdir(parents=True)
+    for name in names:
+        gt = np.loadtxt(uav / "anno" / f"{name}.txt", delimiter=",")
+        held = np.tile(gt[0], (len(gt), 1))
+        np.savetxt(pub / "FirstBox" / f"{name}.txt", held, fmt="%g", delimiter=",")
+        np.savetxt(pub / "Shift4" / f"{name}.txt", gt + [4, 0, 0, 0], fmt="%g", delimiter=",")
+    (tmp_path / "b.yaml").write_text(BENCHMARKS_RECIPE.replace("PUBLISHED", str(pub)))
+    run_report(load_recipe(tmp_path / "b.yaml"), data_root, tmp_path / "out", tmp_path / "runs")
+    sections = {s["id"]: s for s in
+                json.loads((tmp_path / "out" / "report.json").read_text())["sections"]}
+    lasot = data_root / "reference" / "lasot"
+    cases = (("lasot", "lasot", lasot, [lasot / "results" / t for t in ("ATOM", "DiMP50")]),
+             ("uav", "uav123", uav, [pub / "FirstBox", pub / "Shift4"]))
+    for sid, bench_name, root, dirs in cases:
+        bench = get_benchmark(bench_name)
+        if sid == "uav":
+            bench = dataclasses.replace(bench, sequences=names)
+        want = otb_analysis.score(bench, dirs, root)
+        sec = sections[sid]
+        for d in dirs:
+            got = sec["trackers"][f"{d.name} (published)"]
+            for key in ("auc", "dp20", "norm_prec", "auc_ci"):
+                assert got[key] == pytest.approx(want[d.name][key], abs=1e-12), (sid, key)
+        (pair,) = sec["published_comparisons"]
+        a, b = sorted(want, key=lambda t: -want[t]["auc"])
+        assert (pair["a"], pair["b"]) == (f"{a} (published)", f"{b} (published)")
+        per_a, per_b = want[a]["per_sequence"], want[b]["per_sequence"]
+        assert pair["delta"] == pytest.approx(
+            np.mean([per_a[q]["auc"] - per_b[q]["auc"] for q in per_a]), abs=1e-12)
+        assert sec["comparisons"] == []  # no trackers of ours
+        assert [f for f in sec["figures"] if f.endswith(".png")] == [
+            f"{sid}-success.png", f"{sid}-precision.png", f"{sid}-norm-precision.png"]
+    assert round(sections["lasot"]["trackers"]["ATOM (published)"]["auc"], 3) == 0.514
+    assert sections["lasot"]["published_comparisons"][0]["significant"]
+    assert len(sections["lasot"]["sequences"]) == 280
+    md = (tmp_path / "out" / "report.md").read_text()
+    assert "- DiMP50 (published) better than ATOM (published): ΔAUC +0.05" in md
+    assert "`pulbench score lasot` scores them" in md and "| airplane-1 | 0." in md
+    # three sequences: no verdict can be significant, and the caption says so
+    assert "too few sequences for any difference to be significant" in md

@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Callable
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -419,6 +420,9 @@ def _clip_interval(scores: dict[str, Any], starts: dict[str, list[int]],
 
 # ---- compare -------------------------------------------------------------------------------
 
+#: Up to this many common sequences are named in a compare caption; more are only tabled.
+_LISTED = 20
+
 
 def _compare(ctx: ev.Context, recipe: Recipe, sec: Section, data: dict[str, Any],
              out: Path) -> _Built:
@@ -438,7 +442,9 @@ def _compare(ctx: ev.Context, recipe: Recipe, sec: Section, data: dict[str, Any]
     if sec.annotations:
         ann = Path(sec.annotations)
         ev.check_annotations(common, ann if ann.is_absolute() else ctx.data_root / ann, bench)
-    scores = {f"{n} (published)": s for n, s in score_results(common, published).items()}
+    convention = bench.convention or "matlab"
+    scores = {f"{n} (published)": s
+              for n, s in score_results(common, published, convention).items()}
     sub = dataclasses.replace(src, sequences=tuple(s.name for s in common))
     ours, not_ready = {}, []
     for e in sec.trackers:
@@ -449,9 +455,11 @@ def _compare(ctx: ev.Context, recipe: Recipe, sec: Section, data: dict[str, Any]
     scores.update(ours)
     not_ready = _unique(not_ready)
     frames = sum(len(s) for s in common)
+    listed = (", ".join(s.name for s in common) if len(common) <= _LISTED
+              else "listed in the per-sequence table")
     notes = [f"Scored on the {len(common)} sequences present in {data[sec.data]['root']} that "
-             f"every published result set covers ({', '.join(s.name for s in common)}; "
-             f"{frames:,} frames), all with the MATLAB OTB toolkit's rules."]
+             f"every published result set covers ({listed}; {frames:,} frames), all as "
+             f"`pulbench score {bench.name}` scores them ({convention} convention)."]
     for name, (kept, full) in cut.items():
         notes.append(f"{name}: only the first {kept} of its {full:,} frames are present; every "
                      f"tracker is scored on those {kept} (the published boxes are cut there; "
@@ -460,13 +468,15 @@ def _compare(ctx: ev.Context, recipe: Recipe, sec: Section, data: dict[str, Any]
         notes.append(f"Excluded (no published results): {', '.join(excluded)}.")
     comparisons = _comparisons(scores, [(a, b) for a in ours for b in scores if b not in ours],
                                "auc")
-    notes.append(_uncertainty(list(scores.values()), comparisons))
-    caption = _caption(recipe, sec, data, [], not_ready, " ".join(notes))
-    where = f"{len(common)} OTB sequences ({frames:,} frames)"
-    files = _compare_figures(scores, where, caption, out / sec.id)
     ranked = sorted(scores, key=lambda n: (-scores[n]["auc"], n))
+    theirs = [n for n in ranked if n not in ours]  # each against the next one below it
+    between = _comparisons(scores, list(pairwise(theirs)), "auc")
+    notes.append(_uncertainty(list(scores.values()), comparisons + between))
+    caption = _caption(recipe, sec, data, [], not_ready, " ".join(notes))
+    where = f"{len(common)} {bench.name.upper()} sequences ({frames:,} frames)"
+    files = _compare_figures(scores, where, caption, out / sec.id)
     head = ["tracker", "source", "AUC", "DP@20", "norm. prec.", "SR@0.5",
-            "published AUC (full OTB2015)", "published DP@20 (full OTB2015)"]
+            "published AUC (full benchmark)", "published DP@20 (full benchmark)"]
     lines = [f"## {sec.title}", "", caption, "", _md_row(head), _md_row(["---"] * len(head))]
     for n in ranked:
         s = scores[n]
@@ -481,11 +491,14 @@ def _compare(ctx: ev.Context, recipe: Recipe, sec: Section, data: dict[str, Any]
     if comparisons:
         lines += ["", "Ours against each published tracker (AUC, paired over these sequences):",
                   "", *[f"- {c['verdict']}" for c in comparisons]]
-    seq_head = ["tracker", *[s.name for s in common]]
+    if between:
+        lines += ["", "Published trackers, each against the next one below it (AUC, paired "
+                  "over these sequences):", "", *[f"- {c['verdict']}" for c in between]]
+    seq_head = ["sequence", *ranked]
     lines += ["", "Per-sequence AUC:", "", _md_row(seq_head), _md_row(["---"] * len(seq_head))]
-    for n in ranked:
-        lines.append(_md_row([n, *[_fmt(scores[n]["per_sequence"][s.name]["auc"])
-                                   for s in common]]))
+    for s in common:
+        lines.append(_md_row([s.name, *[_fmt(scores[n]["per_sequence"][s.name]["auc"])
+                                        for n in ranked]]))
     lines += ["", *_figure_links(files)]
     return _Built({"kind": "compare", "id": sec.id, "title": sec.title, "caption": caption,
                    "sequences": [s.name for s in common], "frames": frames,
@@ -495,16 +508,20 @@ def _compare(ctx: ev.Context, recipe: Recipe, sec: Section, data: dict[str, Any]
                    "published_scores_full_benchmark": sec.published_scores,
                    "trackers": {n: {"source": "published" if n.endswith("(published)")
                                     else "ours", **scores[n]} for n in ranked},
-                   "comparisons": comparisons,
+                   "comparisons": comparisons, "published_comparisons": between,
                    "figures": _names(files)}, lines, files, not_ready)
 
 
 def _compare_figures(scores: dict[str, Any], where: str, caption: str,
                      stem: Path) -> list[Path]:
-    """Success and precision plots of ours beside the published results, captioned."""
+    """Success, precision and normalised-precision plots of ours beside the published
+    results, captioned (the table lists all three scores, whatever the benchmark)."""
     files = []
-    for kind, plot in (("success", plots.success_plot), ("precision", plots.precision_plot)):
-        fig = plot(scores, f"{kind.capitalize()} plots of OPE on {where}")
+    for kind, title, plot in (("success", "Success", plots.success_plot),
+                              ("precision", "Precision", plots.precision_plot),
+                              ("norm-precision", "Normalized precision",
+                               plots.norm_precision_plot)):
+        fig = plot(scores, f"{title} plots of OPE on {where}")
         fig.set_size_inches(9.6, 6.2)
         fig.set_dpi(plots.REPORT_DPI)
         ax = fig.axes[0]
