@@ -15,7 +15,8 @@ zhangzheng0131/Tracker_Benchmark_tb100 @ 61282dbf).
   centre ``x + w/2`` (all four values rounded); every box is then clipped to the image.
 
 Runs are numbered from 1 in this order (the toolkit's ``results{k}``). Boxes here are 1-based,
-as the toolkit computes them; MATLAB's ``round`` rounds halves away from zero.
+as the toolkit computes them; MATLAB's ``round`` rounds halves away from zero. Run files are
+read and named by :mod:`pul_bench.results`.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from pul_bench.benchmarks import Benchmark
-from pul_bench.datasets.otb import OTBSequence, canonical_name, match_names, read_boxes
+from pul_bench.datasets.otb import OTBSequence, canonical_name
 from pul_bench.errors import InputError, PulBenchError
 from pul_bench.io import read_table
 from pul_bench.paths import data_root
@@ -183,44 +184,3 @@ def init_omit_dirs(bench: Benchmark, root: str | Path) -> list[Path]:
         raise PulBenchError(f"TRE and SRE need the toolkit's initOmit/ frame ranges; none in "
                             f"{' or '.join(map(str, dirs))} (an empty initOmit/ means none)")
     return found
-
-
-def read_runs(folder: str | Path, sequences: Sequence[OTBSequence], protocol: str,
-              omit_dirs: Sequence[Path]
-              ) -> tuple[dict[str, np.ndarray], dict[str, list[int]], list[str]]:
-    """Read a TRE/SRE folder of ``<Seq>_<k>.txt`` files (run ``k`` from 1, 1-based boxes).
-
-    Returns each sequence's runs' boxes one after the other, each run's first row, and the
-    sequences lacking one or more runs (left unscored, so that every score covers all runs). A file
-    whose row count is not its run's length raises :class:`InputError` naming it.
-    """
-    folder = Path(folder)
-    files: dict[str, dict[int, Path]] = {}
-    for p in folder.glob("*_*.txt"):
-        stem, _, k = p.stem.rpartition("_")
-        if k.isdigit():
-            files.setdefault(stem, {})[int(k)] = p
-    found = match_names([s.name for s in sequences], files)
-    boxes: dict[str, np.ndarray] = {}
-    starts: dict[str, list[int]] = {}
-    for s in sequences:
-        per_run = files.get(found.get(s.name, ""), {})
-        first_rows = run_starts(s, protocol, find_init_omit(s.name, omit_dirs))
-        if any(k not in per_run for k in range(1, len(first_rows) + 1)):
-            continue
-        parts = []
-        for k, row in enumerate(first_rows, 1):
-            b = read_boxes(per_run[k])
-            want = len(s) - row
-            if len(b) != want:
-                raise InputError(per_run[k], f"{len(b)} boxes but run {k} of {s.name} covers "
-                                 f"{want} frames (rows {row + 1}..{len(s)} of {len(s)})",
-                                 min(len(b), want) + (len(b) > want))
-            parts.append(b)
-        boxes[s.name] = np.concatenate(parts)
-        starts[s.name] = first_rows
-    if not boxes:
-        raise PulBenchError(f"{folder}: no sequence has all its {protocol.upper()} runs "
-                            f"(<Seq>_1.txt .. <Seq>_<k>.txt) among the {len(sequences)} "
-                            "sequences scored")
-    return boxes, starts, [s.name for s in sequences if s.name not in boxes]

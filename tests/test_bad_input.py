@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from test_provenance import VOT_SHORT, short_otb, short_vot
 
+from pul_bench import results
 from pul_bench.benchmarks import get_benchmark
 from pul_bench.cli import main
 from pul_bench.errors import InputError, PulBenchError
@@ -68,14 +69,14 @@ def _write(tmp_path: Path, lines: list[str]) -> Path:
 
 def test_published_structure_reads(vot2018_reference: Path, tmp_path: Path) -> None:
     lines = _published(vot2018_reference, tmp_path)
-    traj = M.read_trajectory(_write(tmp_path, lines))
+    traj = results.read_trajectory(_write(tmp_path, lines))
     assert (traj.status == M.FAILURE).sum() == lines.count("2") >= 1
 
 
 def test_missing_initialisation_is_named(vot2018_reference: Path, tmp_path: Path) -> None:
     lines = _published(vot2018_reference, tmp_path)
     with pytest.raises(InputError, match=r"ants1_001.txt:1: .*initialis"):
-        M.read_trajectory(_write(tmp_path, [lines[1], *lines[1:]]))
+        results.read_trajectory(_write(tmp_path, [lines[1], *lines[1:]]))
 
 
 def test_failure_without_reinitialisation_is_named(vot2018_reference: Path,
@@ -86,16 +87,16 @@ def test_failure_without_reinitialisation_is_named(vot2018_reference: Path,
     broken = [*lines[: fail + 5], lines[fail + 6], *lines[fail + 6:]]
     with pytest.raises(InputError, match=rf"ants1_001.txt:{fail + 6}: .*failure .*line "
                                          rf"{fail + 1}"):
-        M.read_trajectory(_write(tmp_path, broken))
+        results.read_trajectory(_write(tmp_path, broken))
     skipped = [*lines[:fail], lines[fail - 1], *lines[fail + 1:]]  # a 0 after a region
     with pytest.raises(InputError, match=rf"ants1_001.txt:{fail + 2}: "):
-        M.read_trajectory(_write(tmp_path, skipped))
+        results.read_trajectory(_write(tmp_path, skipped))
 
 
 def test_all_initialisations_is_named(vot2018_reference: Path, tmp_path: Path) -> None:
     lines = _published(vot2018_reference, tmp_path)
     with pytest.raises(InputError, match=r"ants1_001.txt:2: "):
-        M.read_trajectory(_write(tmp_path, ["1"] * len(lines)))
+        results.read_trajectory(_write(tmp_path, ["1"] * len(lines)))
 
 
 def test_more_lines_than_frames_names_the_first_extra_line(vot2018_reference: Path,

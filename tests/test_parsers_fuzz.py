@@ -11,12 +11,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pul_bench.analysis.otb import read_results
 from pul_bench.benchmarks import get_benchmark
 from pul_bench.datasets import otb
 from pul_bench.datasets.otb import OTBSequence, load_otb, read_boxes
 from pul_bench.errors import InputError, PulBenchError
 from pul_bench.io import read_table
+from pul_bench.results import read_otb_results
 
 FUZZ = settings(max_examples=200, deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -101,7 +101,7 @@ def test_result_reader_raises_only_input_error(work: Path, content: bytes, n: in
     d.mkdir(exist_ok=True)
     (d / "seq.txt").write_bytes(content)
     try:
-        boxes, lacking = read_results(d, [_sequence(n)])
+        boxes, lacking = read_otb_results(d, [_sequence(n)])
     except InputError as e:
         assert e.path == d / "seq.txt"
         return

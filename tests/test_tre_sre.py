@@ -20,8 +20,9 @@ from pul_bench.benchmarks import get_benchmark
 from pul_bench.cli import main
 from pul_bench.datasets.otb import load_otb, read_boxes
 from pul_bench.errors import PulBenchError
-from pul_bench.experiments.ope import evaluate, format_otb_boxes
+from pul_bench.experiments.ope import evaluate
 from pul_bench.metrics.ope import OVERLAP_THRESHOLDS
+from pul_bench.results import format_otb_boxes
 
 OTB2015 = get_benchmark("otb2015")
 #: IVT's published TRE/SRE runs (source and meaning of each field inside the file).

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from pul_bench import results
 from pul_bench.benchmarks import Benchmark
 from pul_bench.cli import main
 from pul_bench.experiments.supervised import evaluate, run_sequence
@@ -146,6 +147,6 @@ def test_cli_eval_kcf_on_real_sequences(vot_sequences: Path, tmp_path: Path,
           str(tmp_path / "out"), "--json"])
     scores = json.loads(capsys.readouterr().out)["kcf"]
     assert scores["failures"] >= 1 and not math.isnan(scores["eao"])
-    run = M.read_trajectory(tmp_path / "out" / "results" / "vot_short" / "kcf" / "baseline"
+    run = results.read_trajectory(tmp_path / "out" / "results" / "vot_short" / "kcf" / "baseline"
                             / "ball1" / "ball1_001.txt")
     assert (run.status == M.FAILURE).sum() >= 1 and (run.status == M.INIT).sum() >= 2

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from pul_bench import results
 from pul_bench.analysis.vot import format_table, score
 from pul_bench.benchmarks import get_benchmark
 from pul_bench.cli import main
@@ -69,7 +70,7 @@ def test_score_cli_json(vot2018_reference: Path, capsys: pytest.CaptureFixture) 
 def test_status_codes_written_as_floats_parse(tmp_path: Path) -> None:
     f = tmp_path / "s_001.txt"
     f.write_text("1.0\n10,10,5,5\n2.0\n0\n0.0\n1\n10,10,5,5,20,10,20,20\n")
-    t = M.read_trajectory(f)
+    t = results.read_trajectory(f)
     assert t.status.tolist() == [M.INIT, M.REGION, M.FAILURE, M.SKIP, M.SKIP, M.INIT, M.REGION]
     assert t.polygons[1].tolist() == [10, 10, 15, 10, 15, 15, 10, 15]
 
@@ -78,7 +79,7 @@ def test_bad_status_code_names_file_and_line(tmp_path: Path) -> None:
     f = tmp_path / "s_001.txt"
     f.write_text("1\n10,10,5,5\n3\n")
     with pytest.raises(InputError, match=r"s_001.txt:3: unknown status code 3"):
-        M.read_trajectory(f)
+        results.read_trajectory(f)
 
 
 def test_wrong_result_length_names_file(vot2018_reference: Path, tmp_path: Path) -> None:

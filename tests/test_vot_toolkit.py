@@ -25,6 +25,7 @@ from pul_bench.benchmarks import Benchmark
 from pul_bench.commands.vot_toolkit import ini_entry
 from pul_bench.datasets.vot import load_sequences
 from pul_bench.metrics import vot as M
+from pul_bench.results import read_trajectory
 
 pytest.importorskip("vot", reason="vot-toolkit (extra 'vot') is not installed")
 pytest.importorskip("trax", reason="vot-trax (extra 'vot') is not installed")
@@ -101,7 +102,7 @@ def test_vot_toolkit_runs_our_tracker_and_agrees(vot_sequences: Path, tmp_path: 
     # continuous overlaps, aggregated vot-toolkit's way, agree closely
     seq_acc = []
     for seq in load_sequences(vot_sequences, names)[0]:
-        runs = [M.score_run(M.read_trajectory(f), seq.polygons, seq.size, pixels=False)
+        runs = [M.score_run(read_trajectory(f), seq.polygons, seq.size, pixels=False)
                 for f in run_files(results, seq.name)]
         seq_acc.append((np.nanmean([r.accuracy for r in runs]), len(seq)))
     vt_style = sum(a * n for a, n in seq_acc) / sum(n for _, n in seq_acc)

@@ -9,26 +9,26 @@ epsilon added to the union. A sequence's overlaps are pooled over its repetition
 SR@t (overlap > t) are means over every pooled frame of every sequence (frame-weighted), and the
 success curve uses ``linspace(0, 1, 101)``.
 
-The test split has no ground truth: :func:`write_submission` packs the results in the layout the
-evaluation server takes (got10k's ``report`` zips the tracker folder the same way).
+The test split has no ground truth: :func:`pul_bench.results.write_got10k_submission` packs the
+results in the layout the evaluation server takes (got10k's ``report`` zips the tracker folder the
+same way).
 """
 
 from __future__ import annotations
 
-import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from pul_bench import results
 from pul_bench.analysis import stats
 from pul_bench.benchmarks import Benchmark
 from pul_bench.datasets.got10k import load_got10k
 from pul_bench.datasets.otb import read_boxes
 from pul_bench.errors import InputError, PulBenchError
 from pul_bench.geometry import iou
-from pul_bench.io import atomic_path
 
 THRESHOLDS = np.linspace(0, 1, 101)
 
@@ -54,7 +54,7 @@ def score(bench: Benchmark, result_dirs: Sequence[str | Path], root: str | Path,
         per_seq: dict[str, dict[str, float | int]] = {}
         pooled = []
         for s in seqs:
-            files = sorted((d / s.name).glob(f"{s.name}_[0-9]*.txt"))
+            files = results.got10k_run_files(d, s.name)
             if not files:
                 continue
             ious = np.concatenate([_sequence_ious(f, s.groundtruth, s.cover, s.resolution)
@@ -131,28 +131,3 @@ def format_table(scores: Mapping[str, Mapping[str, Any]]) -> str:
             lines.append(f"{t}: {len(scores[t]['missing'])} sequence(s) missing, not scored")
     return "\n".join(lines)
 
-
-def write_submission(bench: Benchmark, result_dir: str | Path, root: str | Path,
-                     out: str | Path) -> Path:
-    """Zip ``result_dir`` as the GOT-10k server takes it: ``<seq>/<seq>_NNN.txt`` (and
-    ``<seq>_time.txt`` where present) for every listed sequence; a missing one is an error."""
-    result_dir = Path(result_dir)
-    seqs, _ = load_got10k(bench, root)
-    files: list[Path] = []
-    lacking = []
-    for s in seqs:
-        runs = sorted((result_dir / s.name).glob(f"{s.name}_[0-9]*.txt"))
-        if not runs:
-            lacking.append(s.name)
-        files += runs + sorted((result_dir / s.name).glob(f"{s.name}_time.txt"))
-    if lacking:
-        raise PulBenchError(f"{result_dir}: no results for {len(lacking)} of {len(seqs)} "
-                            f"sequences (first: {lacking[0]}); the server needs all of them")
-    return _zip(files, result_dir, Path(out))
-
-
-def _zip(files: Sequence[Path], base: Path, out: Path) -> Path:
-    with atomic_path(out) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
-        for f in files:
-            z.write(f, f.relative_to(base).as_posix())
-    return out

@@ -27,18 +27,17 @@ the other conventions compute it with their own frame handling.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from pul_bench import protocols
+from pul_bench import protocols, results
 from pul_bench.analysis import stats
 from pul_bench.benchmarks import Benchmark
-from pul_bench.datasets.otb import OTBSequence, load_otb, match_names, read_boxes
-from pul_bench.errors import InputError, PulBenchError
+from pul_bench.datasets.otb import OTBSequence, load_otb
+from pul_bench.errors import PulBenchError
 from pul_bench.geometry import center_error, centers, iou, normalized_center_error
 from pul_bench.metrics import ope
 
@@ -88,10 +87,12 @@ def score(bench: Benchmark, result_dirs: Sequence[str | Path], root: str | Path,
             raise PulBenchError(f"two result folders are named {d.name!r} (the folder name is "
                                 "the tracker name); rename one")
         if protocol == "ope":
-            boxes, no_file = read_results(d, seqs, bench.truncate, strict)
+            boxes, no_file = results.read_otb_results(d, seqs, bench.truncate, strict)
         else:
-            boxes, run_starts, no_file = protocols.read_runs(
-                d / protocol, seqs, protocol, protocols.init_omit_dirs(bench, root))
+            omit = protocols.init_omit_dirs(bench, root)
+            boxes, run_starts, no_file = results.read_runs(
+                d / protocol, seqs, {s.name: protocols.run_starts(
+                    s, protocol, protocols.find_init_omit(s.name, omit)) for s in seqs}, protocol)
         if not boxes:
             raise PulBenchError(f"{d}: no result file for any of the {len(seqs)} {bench.name} "
                                 f"sequences under {root}")
@@ -131,46 +132,6 @@ def score_results(sequences: Sequence[OTBSequence], results: Mapping[str, Mappin
         out[tracker] = _score_tracker(sequences, boxes, convention, list(missing) + lacking,
                                       resamples, seed)
     return out
-
-
-def read_results(result_dir: str | Path, sequences: Sequence[OTBSequence],
-                 truncate: str | None = None, strict: bool = False
-                 ) -> tuple[dict[str, np.ndarray], list[str]]:
-    """Read a tracker folder's box files as written (1-based); return (boxes, names lacking).
-
-    A file with the wrong number of rows raises :class:`InputError` naming it and the line,
-    unless the benchmark's toolkit scores it (and not ``strict``): ``truncate="groundtruth"``
-    (the MATLAB OTB toolkit) scores a short file on its own frames, the ground truth cut to it
-    (published MDNet Board and Twinnings files are one row short); ``"results"`` (the LaSOT
-    toolkit) cuts a long file to the ground truth. Either way a warning names file and line.
-    """
-    result_dir = Path(result_dir)
-    files = {p.stem: p for p in result_dir.glob("*.txt") if not p.stem.endswith("_time")}
-    found = match_names([s.name for s in sequences], files)
-    boxes: dict[str, np.ndarray] = {}
-    for s in sequences:
-        if s.name not in found:
-            continue
-        path = files[found[s.name]]
-        b = read_boxes(path)
-        if s.ope_offset and len(b) == len(s) + s.ope_offset:
-            b = b[s.ope_offset:]
-        if len(b) > len(s):
-            err = InputError(path, f"{len(b)} boxes but {s.name} has {len(s)} evaluated frames "
-                             f"(from frame {s.start_frame}); extra rows start here", len(s) + 1)
-            if strict or truncate != "results":
-                raise err
-            warnings.warn(f"{err}; cut to the ground truth, as the toolkit does", stacklevel=2)
-            b = b[:len(s)]
-        if len(b) < len(s):
-            err = InputError(path, f"only {len(b)} boxes but {s.name} has {len(s)} evaluated "
-                             f"frames (from frame {s.start_frame}); the file ends here", len(b))
-            if strict or truncate != "groundtruth":
-                raise err
-            warnings.warn(f"{err}; scored on its {len(b)} frames (the ground truth cut to "
-                          "them), as the toolkit does", stacklevel=2)
-        boxes[s.name] = b
-    return boxes, [s.name for s in sequences if s.name not in boxes]
 
 
 def _curves(gt: np.ndarray, valid: np.ndarray, boxes: np.ndarray, starts: np.ndarray,
@@ -269,7 +230,8 @@ def _score_tracker(seqs: Sequence[OTBSequence], boxes: Mapping[str, np.ndarray],
     """Scores of one tracker from its 1-based boxes on the sequences it has results for.
 
     With ``resamples`` > 0, each headline score gets ``<score>_ci: [lo, hi]``, a 95% bootstrap
-    interval over the sequences that recomputes the score (dropped empty curves included)."""
+    interval over the sequences that recomputes the score (dropped empty curves included), and
+    each curve ``<curve>_ci: [lows, highs]``, its pointwise band from the same resamples."""
     scored = [s for s in seqs if s.name in boxes]
     lengths = np.array([len(boxes[s.name]) for s in scored])  # a short file cuts the gt
     starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
@@ -302,16 +264,28 @@ def _summarise(scored: Sequence[OTBSequence], succ: np.ndarray, prec: np.ndarray
                                       ope.mean_curve(norm[rows], drop)),
                                   "n": len(rows)}
     ci: dict[str, dict[str, Any]] = {k: {} for k in ("auc", "dp20", "norm_prec", "sr50")}
+    bands: dict[str, list[list[float]]] = {}
     if resamples > 0:
         counts = stats.resample_counts(len(scored), resamples, seed)
+
+        def kept(curves: np.ndarray) -> np.ndarray:
+            return (curves.sum(axis=1) > np.finfo(np.float64).eps if drop
+                    else np.ones(len(curves), bool))
+
         for key, curves, column in (("auc", succ, None), ("dp20", prec, 20),
                                     ("norm_prec", norm, 20), ("sr50", succ, 10)):
-            keep = (curves.sum(axis=1) > np.finfo(np.float64).eps if drop
-                    else np.ones(len(curves), bool))
+            keep = kept(curves)
             value = curves.mean(axis=1) if column is None else curves[:, column]
             ci[key][f"{key}_ci"] = stats.percentile_interval(
                 stats.ratio_samples(counts, np.where(keep, value, 0.0), keep))
         ci["sr50"]["bootstrap"] = {"resamples": resamples, "seed": seed, "level": stats.LEVEL}
+        tail = 50 * (1 - stats.LEVEL)
+        for key, curves in (("success_curve", succ), ("precision_curve", prec),
+                            ("norm_precision_curve", norm)):
+            # pointwise band of the mean curve: the same resamples, every threshold at once
+            keep = kept(curves)
+            samples = stats.ratio_samples(counts, curves * keep[:, None], keep)
+            bands[f"{key}_ci"] = np.nanpercentile(samples, [tail, 100 - tail], axis=0).tolist()
     return {
         "auc": ope.auc(success), **ci["auc"],
         "dp20": ope.dp20(precision), **ci["dp20"],
@@ -320,6 +294,7 @@ def _summarise(scored: Sequence[OTBSequence], succ: np.ndarray, prec: np.ndarray
         "success_curve": success.tolist(),
         "precision_curve": precision.tolist(),
         "norm_precision_curve": ope.mean_curve(norm, drop).tolist(),
+        **bands,
         "per_sequence": {s.name: {"auc": ope.auc(succ[i]), "dp20": ope.dp20(prec[i]),
                                   "norm_prec": ope.norm_precision(norm[i])}
                          for i, s in enumerate(scored)},

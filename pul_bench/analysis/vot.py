@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pul_bench import results
 from pul_bench.analysis import stats
 from pul_bench.benchmarks import Benchmark
 from pul_bench.datasets.vot import VOTSequence, load_sequences
@@ -46,9 +47,8 @@ def tracker_name(result_dir: Path) -> str:
 
 
 def run_files(result_dir: Path, seq: str) -> list[Path]:
-    """The repetition files ``<seq>_001.txt, <seq>_002.txt, ...`` present, in order."""
-    folder = _baseline_dir(result_dir) / seq
-    return sorted(p for p in folder.glob(f"{seq}_[0-9][0-9][0-9].txt"))
+    """The repetition files of ``seq`` in a tracker's (or its ``baseline``) folder, in order."""
+    return results.vot_run_files(_baseline_dir(result_dir) / seq, seq)
 
 
 def score_tracker(sequences: list[VOTSequence], result_dir: Path,
@@ -75,7 +75,7 @@ def score_tracker(sequences: list[VOTSequence], result_dir: Path,
         if not files:
             raise PulBenchError(f"{_baseline_dir(result_dir) / seq.name}: no result file "
                                 f"{seq.name}_001.txt for sequence {seq.name!r}")
-        scored = [M.score_run(M.read_trajectory(f), seq.polygons, seq.size,
+        scored = [M.score_run(results.read_trajectory(f), seq.polygons, seq.size,
                               pixels=pixels, path=f) for f in files]
         repetitions.append(len(scored))
         weight = 1.0 / len(scored)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from pul_bench import results
 from pul_bench.benchmarks import get_benchmark
 from pul_bench.errors import PulBenchError
 
@@ -24,11 +25,18 @@ def submit_cmd(benchmark: str, result_dir: Path, root: Path | None, out: Path) -
     if root is None:
         root = bench.default_root(annotations_only=True)
     if bench.kind == "got10k":
-        from pul_bench.analysis.got10k import write_submission
+        from pul_bench.datasets.got10k import load_got10k
+
+        seqs, _ = load_got10k(bench, root)
+        path = results.write_got10k_submission(result_dir, [s.name for s in seqs], out)
     elif bench.layout == "trackingnet":
-        from pul_bench.analysis.trackingnet import write_submission
+        from pul_bench.datasets.otb import load_otb
+
+        chunk, _ = load_otb(bench, root)
+        if not chunk:
+            raise PulBenchError(f"no {bench.name} sequences under {root}")
+        path = results.write_trackingnet_submission(result_dir, chunk, out)
     else:
         raise PulBenchError(f"{bench.name} is scored locally (`pulbench score`); no server "
                             "submission format")
-    path = write_submission(bench, result_dir, root, out)
     click.echo(f"wrote {path}")

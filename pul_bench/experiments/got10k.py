@@ -21,15 +21,14 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from tqdm import tqdm
 
+from pul_bench import results
 from pul_bench.analysis import got10k as analysis
 from pul_bench.benchmarks import Benchmark
 from pul_bench.datasets.got10k import load_got10k
 from pul_bench.errors import PulBenchError
 from pul_bench.experiments import common
-from pul_bench.io import write_text
 from pul_bench.registry import TrackerSpec, get_spec
 
 REPETITIONS = 3
@@ -71,32 +70,32 @@ def evaluate(bench: Benchmark, tracker: str, root: str | Path, out: str | Path,
     for s in seqs:
         if not s.frames:
             raise PulBenchError(f"{root}: no images for sequence {s.name}")
-    results = Path(out) / "results" / bench.name / tracker
+    result_dir = Path(out) / "results" / bench.name / tracker
     total, seqs = len(seqs), common.in_shard(seqs, shard)
     if shard is not None and not seqs:
-        common.shard_note(shard, 0, total, results)
+        common.shard_note(shard, 0, total, result_dir)
         return {}
     made_by = common.set_up(spec, checkpoint)
-    common.check_set_up(results, made_by)
-    built = common.build_tracker(spec, checkpoint, bench.name, results, made_by)
+    common.check_set_up(result_dir, made_by)
+    built = common.build_tracker(spec, checkpoint, bench.name, result_dir, made_by)
     deterministic = spec.deterministic
     if deterministic is None:
         deterministic = getattr(built, "deterministic", None)
     reps = 1 if deterministic else REPETITIONS
     jobs = [_Job(s.name, tuple(map(str, s.frames)), tuple(map(float, s.groundtruth[0])),
-                 results / s.name, reps, len(s.frames) * reps) for s in seqs]
+                 result_dir / s.name, reps, len(s.frames) * reps) for s in seqs]
     common.run_jobs(jobs, functools.partial(_run_job, spec, checkpoint, bench.name), workers,
                     f"{tracker} on {bench.name}")
     if shard is not None:
-        common.shard_note(shard, len(seqs), total, results)
+        common.shard_note(shard, len(seqs), total, result_dir)
         return {}
     if any(s.cover is None for s in seqs):
-        tqdm.write(f"results in {results}; the test split is scored by the server: pulbench "
-                   f"submit {bench.name} {results} --root {root} --out {tracker}.zip",
+        tqdm.write(f"results in {result_dir}; the test split is scored by the server: pulbench "
+                   f"submit {bench.name} {result_dir} --root {root} --out {tracker}.zip",
                    file=sys.stderr)
         return {}
     scored = dataclasses.replace(bench, sequences=tuple(s.name for s in seqs))
-    scores = analysis.score(scored, [results], root)
+    scores = analysis.score(scored, [result_dir], root)
     common.merge_scores(Path(out) / "reports" / bench.name, scores)
     return scores
 
@@ -104,17 +103,10 @@ def evaluate(bench: Benchmark, tracker: str, root: str | Path, out: str | Path,
 def _run_job(spec: TrackerSpec, checkpoint: str | Path | None, benchmark: str, job: _Job,
              progress: Callable[[int], None]) -> None:
     """Run one sequence's missing repetitions (run by :func:`common.run_jobs`)."""
-    time_file = job.folder / f"{job.name}_time.txt"
     for rep in range(1, job.repetitions + 1):
-        path = job.folder / f"{job.name}_{rep:03d}.txt"
-        if path.is_file():
+        if results.got10k_run_path(job.folder, job.name, rep).is_file():
             progress(len(job.frames))
             continue
         tracker = common.tracker_for(spec, checkpoint, benchmark)
         boxes, times = tracker.track(job.frames, job.init_box, progress=progress)
-        columns = np.loadtxt(time_file, delimiter=",", ndmin=2)[:, :rep - 1] \
-            if rep > 1 and time_file.is_file() else np.zeros((len(times), 0))
-        columns = np.concatenate([columns, times[:, None]], axis=1)
-        write_text(time_file, "".join(",".join(f"{t:.8f}" for t in row) + "\n"
-                                      for row in columns))
-        write_text(path, "".join(",".join(f"{v:.3f}" for v in box) + "\n" for box in boxes))
+        results.write_got10k_run(job.folder, job.name, rep, boxes, times)

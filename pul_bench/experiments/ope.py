@@ -37,13 +37,12 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from pul_bench import protocols
+from pul_bench import protocols, results
 from pul_bench.analysis import stats
 from pul_bench.benchmarks import Benchmark
 from pul_bench.datasets.otb import OTBSequence
 from pul_bench.errors import InputError, PulBenchError
 from pul_bench.experiments import common
-from pul_bench.io import write_text
 from pul_bench.registry import TrackerSpec, get_spec
 
 
@@ -56,7 +55,6 @@ class _Job:
     frames: tuple[str, ...]
     init_box: tuple[float, float, float, float]
     result: Path
-    times: Path
 
     @property
     def budget(self) -> int:
@@ -162,8 +160,7 @@ def _jobs(seq: OTBSequence, bench_name: str, result_dir: Path, protocol: str,
     frames = tuple(str(f) for f in seq.frames)
     if protocol == "ope":
         return [_Job(seq.name, bench_name, frames, tuple(float(v) for v in seq.groundtruth[0]),
-                     result_dir / f"{seq.name}.txt",
-                     result_dir / "times" / f"{seq.name}_time.txt")]
+                     result_dir / f"{seq.name}.txt")]
     size = None
     if protocol == "sre":  # shifted boxes are clipped to the image, as shiftInitBB.m does
         try:
@@ -173,7 +170,7 @@ def _jobs(seq: OTBSequence, bench_name: str, result_dir: Path, protocol: str,
             raise InputError(frames[0], f"cannot read the image size: {e}") from None
     folder = result_dir / protocol
     return [_Job(f"{seq.name}_{r.k}", bench_name, frames[r.start:], r.init_box,
-                 folder / f"{seq.name}_{r.k}.txt", folder / "times" / f"{seq.name}_{r.k}_time.txt")
+                 results.run_path(folder, seq.name, r.k))
             for r in protocols.runs(seq, protocol, protocols.find_init_omit(seq.name, omit_dirs),
                                     size)]
 
@@ -182,7 +179,7 @@ def _finished(job: _Job) -> bool:
     """Whether ``job``'s box file exists with one row per frame (a wrong count is an error)."""
     if not job.result.is_file():
         return False
-    rows = sum(1 for line in job.result.read_text().splitlines() if line.strip())
+    rows = results.count_rows(job.result)
     if rows != len(job.frames):
         raise InputError(job.result, f"has {rows} rows but {job.name} has {len(job.frames)} "
                          "frames; delete the file to run the sequence again")
@@ -197,15 +194,7 @@ def _run_one(spec: TrackerSpec, checkpoint: str | Path | None, job: _Job,
     if boxes.shape != (len(job.frames), 4):
         raise PulBenchError(f"tracker {spec.name!r} returned {boxes.shape} boxes on {job.name}; "
                             f"expected ({len(job.frames)}, 4)")
-    write_text(job.times, "".join(f"{t!r}\n" for t in times.tolist()))
-    write_text(job.result, format_otb_boxes(boxes))
-
-
-def format_otb_boxes(boxes: np.ndarray) -> str:
-    """0-based (N, 4) ``[x, y, w, h]`` rows as OTB text: 1-based, comma separated, lossless."""
-    rows = np.asarray(boxes, dtype=np.float64).copy()
-    rows[:, :2] += 1.0
-    return "".join(",".join(repr(v) for v in row) + "\n" for row in rows.tolist())
+    results.write_otb_run(job.result, boxes, times)
 
 
 def _report(report_dir: Path, bench_name: str, scores: dict[str, Any],

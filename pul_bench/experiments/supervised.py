@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
+from pul_bench import results
 from pul_bench.analysis import stats
 from pul_bench.analysis import vot as analysis
 from pul_bench.benchmarks import Benchmark
@@ -29,7 +30,6 @@ from pul_bench.datasets.vot import VOTSequence, load_sequences, read_sequence_na
 from pul_bench.errors import PulBenchError
 from pul_bench.experiments import common
 from pul_bench.geometry import box_to_polygon
-from pul_bench.io import write_text
 from pul_bench.metrics import vot as M
 from pul_bench.registry import TrackerSpec, get_spec
 from pul_bench.tracker import Tracker, read_image
@@ -88,22 +88,20 @@ def run_sequence(spec: TrackerSpec, checkpoint: Path | None, seq: VOTSequence, f
     tracker = None
     runs: list[M.Trajectory] = []
     for rep in range(1, REPETITIONS + 1):
-        path = folder / f"{seq.name}_{rep:03d}.txt"
+        path = results.vot_run_path(folder, seq.name, rep)
         if deterministic and runs:
             break
         if len(runs) >= IDENTICAL_RUNS_TO_STOP and all(r.same_as(runs[0]) for r in runs[1:]):
             break
         if path.is_file():
-            runs.append(M.read_trajectory(path))
+            runs.append(results.read_trajectory(path))
             _tick(progress, len(seq))
             continue
         if tracker is None:
             tracker = common.tracker_for(spec, checkpoint, benchmark)
         status, boxes, times = run_once(tracker, seq, progress=progress)
-        write_text(folder / f"{seq.name}_{rep:03d}_time.value",
-                   "".join(f"{t:.6f}\n" for t in times))
-        write_text(path, M.format_trajectory(status, boxes))  # last: marks the run complete
-        runs.append(M.read_trajectory(path))
+        results.write_vot_run(path, status, boxes, times)
+        runs.append(results.read_trajectory(path))
     return len(runs)
 
 
@@ -141,10 +139,10 @@ def evaluate(bench: Benchmark, tracker: str, root: Path, out: Path, workers: int
     if missing:
         tqdm.write(f"note: {len(missing)} of {bench.name}'s sequences are not in {root}; "
                    f"running the {len(seqs)} present", file=sys.stderr)
-    results = out / "results" / bench.name / tracker
+    result_dir = out / "results" / bench.name / tracker
     total, seqs = len(seqs), common.in_shard(seqs, shard)
     if seqs:
-        _, deterministic = common.prepare(spec, checkpoint, bench.name, results)
+        _, deterministic = common.prepare(spec, checkpoint, bench.name, result_dir)
         reps = 1 if deterministic else REPETITIONS
         jobs = [_Job(s.name, s, sequence_dir(out, bench, tracker, s.name), len(s) * reps)
                 for s in seqs]
@@ -152,10 +150,10 @@ def evaluate(bench: Benchmark, tracker: str, root: Path, out: Path, workers: int
                                                 bench.name),
                         workers, f"{tracker} on {bench.name}")
     if shard is not None:
-        common.shard_note(shard, len(seqs), total, results)
+        common.shard_note(shard, len(seqs), total, result_dir)
         return {}
     subset = _subset(bench, [s.name for s in seqs])
-    scored = analysis.score_details(subset, [results], root, resamples=resamples, seed=seed)
+    scored = analysis.score_details(subset, [result_dir], root, resamples=resamples, seed=seed)
     scores = {k: v.scores for k, v in scored.items()}
     report_dir = out / "reports" / bench.name
     merged = common.merge_scores(report_dir, scores)
@@ -169,7 +167,7 @@ def evaluate(bench: Benchmark, tracker: str, root: Path, out: Path, workers: int
     from pul_bench.plots import vot_plots
 
     vot_plots(scored, report_dir, bench.eao_interval, title=bench.name)
-    tqdm.write(f"results in {results}; scores and plots in {report_dir}", file=sys.stderr)
+    tqdm.write(f"results in {result_dir}; scores and plots in {report_dir}", file=sys.stderr)
     return scores
 
 

@@ -3,7 +3,8 @@
 Conventions (VOT2016-2019 baseline experiment):
 
 * A result file has one line per frame: ``1`` (initialised), ``2`` (failure), ``0`` (skipped
-  after a failure), or a region (4-value box or 8-value polygon). ``1.0``/``2.0`` also parse.
+  after a failure), or a region (4-value box or 8-value polygon). ``1.0``/``2.0`` also parse
+  (:func:`pul_bench.results.read_trajectory` reads it into a :class:`Trajectory`).
 * Overlap is the IoU of the two regions clipped to the image, counted in pixels exactly as the
   VOT region library rasterises them (the MATLAB toolkit's and pysot-toolkit's rule; a 4-value
   box spans ``x .. x + w``), or optionally of the outlines themselves (see :func:`overlaps`).
@@ -26,8 +27,6 @@ import numpy as np
 import shapely
 
 from pul_bench.errors import InputError
-from pul_bench.geometry import box_to_polygon
-from pul_bench.io import read_table
 
 REGION, SKIP, INIT, FAILURE = -1, 0, 1, 2
 BURNIN = 10
@@ -52,68 +51,6 @@ class Trajectory:
         region = self.status == REGION
         return bool(np.allclose(self.polygons[region], other.polygons[region], atol=tol,
                                 equal_nan=True))
-
-
-def read_trajectory(path: str | Path) -> Trajectory:
-    """Read a VOT result file; a bad line, an unknown special code or codes out of the reset
-    protocol's order (see :func:`_check_order`) name the file and line."""
-    path = Path(path)
-    table = read_table(path, (1, 4, 8), allow_nan=True)
-    if len(table) == 0:
-        raise InputError(path, "empty result file")
-    single = np.isnan(table[:, 1:]).all(axis=1) & np.isfinite(table[:, 0])
-    status = np.full(len(table), REGION, dtype=np.int64)
-    codes = table[single, 0]
-    bad = single & ~np.isin(table[:, 0], (SKIP, INIT, FAILURE))
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise InputError(path, f"unknown status code {table[i, 0]:g} (expected 0, 1 or 2)", i + 1)
-    status[single] = codes.astype(np.int64)
-    _check_order(path, status)
-    polygons = table.copy()
-    is_box = ~single & np.isnan(table[:, 4:]).all(axis=1)
-    with np.errstate(over="ignore"):  # a box at 1e308 is merely far away: overlap 0
-        polygons[is_box] = box_to_polygon(table[is_box, :4])
-    polygons[single] = np.nan
-    return Trajectory(status=status, polygons=polygons)
-
-
-def _check_order(path: Path, status: np.ndarray) -> None:
-    """The reset protocol's order: line 1 initialises (``1``); a failure (``2``) is followed by
-    skipped frames (``0``) and a re-initialisation (``1``) unless the file ends first; ``0`` and
-    ``1`` appear nowhere else. Anything else would be scored, silently, as something it is not.
-    """
-    if status[0] != INIT:
-        raise InputError(path, "the first line must be 1 (the initialisation)", 1)
-    failed_on = 0  # line of the failure whose re-initialisation is still due
-    prev = 0
-    for i in [*np.flatnonzero(status != REGION)[1:].tolist(), len(status)]:
-        if failed_on and i != prev + 1 and prev + 1 < len(status):  # a region came first
-            raise InputError(path, f"the failure on line {failed_on} must be followed by "
-                             "skipped frames (0) and a re-initialisation (1), found a region",
-                             prev + 2)
-        if i == len(status):
-            return
-        s = int(status[i])
-        if s == FAILURE and failed_on:
-            raise InputError(path, f"the failure on line {failed_on} must be followed by "
-                             "skipped frames (0) and a re-initialisation (1), found 2", i + 1)
-        if s == FAILURE:
-            failed_on = i + 1
-        elif s == INIT and failed_on:
-            failed_on = 0
-        elif not failed_on:
-            what = "0 (skipped frame)" if s == SKIP else "1 (re-initialisation)"
-            raise InputError(path, f"{what} without a failure (2) before it", i + 1)
-        prev = i
-
-
-def format_trajectory(status: np.ndarray, boxes: np.ndarray) -> str:
-    """Result-file text: a special code, or ``x,y,w,h`` with 4 decimals, per frame."""
-    lines = []
-    for s, b in zip(status, boxes, strict=True):
-        lines.append(f"{int(s)}" if s != REGION else ",".join(f"{v:.4f}" for v in b))
-    return "\n".join(lines) + "\n"
 
 
 def overlaps(pred: np.ndarray, gt: np.ndarray, size: tuple[int, int],

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from pul_bench import results
 from pul_bench.analysis import stats
 from pul_bench.benchmarks import Benchmark, get_benchmark
 from pul_bench.datasets.otb import OTBSequence, load_otb, match_names, read_boxes
@@ -182,9 +183,7 @@ def make_clips(seqs: Sequence[OTBSequence], length: int, max_clips: int, folder:
         for start in clip_starts(s, length, max_clips):
             name = clip_name(s.name, start)
             d = folder / name
-            gt = s.groundtruth[start:start + length].copy()
-            gt[:, :2] += 1.0  # back to the file's 1-based values
-            text = "".join(",".join(repr(v) for v in row) + "\n" for row in gt.tolist())
+            text = results.format_otb_boxes(s.groundtruth[start:start + length])
             gt_file = d / "groundtruth_rect.txt"
             if not gt_file.is_file() or gt_file.read_text() != text:
                 write_text(gt_file, text)
@@ -237,13 +236,12 @@ def published_results(result_dirs: Sequence[Path], seqs: Sequence[OTBSequence]
     out: dict[str, dict[str, np.ndarray]] = {}
     cut: dict[str, list[int]] = {}
     for d in result_dirs:
-        files = {p.stem: p for p in d.glob("*.txt")}
-        found = match_names([s.name for s in seqs], files)
+        found = results.find_otb_results(d, [s.name for s in seqs])
         boxes = {}
         for s in seqs:
             if s.name not in found:
                 continue
-            path = files[found[s.name]]
+            path = found[s.name]
             b = read_boxes(path)
             if s.ope_offset and len(b) >= len(s) + s.ope_offset:
                 b = b[s.ope_offset:]
