@@ -21,12 +21,14 @@ it); :func:`load_checkpoint` always returns float32. The weights' sha256 is reco
 so a truncated or altered file is an :class:`InputError`, never a silently wrong tracker.
 
 Reference checkpoints committed under ``trackers/weights/`` are listed in its ``MANIFEST.yaml``
-(file sha256, weights sha256, architecture, recipe, data, scores); :func:`update_manifest`
-writes an entry and :func:`verify_manifest` checks the folder against it.
+(file sha256, weights sha256, architecture, recipe, data, scores; read by the strict schema
+reader, :class:`ManifestEntry`); :func:`update_manifest` writes an entry and
+:func:`verify_manifest` checks the folder against it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import hashlib
 import subprocess
@@ -38,6 +40,7 @@ import torch
 import yaml
 from torch import nn
 
+from pul_bench import schema
 from pul_bench.errors import InputError
 from pul_bench.io import atomic_path, file_sha256
 from pul_bench.paths import REPO_ROOT
@@ -227,14 +230,31 @@ _MANIFEST_HEADER = """\
 """
 
 
+@dataclasses.dataclass(frozen=True)
+class ManifestEntry:
+    """One checkpoint's entry in ``MANIFEST.yaml``: what :func:`update_manifest` writes."""
+
+    file: str = schema.bounded(nonempty=True)
+    sha256: str = schema.bounded(nonempty=True)
+    weights_sha256: str = schema.bounded(nonempty=True)
+    architecture: str = schema.bounded(nonempty=True)
+    dtype: str = schema.bounded(choices=("float16", "float32"))
+    recipe: str | None = None
+    data: str | None = None
+    git_revision: str | None = None
+    date: str | None = None
+    scores: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
 def _read_manifest(manifest: Path) -> dict[str, Any]:
+    """The manifest as ``{"weights": {name: entry}}`` (entries keep only the keys written), read
+    by the strict schema reader: a duplicate key or a wrongly typed value names file and line."""
     if not manifest.is_file():
         return {"weights": {}}
-    try:
-        doc = yaml.safe_load(manifest.read_text()) or {}
-    except yaml.YAMLError as e:
-        raise InputError(manifest, f"invalid YAML: {e}") from None
-    if not isinstance(doc, dict) or not isinstance(doc.get("weights", {}), dict):
-        raise InputError(manifest, "expected a mapping with a 'weights' mapping")
-    doc.setdefault("weights", {})
-    return doc
+    top = schema.keys(schema.load(manifest), "manifest", allowed=("weights",),
+                      required=("weights",))
+    weights = {}
+    for name, node in schema.keys(top["weights"], "weights").items():
+        entry = schema.read_dataclass(node, ManifestEntry, f"weights.{name}")
+        weights[name] = {key: getattr(entry, key) for key in schema.keys(node, name)}
+    return {"weights": weights}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -146,3 +147,25 @@ def test_committed_reference_weights_match_their_manifest() -> None:
     from pul_bench.paths import REPO_ROOT
 
     assert verify_manifest(REPO_ROOT / "trackers" / "weights" / "MANIFEST.yaml") == []
+
+
+@pytest.mark.parametrize(("edit", "line", "message"), [
+    (lambda lines, i: lines.insert(i + 1, lines[i]), 2, "duplicate key 'architecture'"),
+    (lambda lines, i: lines.__setitem__(i, "    architecture: [alexnet]"), 1,
+     "weights.alexpul-bd.architecture must be str"),
+])
+def test_manifest_copy_with_bad_entry_names_file_and_line(tmp_path: Path, edit, line: int,
+                                                           message: str) -> None:
+    """The committed manifest, one line spoiled: a duplicate key or a list where a name goes is
+    refused with file and line (yaml.safe_load kept the last duplicate silently)."""
+    from pul_bench.checkpoint import verify_manifest
+    from pul_bench.paths import REPO_ROOT
+
+    lines = (REPO_ROOT / "trackers" / "weights" / "MANIFEST.yaml").read_text().splitlines()
+    i = lines.index("  alexpul-bd:") + 1
+    assert lines[i] == "    architecture: alexnet"
+    edit(lines, i)
+    manifest = tmp_path / "MANIFEST.yaml"
+    manifest.write_text("\n".join(lines) + "\n")
+    with pytest.raises(InputError, match=re.escape(f"{manifest}:{i + line}: {message}")):
+        verify_manifest(manifest)
