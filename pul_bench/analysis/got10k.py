@@ -113,8 +113,7 @@ def format_table(scores: Mapping[str, Mapping[str, Any]]) -> str:
     """AO / SR0.5 / SR0.75 per tracker, best AO first, then the sequences each one lacks."""
     names = sorted(scores, key=lambda t: (-scores[t]["ao"], t))
     width = max(12, *(len(t) for t in names)) if names else 12
-    boot = next((scores[t]["bootstrap"] for t in names if "bootstrap" in scores[t]), None)
-    cell = 18 if boot else 6  # "0.582 [0.55, 0.61]"
+    cell, note = stats.table_intervals([scores[t] for t in names])
     lines = ["GOT-10k scores (got10k toolkit rules)",
              f"{'tracker':<{width}}  {'AO':>{cell}}  {'SR0.5':>{cell}}  {'SR0.75':>{cell}}  "
              f"{'seqs':>5}"]
@@ -123,9 +122,8 @@ def format_table(scores: Mapping[str, Mapping[str, Any]]) -> str:
         cells = "  ".join(f"{stats.format_ci(s[k], s.get(k + '_ci')):>{cell}}"
                           for k in ("ao", "sr50", "sr75"))
         lines.append(f"{t:<{width}}  {cells}  {s['n_sequences']:5d}")
-    if boot:
-        lines.append(f"[lo, hi]: 95% interval, bootstrap over sequences ({boot['resamples']} "
-                     f"resamples, seed {boot['seed']})")
+    if note:
+        lines.append(note)
     for t in names:
         if scores[t]["missing"]:
             lines.append(f"{t}: {len(scores[t]['missing'])} sequence(s) missing, not scored")

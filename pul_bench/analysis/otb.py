@@ -190,8 +190,7 @@ def format_table(scores: Mapping[str, Mapping[str, Any]]) -> str:
     width = max(12, *(len(t) for t in names))
     conv = {scores[t].get("convention", "matlab") for t in names}
     keys = ("auc", "dp20", "norm_prec", "sr50")
-    boot = next((scores[t]["bootstrap"] for t in names if "bootstrap" in scores[t]), None)
-    cell = 18 if boot else 6  # "0.582 [0.55, 0.61]"
+    cell, note = stats.table_intervals([scores[t] for t in names])
     run = "/".join(sorted({scores[t].get("protocol", "ope").upper() for t in names}))
     bench = "/".join(sorted({scores[t].get("benchmark", "OTB") for t in names}))
     lines = [f"{bench} {run.replace('OPE', 'one-pass')} scores ({', '.join(sorted(conv))} "
@@ -203,9 +202,8 @@ def format_table(scores: Mapping[str, Mapping[str, Any]]) -> str:
         s = scores[t]
         cells = "  ".join(f"{stats.format_ci(s[k], s.get(k + '_ci')):>{cell}}" for k in keys)
         lines.append(f"{t:<{width}}  {cells}  {s['n_sequences']:5d}")
-    if boot:
-        lines.append(f"[lo, hi]: 95% interval, bootstrap over sequences ({boot['resamples']} "
-                     f"resamples, seed {boot['seed']})")
+    if note:
+        lines.append(note)
     for t in names:
         if scores[t]["missing"]:
             miss = scores[t]["missing"]
@@ -267,25 +265,25 @@ def _summarise(scored: Sequence[OTBSequence], succ: np.ndarray, prec: np.ndarray
     bands: dict[str, list[list[float]]] = {}
     if resamples > 0:
         counts = stats.resample_counts(len(scored), resamples, seed)
-
-        def kept(curves: np.ndarray) -> np.ndarray:
-            return (curves.sum(axis=1) > np.finfo(np.float64).eps if drop
-                    else np.ones(len(curves), bool))
-
-        for key, curves, column in (("auc", succ, None), ("dp20", prec, 20),
-                                    ("norm_prec", norm, 20), ("sr50", succ, 10)):
-            keep = kept(curves)
-            value = curves.mean(axis=1) if column is None else curves[:, column]
-            ci[key][f"{key}_ci"] = stats.percentile_interval(
-                stats.ratio_samples(counts, np.where(keep, value, 0.0), keep))
-        ci["sr50"]["bootstrap"] = {"resamples": resamples, "seed": seed, "level": stats.LEVEL}
         tail = 50 * (1 - stats.LEVEL)
+        samples = {}
         for key, curves in (("success_curve", succ), ("precision_curve", prec),
                             ("norm_precision_curve", norm)):
-            # pointwise band of the mean curve: the same resamples, every threshold at once
-            keep = kept(curves)
-            samples = stats.ratio_samples(counts, curves * keep[:, None], keep)
-            bands[f"{key}_ci"] = np.nanpercentile(samples, [tail, 100 - tail], axis=0).tolist()
+            # the mean curve of each resample, every threshold at once: its pointwise band,
+            # and the scores read off it (AUC: the mean over thresholds; DP@20 ...: a column)
+            keep = (curves.sum(axis=1) > np.finfo(np.float64).eps if drop
+                    else np.ones(len(curves), bool))
+            samples[key] = stats.ratio_samples(counts, curves * keep[:, None], keep)
+            ok = samples[key][~np.isnan(samples[key][:, 0])]  # not only dropped curves drawn
+            bands[f"{key}_ci"] = np.percentile(ok, [tail, 100 - tail], axis=0).tolist()
+        for key, curve, column in (("auc", "success_curve", None),
+                                   ("dp20", "precision_curve", 20),
+                                   ("norm_prec", "norm_precision_curve", 20),
+                                   ("sr50", "success_curve", 10)):
+            s = samples[curve]
+            ci[key][f"{key}_ci"] = stats.percentile_interval(
+                s.mean(axis=1) if column is None else s[:, column])
+        ci["sr50"]["bootstrap"] = {"resamples": resamples, "seed": seed, "level": stats.LEVEL}
     return {
         "auc": ope.auc(success), **ci["auc"],
         "dp20": ope.dp20(precision), **ci["dp20"],

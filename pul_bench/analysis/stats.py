@@ -291,6 +291,16 @@ def format_ci(value: float, ci: Sequence[float] | None) -> str:
     return f"{value:.3f} [{ci[0]:.2f}, {ci[1]:.2f}]"
 
 
+def table_intervals(scores: Sequence[Mapping[str, Any]]) -> tuple[int, str | None]:
+    """A score table's cell width (room for :func:`format_ci`'s interval where any score has
+    one) and the footnote saying how the intervals were drawn (None without intervals)."""
+    boot = next((s["bootstrap"] for s in scores if "bootstrap" in s), None)
+    if boot is None:
+        return 6, None
+    return 18, (f"[lo, hi]: 95% interval, bootstrap over sequences ({boot['resamples']} "
+                f"resamples, seed {boot['seed']})")
+
+
 def sequence_parts(entry: Mapping[str, float], metric: str) -> tuple[float, float]:
     """(numerator, denominator) of one sequence's share of ``metric``, from a ``per_sequence``
     entry of ``score``: OTB scores are plain means over sequences; VOT accuracy and GOT-10k

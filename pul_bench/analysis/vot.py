@@ -199,8 +199,7 @@ def format_table(scores: dict[str, dict]) -> str:
     """A plain-text table, best EAO first."""
     rows = sorted(scores.items(), key=lambda kv: -_key(kv[1]["eao"]))
     width = max([len(k) for k in scores] + [7])
-    boot = next((s["bootstrap"] for s in scores.values() if "bootstrap" in s), None)
-    cell = 18 if boot else 6  # "0.586 [0.56, 0.61]"
+    cell, note = stats.table_intervals(list(scores.values()))
 
     def cells(s: dict, keys: tuple[str, ...]) -> str:
         return "  ".join(f"{stats.format_ci(s[k], s.get(k + '_ci')):>{cell}}" for k in keys)
@@ -213,9 +212,8 @@ def format_table(scores: dict[str, dict]) -> str:
     interval = next(iter(scores.values()), {}).get("eao_interval")
     lines.append(f"A: mean overlap (10-frame burn-in); R: failures per 100 frames; "
                  f"EAO over lengths {interval}")
-    if boot:
-        lines.append(f"[lo, hi]: 95% interval, bootstrap over sequences ({boot['resamples']} "
-                     f"resamples, seed {boot['seed']})")
+    if note:
+        lines.append(note)
     return "\n".join(lines)
 
 
