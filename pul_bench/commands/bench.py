@@ -32,7 +32,7 @@ from pul_bench.tracker import Tracker, read_image
 
 @click.group("bench")
 def bench_cmd() -> None:
-    """Measure trackers (speed)."""
+    """Measure trackers: tracking speed, and the score change of a lower precision."""
 
 
 def _frames(root: Path, sequences: list[str] | None, per_sequence: int,
