@@ -123,13 +123,17 @@ def norm_precision_plot(scores: Scores, title: str, styles: dict[str, dict] | No
 def _curves(scores: Scores, title: str, styles: dict[str, dict] | None, key: str, curve: str,
             x_max: float, read_at: float | None, xlabel: str, ylabel: str, loc: str) -> Figure:
     """Each tracker's ``curve`` over thresholds evenly spaced from 0 to ``x_max``, the legend
-    sorted by ``key`` and carrying it; a dotted guide where the score is read (``read_at``)."""
+    sorted by ``key`` and carrying it; a dotted guide where the score is read (``read_at``).
+    Where the scores carry the curve's pointwise 95% band (``<curve>_ci``), it is shaded."""
     styles = styles or _styles(scores)
     fig, ax = _axes(title, xlabel, ylabel)
     for name in _ranked(scores, key):
         ys = np.asarray(scores[name][curve], dtype=float)
-        ax.plot(np.linspace(0, x_max, len(ys)), ys,
-                label=f"{name} [{scores[name][key]:.3f}]", **styles[name])
+        xs = np.linspace(0, x_max, len(ys))
+        ax.plot(xs, ys, label=f"{name} [{scores[name][key]:.3f}]", **styles[name])
+        band = scores[name].get(f"{curve}_ci")
+        if band:
+            ax.fill_between(xs, *band, color=styles[name]["color"], alpha=0.18, lw=0)
     ax.set_xlim(0, x_max)
     if read_at is not None:
         ax.axvline(read_at, color="0.6", lw=0.8, ls=":")

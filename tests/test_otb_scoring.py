@@ -4,6 +4,7 @@ got10k's installed code, on the real result files of nine published trackers."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import shutil
 import types
@@ -13,6 +14,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from pul_bench import plots
 from pul_bench.analysis import otb as otb_analysis
 from pul_bench.analysis.otb import format_table, score, score_results
 from pul_bench.benchmarks import get_benchmark
@@ -237,3 +239,22 @@ def test_bad_result_file_names_file_and_line(tmp_path: Path, otb_reference: Path
     assert isinstance(out.exception, InputError)
     assert out.exception.line == line and out.exception.path == bad / "Crossing.txt"
     assert words in str(out.exception)
+
+
+def test_curve_bands_on_two_sequences_span_their_curves(otb_reference: Path,
+                                                        results: Path) -> None:
+    """A bootstrap over 2 sequences draws one of them twice in a quarter of the resamples
+    each, so each curve's pointwise 2.5% and 97.5% points are the two sequences' own curves;
+    the success plot shades that band."""
+    bench = dataclasses.replace(get_benchmark("otb2015"), sequences=("Crossing", "Girl"))
+    both = score(bench, [results / "KCF"], otb_reference)["KCF"]
+    alone = [score(dataclasses.replace(bench, sequences=(n,)), [results / "KCF"], otb_reference,
+                   resamples=0)["KCF"] for n in bench.sequences]
+    for curve in ("success_curve", "precision_curve", "norm_precision_curve"):
+        per_seq = np.array([a[curve] for a in alone])
+        assert np.ptp(per_seq, axis=0).max() > 0.1  # the two sequences differ
+        np.testing.assert_allclose(both[f"{curve}_ci"],
+                                   [per_seq.min(axis=0), per_seq.max(axis=0)], rtol=0,
+                                   atol=1e-12)
+    assert len(plots.success_plot({"KCF": both}, "t").axes[0].collections) == 1
+    assert not plots.success_plot({"KCF": alone[0]}, "t").axes[0].collections

@@ -27,8 +27,9 @@ def report_cmd(name: str, root: Path | None, out: Path | None, runs: Path, worke
 
     \b
     Shipped recipes: ablation (Table 1), nr-vs-bce (Table 2, Fig. 6), clip-length (Fig. 3),
-    compare (ours beside published raw OTB results). Trackers whose checkpoint is missing are
-    shown as 'not trained' with the command that trains them; nothing is invented.
+    compare (ours beside published raw OTB results), lasot-published (the published raw LaSOT
+    results: intervals, a paired verdict, three curve plots). Trackers whose checkpoint is
+    missing are shown as 'not trained' with the command that trains them; nothing is invented.
     """
     from pul_bench.errors import PulBenchError
     from pul_bench.paths import data_root

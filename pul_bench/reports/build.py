@@ -472,6 +472,8 @@ def _compare(ctx: ev.Context, recipe: Recipe, sec: Section, data: dict[str, Any]
     theirs = [n for n in ranked if n not in ours]  # each against the next one below it
     between = _comparisons(scores, list(pairwise(theirs)), "auc")
     notes.append(_uncertainty(list(scores.values()), comparisons + between))
+    if any("success_curve_ci" in s for s in scores.values()):
+        notes.append("Shaded: pointwise 95% intervals of each curve (the same bootstrap).")
     caption = _caption(recipe, sec, data, [], not_ready, " ".join(notes))
     where = f"{len(common)} {bench.name.upper()} sequences ({frames:,} frames)"
     files = _compare_figures(scores, where, caption, out / sec.id)
@@ -516,26 +518,22 @@ def _compare_figures(scores: dict[str, Any], where: str, caption: str,
                      stem: Path) -> list[Path]:
     """Success, precision and normalised-precision plots of ours beside the published
     results, captioned (the table lists all three scores, whatever the benchmark)."""
+    styles, count = {}, {True: 0, False: 0}
+    for name in sorted(scores, key=lambda n: (-scores[n]["auc"], n)):
+        ours = "(ours)" in name  # ours: thick solid; published: thin dashed
+        palette = plots.COLORS if ours else plots.PALE
+        styles[name] = {"color": palette[count[ours] % len(palette)],  # unique in each group
+                        "linestyle": "-" if ours else "--", "linewidth": 2.6 if ours else 1.4}
+        count[ours] += 1
     files = []
     for kind, title, plot in (("success", "Success", plots.success_plot),
                               ("precision", "Precision", plots.precision_plot),
                               ("norm-precision", "Normalized precision",
                                plots.norm_precision_plot)):
-        fig = plot(scores, f"{title} plots of OPE on {where}")
+        fig = plot(scores, f"{title} plots of OPE on {where}", styles)
         fig.set_size_inches(9.6, 6.2)
         fig.set_dpi(plots.REPORT_DPI)
         ax = fig.axes[0]
-        count = {True: 0, False: 0}
-        for line in ax.get_lines():  # ours: thick solid; published: thin dashed
-            label = str(line.get_label())
-            if label.startswith("_"):  # a guide line, not a tracker
-                continue
-            ours = "(ours)" in label
-            palette = plots.COLORS if ours else plots.PALE
-            line.set_color(palette[count[ours] % len(palette)])  # unique within each group
-            count[ours] += 1
-            line.set_linestyle("-" if ours else "--")
-            line.set_linewidth(2.6 if ours else 1.4)
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small",
                   frameon=False, title="solid: ours; dashed: published", title_fontsize="small")
         plots.add_caption(fig, caption, width=120)
