@@ -161,14 +161,21 @@ def read_runs(folder: str | Path, sequences: Sequence[OTBSequence],
 # ---- VOT trajectories -------------------------------------------------------------------
 
 
+def vot_sequence_dir(tracker_dir: Path, seq: str) -> Path:
+    """``<tracker_dir>/baseline/<seq>``, vot-toolkit's folder of one sequence's repetitions
+    (``tracker_dir`` may also be given as its ``baseline`` folder)."""
+    tracker_dir = Path(tracker_dir)
+    return (tracker_dir if tracker_dir.name == "baseline" else tracker_dir / "baseline") / seq
+
+
 def vot_run_path(folder: Path, seq: str, rep: int) -> Path:
-    """Repetition ``rep`` (from 1) of ``seq`` in its ``baseline/<seq>`` folder."""
+    """Repetition ``rep`` (from 1) of ``seq`` in its :func:`vot_sequence_dir` ``folder``."""
     return folder / f"{seq}_{rep:03d}.txt"
 
 
-def vot_run_files(folder: Path, seq: str) -> list[Path]:
-    """The repetition files ``<seq>_001.txt, <seq>_002.txt, ...`` in ``folder``, in order."""
-    return sorted(p for p in Path(folder).glob(f"{seq}_[0-9][0-9][0-9].txt"))
+def vot_run_files(tracker_dir: Path, seq: str) -> list[Path]:
+    """The repetition files ``<seq>_001.txt, <seq>_002.txt, ...`` of ``seq``, in order."""
+    return sorted(vot_sequence_dir(tracker_dir, seq).glob(f"{seq}_[0-9][0-9][0-9].txt"))
 
 
 def format_trajectory(status: np.ndarray, boxes: np.ndarray) -> str:

@@ -16,7 +16,7 @@ from pul_bench.analysis import otb, stats, vot
 from pul_bench.benchmarks import get_benchmark
 from pul_bench.cli import cli
 from pul_bench.metrics import vot as M
-from pul_bench.results import read_trajectory
+from pul_bench.results import read_trajectory, vot_run_files
 
 
 @pytest.fixture(scope="module")
@@ -127,7 +127,7 @@ def test_vot_eao_replicates_recompute_the_curve(vot2018_reference: Path) -> None
     interval = (100, 356)
     full = vot.score_tracker(seqs, folder, interval, resamples=0)
     runs = {s.name: [(M.score_run(read_trajectory(f), s.polygons, s.size, path=f), 1.0)
-                     for f in vot.run_files(folder, s.name)] for s in seqs}
+                     for f in vot_run_files(folder, s.name)] for s in seqs}
     max_len = max(len(s) for s in seqs)
     sums = [M.expected_overlap_sums(runs[s.name], max_len) for s in seqs]
     counts = stats.resample_counts(len(seqs), 2, seed=5)

@@ -20,12 +20,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pul_bench.analysis.vot import run_files, score
+from pul_bench.analysis.vot import score
 from pul_bench.benchmarks import Benchmark
 from pul_bench.commands.vot_toolkit import ini_entry
 from pul_bench.datasets.vot import load_sequences
 from pul_bench.metrics import vot as M
-from pul_bench.results import read_trajectory
+from pul_bench.results import read_trajectory, vot_run_files
 
 pytest.importorskip("vot", reason="vot-toolkit (extra 'vot') is not installed")
 pytest.importorskip("trax", reason="vot-trax (extra 'vot') is not installed")
@@ -103,7 +103,7 @@ def test_vot_toolkit_runs_our_tracker_and_agrees(vot_sequences: Path, tmp_path: 
     seq_acc = []
     for seq in load_sequences(vot_sequences, names)[0]:
         runs = [M.score_run(read_trajectory(f), seq.polygons, seq.size, pixels=False)
-                for f in run_files(results, seq.name)]
+                for f in vot_run_files(results, seq.name)]
         seq_acc.append((np.nanmean([r.accuracy for r in runs]), len(seq)))
     vt_style = sum(a * n for a, n in seq_acc) / sum(n for _, n in seq_acc)
     assert vt_style == pytest.approx(vt_accuracy, abs=0.002)

@@ -35,20 +35,10 @@ class TrackerResult:
     curve: np.ndarray
 
 
-def _baseline_dir(result_dir: Path) -> Path:
-    result_dir = Path(result_dir)
-    return result_dir if result_dir.name == "baseline" else result_dir / "baseline"
-
-
 def tracker_name(result_dir: Path) -> str:
     """The tracker a result folder belongs to (its name, or its parent's for ``baseline``)."""
     result_dir = Path(result_dir)
     return result_dir.parent.name if result_dir.name == "baseline" else result_dir.name
-
-
-def run_files(result_dir: Path, seq: str) -> list[Path]:
-    """The repetition files of ``seq`` in a tracker's (or its ``baseline``) folder, in order."""
-    return results.vot_run_files(_baseline_dir(result_dir) / seq, seq)
 
 
 def score_tracker(sequences: list[VOTSequence], result_dir: Path,
@@ -71,9 +61,9 @@ def score_tracker(sequences: list[VOTSequence], result_dir: Path,
     per_tag = {t: np.zeros(4) for t in [*tags, "empty"]} if tags else {}
     repetitions = []
     for seq in sequences:
-        files = run_files(result_dir, seq.name)
+        files = results.vot_run_files(result_dir, seq.name)
         if not files:
-            raise PulBenchError(f"{_baseline_dir(result_dir) / seq.name}: no result file "
+            raise PulBenchError(f"{results.vot_sequence_dir(result_dir, seq.name)}: no result file "
                                 f"{seq.name}_001.txt for sequence {seq.name!r}")
         scored = [M.score_run(results.read_trajectory(f), seq.polygons, seq.size,
                               pixels=pixels, path=f) for f in files]

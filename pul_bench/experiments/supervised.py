@@ -76,11 +76,6 @@ def _tick(progress, k: int = 1) -> None:
         progress(k)
 
 
-def sequence_dir(out: Path, bench: Benchmark, tracker: str, seq: str) -> Path:
-    """``<out>/results/<bench>/<tracker>/baseline/<seq>``."""
-    return Path(out) / "results" / bench.name / tracker / "baseline" / seq
-
-
 def run_sequence(spec: TrackerSpec, checkpoint: Path | None, seq: VOTSequence, folder: Path,
                  deterministic: bool | None, benchmark: str | None = None,
                  progress=None) -> int:
@@ -144,7 +139,7 @@ def evaluate(bench: Benchmark, tracker: str, root: Path, out: Path, workers: int
     if seqs:
         _, deterministic = common.prepare(spec, checkpoint, bench.name, result_dir)
         reps = 1 if deterministic else REPETITIONS
-        jobs = [_Job(s.name, s, sequence_dir(out, bench, tracker, s.name), len(s) * reps)
+        jobs = [_Job(s.name, s, results.vot_sequence_dir(result_dir, s.name), len(s) * reps)
                 for s in seqs]
         common.run_jobs(jobs, functools.partial(_run_job, spec, checkpoint, deterministic,
                                                 bench.name),
