@@ -175,6 +175,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.device == "cuda" and not torch.cuda.is_available():
         print("no CUDA device here: use --device cpu (e.g. with --dry-run)", file=sys.stderr)
         return 2
+    if not args.copy_only and (args.out / "bd").exists():
+        print(f"{args.out} holds an earlier chain: choose another --out", file=sys.stderr)
+        return 2
     source = args.source or data_root(required=False)
     if source is not None and (source / "unlabeled").is_dir():
         clips = copy_data(source, args.data, args.budget_mib, 2 if args.dry_run else None)
