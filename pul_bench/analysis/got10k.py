@@ -119,8 +119,7 @@ def format_table(scores: Mapping[str, Mapping[str, Any]]) -> str:
              f"{'seqs':>5}"]
     for t in names:
         s = scores[t]
-        cells = "  ".join(f"{stats.format_ci(s[k], s.get(k + '_ci')):>{cell}}"
-                          for k in ("ao", "sr50", "sr75"))
+        cells = stats.ci_cells(s, ("ao", "sr50", "sr75"), cell)
         lines.append(f"{t:<{width}}  {cells}  {s['n_sequences']:5d}")
     if note:
         lines.append(note)

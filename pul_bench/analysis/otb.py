@@ -200,7 +200,7 @@ def format_table(scores: Mapping[str, Mapping[str, Any]]) -> str:
              + f"  {'seqs':>5}"]
     for t in names:
         s = scores[t]
-        cells = "  ".join(f"{stats.format_ci(s[k], s.get(k + '_ci')):>{cell}}" for k in keys)
+        cells = stats.ci_cells(s, keys, cell)
         lines.append(f"{t:<{width}}  {cells}  {s['n_sequences']:5d}")
     if note:
         lines.append(note)

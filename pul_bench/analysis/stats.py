@@ -291,6 +291,12 @@ def format_ci(value: float, ci: Sequence[float] | None) -> str:
     return f"{value:.3f} [{ci[0]:.2f}, {ci[1]:.2f}]"
 
 
+def ci_cells(score: Mapping[str, Any], keys: Sequence[str], cell: int) -> str:
+    """A table row's cells for ``keys`` of one tracker's ``score``, each value with its
+    ``<key>_ci`` interval where there is one, right-aligned in ``cell`` characters."""
+    return "  ".join(f"{format_ci(score[k], score.get(k + '_ci')):>{cell}}" for k in keys)
+
+
 def table_intervals(scores: Sequence[Mapping[str, Any]]) -> tuple[int, str | None]:
     """A score table's cell width (room for :func:`format_ci`'s interval where any score has
     one) and the footnote saying how the intervals were drawn (None without intervals)."""

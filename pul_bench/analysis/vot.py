@@ -191,14 +191,11 @@ def format_table(scores: dict[str, dict]) -> str:
     width = max([len(k) for k in scores] + [7])
     cell, note = stats.table_intervals(list(scores.values()))
 
-    def cells(s: dict, keys: tuple[str, ...]) -> str:
-        return "  ".join(f"{stats.format_ci(s[k], s.get(k + '_ci')):>{cell}}" for k in keys)
-
     lines = [f"{'tracker':<{width}}  {'A':>{cell}}  {'R':>{cell}}  {'fail':>6}  {'EAO':>{cell}}"
              "  frames"]
     for name, s in rows:
-        lines.append(f"{name:<{width}}  {cells(s, ('accuracy', 'robustness'))}  "
-                     f"{s['failures']:6.1f}  {cells(s, ('eao',))}  {s['frames']}")
+        lines.append(f"{name:<{width}}  {stats.ci_cells(s, ('accuracy', 'robustness'), cell)}  "
+                     f"{s['failures']:6.1f}  {stats.ci_cells(s, ('eao',), cell)}  {s['frames']}")
     interval = next(iter(scores.values()), {}).get("eao_interval")
     lines.append(f"A: mean overlap (10-frame burn-in); R: failures per 100 frames; "
                  f"EAO over lengths {interval}")
