@@ -260,6 +260,16 @@ def got10k_run_files(result_dir: Path, seq: str) -> list[Path]:
     return sorted((Path(result_dir) / seq).glob(f"{seq}_[0-9]*.txt"))
 
 
+def read_got10k_run(path: Path, frames: int) -> np.ndarray:
+    """One repetition's boxes as written; got10k requires a row per frame, so another count
+    is an :class:`InputError` at the first missing or extra row."""
+    boxes = read_boxes(path)
+    if len(boxes) != frames:
+        raise InputError(path, f"{len(boxes)} boxes for {frames} frames (got10k requires one "
+                         "row per frame)", min(len(boxes), frames) + 1)
+    return boxes
+
+
 def write_got10k_run(folder: Path, seq: str, rep: int, boxes: np.ndarray,
                      times: np.ndarray) -> None:
     """Write repetition ``rep`` as got10k does: its times as column ``rep`` of

@@ -4,6 +4,7 @@ toolkits) read it back, on real boxes and published files."""
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import pytest
 from pul_bench import results
 from pul_bench.benchmarks import get_benchmark
 from pul_bench.datasets.otb import OTBSequence, load_otb
-from pul_bench.errors import PulBenchError
+from pul_bench.errors import InputError, PulBenchError
 from pul_bench.io import read_table
 
 
@@ -76,6 +77,11 @@ def test_got10k_repetitions_keep_earlier_time_columns(tmp_path: Path,
     runs = results.got10k_run_files(tmp_path / "T", "Crossing")
     assert [p.name for p in runs] == ["Crossing_001.txt", "Crossing_002.txt"]
     assert np.allclose(read_table(runs[1], 4), seq.groundtruth + 0.5, atol=5e-4)
+    short = runs[0].read_text().splitlines()[:-1]
+    runs[0].write_text("\n".join(short) + "\n")  # got10k refuses a file one row short
+    with pytest.raises(InputError, match=re.escape(f"{runs[0]}:{len(seq)}: {len(seq) - 1} boxes "
+                                                   f"for {len(seq)} frames")):
+        results.read_got10k_run(runs[0], len(seq))
     out = results.write_got10k_submission(tmp_path / "T", ["Crossing"], tmp_path / "g.zip")
     with zipfile.ZipFile(out) as z:
         assert sorted(z.namelist()) == ["Crossing/Crossing_001.txt", "Crossing/Crossing_002.txt",

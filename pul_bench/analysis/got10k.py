@@ -26,8 +26,7 @@ from pul_bench import results
 from pul_bench.analysis import stats
 from pul_bench.benchmarks import Benchmark
 from pul_bench.datasets.got10k import load_got10k
-from pul_bench.datasets.otb import read_boxes
-from pul_bench.errors import InputError, PulBenchError
+from pul_bench.errors import PulBenchError
 from pul_bench.geometry import iou
 
 THRESHOLDS = np.linspace(0, 1, 101)
@@ -89,10 +88,7 @@ def score(bench: Benchmark, result_dirs: Sequence[str | Path], root: str | Path,
 
 def _sequence_ious(path: Path, gt: np.ndarray, cover: np.ndarray,
                    resolution: tuple[int, int]) -> np.ndarray:
-    boxes = read_boxes(path)
-    if boxes.shape != gt.shape:
-        raise InputError(path, f"{len(boxes)} boxes for {len(gt)} frames (got10k requires one "
-                         "row per frame)", min(len(boxes), len(gt)) + 1)
+    boxes = results.read_got10k_run(path, len(gt))
     ious = iou(bound_to_image(boxes[1:], resolution), bound_to_image(gt[1:], resolution),
                eps=np.finfo(np.float64).eps)
     return ious[cover[1:] > 0]
