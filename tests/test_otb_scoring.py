@@ -247,7 +247,8 @@ def test_curve_bands_on_two_sequences_span_their_curves(otb_reference: Path,
     each, so each curve's pointwise 2.5% and 97.5% points are the two sequences' own curves;
     the success plot shades that band."""
     bench = dataclasses.replace(get_benchmark("otb2015"), sequences=("Crossing", "Girl"))
-    both = score(bench, [results / "KCF"], otb_reference)["KCF"]
+    both = score(bench, [results / "KCF"], otb_reference, curve_bands=True)["KCF"]
+    assert "success_curve_ci" not in score(bench, [results / "KCF"], otb_reference)["KCF"]
     alone = [score(dataclasses.replace(bench, sequences=(n,)), [results / "KCF"], otb_reference,
                    resamples=0)["KCF"] for n in bench.sequences]
     for curve in ("success_curve", "precision_curve", "norm_precision_curve"):

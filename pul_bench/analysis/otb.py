@@ -52,8 +52,8 @@ _TO_FILE = np.array([1.0, 1.0, 0.0, 0.0])  # 0-based -> the 1-based values the t
 
 def score(bench: Benchmark, result_dirs: Sequence[str | Path], root: str | Path,
           convention: str | None = None, resamples: int = stats.DEFAULT_RESAMPLES,
-          seed: int = stats.DEFAULT_SEED, strict: bool = False, protocol: str = "ope"
-          ) -> dict[str, Any]:
+          seed: int = stats.DEFAULT_SEED, strict: bool = False, protocol: str = "ope",
+          curve_bands: bool = False) -> dict[str, Any]:
     """Score every result folder on ``bench``'s sequences found under ``root``.
 
     Returns ``{tracker: {auc, dp20, norm_prec, sr50, success_curve, precision_curve,
@@ -66,7 +66,9 @@ def score(bench: Benchmark, result_dirs: Sequence[str | Path], root: str | Path,
     whose length differs from the ground truth is scored as the benchmark's toolkit scores it
     (``bench.truncate``), with a warning; ``strict`` refuses it instead. With ``protocol``
     ``tre`` or ``sre`` the runs in ``<folder>/<protocol>/`` are scored (see
-    :mod:`pul_bench.protocols`), in the MATLAB toolkit's convention only.
+    :mod:`pul_bench.protocols`), in the MATLAB toolkit's convention only. ``curve_bands``
+    (for plots) adds each curve's pointwise 95% band, ``<curve>_ci: [lows, highs]``, from the
+    same resamples; it is off by default since it costs one more matrix product per tracker.
     """
     convention = _check_convention(bench, convention)
     if protocol not in protocols.PROTOCOLS:
@@ -98,9 +100,9 @@ def score(bench: Benchmark, result_dirs: Sequence[str | Path], root: str | Path,
                                 f"sequences under {root}")
         lacking = set(absent) | set(no_file)
         lacking = [n for n in order if n in lacking]
-        scores = (_score_tracker(seqs, boxes, convention, lacking, resamples, seed)
+        scores = (_score_tracker(seqs, boxes, convention, lacking, resamples, seed, curve_bands)
                   if protocol == "ope" else
-                  {**_score_runs(seqs, boxes, run_starts, lacking, resamples, seed),
+                  {**_score_runs(seqs, boxes, run_starts, lacking, resamples, seed, curve_bands),
                    "protocol": protocol})
         out[d.name] = {**scores, "benchmark": bench.name}
     return out
@@ -109,7 +111,7 @@ def score(bench: Benchmark, result_dirs: Sequence[str | Path], root: str | Path,
 def score_results(sequences: Sequence[OTBSequence], results: Mapping[str, Mapping[str, Any]],
                   convention: str = "matlab", missing: Sequence[str] = (),
                   resamples: int = stats.DEFAULT_RESAMPLES,
-                  seed: int = stats.DEFAULT_SEED) -> dict[str, Any]:
+                  seed: int = stats.DEFAULT_SEED, curve_bands: bool = False) -> dict[str, Any]:
     """Score in-memory results: ``{tracker: {sequence: (N, 4) 0-based boxes}}``.
 
     Same output as :func:`score`; sequences a tracker has no boxes for are listed as missing.
@@ -130,7 +132,7 @@ def score_results(sequences: Sequence[OTBSequence], results: Mapping[str, Mappin
         if not boxes:
             raise PulBenchError(f"{tracker}: no boxes for any sequence")
         out[tracker] = _score_tracker(sequences, boxes, convention, list(missing) + lacking,
-                                      resamples, seed)
+                                      resamples, seed, curve_bands)
     return out
 
 
@@ -224,12 +226,12 @@ def _check_convention(bench: Benchmark, convention: str | None) -> str:
 def _score_tracker(seqs: Sequence[OTBSequence], boxes: Mapping[str, np.ndarray],
                    convention: str, missing: Sequence[str],
                    resamples: int = stats.DEFAULT_RESAMPLES,
-                   seed: int = stats.DEFAULT_SEED) -> dict[str, Any]:
+                   seed: int = stats.DEFAULT_SEED, curve_bands: bool = False) -> dict[str, Any]:
     """Scores of one tracker from its 1-based boxes on the sequences it has results for.
 
     With ``resamples`` > 0, each headline score gets ``<score>_ci: [lo, hi]``, a 95% bootstrap
-    interval over the sequences that recomputes the score (dropped empty curves included), and
-    each curve ``<curve>_ci: [lows, highs]``, its pointwise band from the same resamples."""
+    interval over the sequences that recomputes the score (dropped empty curves included);
+    ``curve_bands`` adds each curve's pointwise band (see :func:`score`)."""
     scored = [s for s in seqs if s.name in boxes]
     lengths = np.array([len(boxes[s.name]) for s in scored])  # a short file cuts the gt
     starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
@@ -242,12 +244,13 @@ def _score_tracker(seqs: Sequence[OTBSequence], boxes: Mapping[str, np.ndarray],
         + _TO_FILE,
         np.concatenate([s.valid[:n] for s, n in zip(scored, lengths, strict=True)]),
         np.concatenate([boxes[s.name] for s in scored]), starts, convention, absent)
-    return _summarise(scored, succ, prec, norm, convention, missing, resamples, seed)
+    return _summarise(scored, succ, prec, norm, convention, missing, resamples, seed,
+                      curve_bands)
 
 
 def _summarise(scored: Sequence[OTBSequence], succ: np.ndarray, prec: np.ndarray,
                norm: np.ndarray, convention: str, missing: Sequence[str], resamples: int,
-               seed: int) -> dict[str, Any]:
+               seed: int, curve_bands: bool = False) -> dict[str, Any]:
     """The scores read off the (S, T) success, precision and normalised-precision curves of
     the ``scored`` sequences (one-pass, or each sequence's TRE/SRE runs pooled)."""
     drop = convention == "matlab"
@@ -265,25 +268,32 @@ def _summarise(scored: Sequence[OTBSequence], succ: np.ndarray, prec: np.ndarray
     bands: dict[str, list[list[float]]] = {}
     if resamples > 0:
         counts = stats.resample_counts(len(scored), resamples, seed)
-        tail = 50 * (1 - stats.LEVEL)
-        samples = {}
-        for key, curves in (("success_curve", succ), ("precision_curve", prec),
-                            ("norm_precision_curve", norm)):
-            # the mean curve of each resample, every threshold at once: its pointwise band,
-            # and the scores read off it (AUC: the mean over thresholds; DP@20 ...: a column)
-            keep = (curves.sum(axis=1) > np.finfo(np.float64).eps if drop
-                    else np.ones(len(curves), bool))
-            samples[key] = stats.ratio_samples(counts, curves * keep[:, None], keep)
-            ok = samples[key][~np.isnan(samples[key][:, 0])]  # not only dropped curves drawn
-            bands[f"{key}_ci"] = np.percentile(ok, [tail, 100 - tail], axis=0).tolist()
+        named = {"success_curve": succ, "precision_curve": prec, "norm_precision_curve": norm}
+        keeps = {k: c.sum(axis=1) > np.finfo(np.float64).eps if drop else np.ones(len(c), bool)
+                 for k, c in named.items()}
         for key, curve, column in (("auc", "success_curve", None),
                                    ("dp20", "precision_curve", 20),
                                    ("norm_prec", "norm_precision_curve", 20),
                                    ("sr50", "success_curve", 10)):
-            s = samples[curve]
+            keep, curves = keeps[curve], named[curve]
+            value = curves.mean(axis=1) if column is None else curves[:, column]
             ci[key][f"{key}_ci"] = stats.percentile_interval(
-                s.mean(axis=1) if column is None else s[:, column])
+                stats.ratio_samples(counts, np.where(keep, value, 0.0), keep))
         ci["sr50"]["bootstrap"] = {"resamples": resamples, "seed": seed, "level": stats.LEVEL}
+        if curve_bands:
+            # every resample's three mean curves at all thresholds in one matrix product (kept
+            # curves over kept counts), then each threshold's percentile interval
+            means = stats.ratio_samples(counts, np.hstack(
+                [named[k] * keeps[k][:, None] for k in named]
+                + [np.stack(list(keeps.values()), axis=1)]))
+            tail, start = 50 * (1 - stats.LEVEL), 0
+            for i, (key, curves) in enumerate(named.items()):
+                width = curves.shape[1]
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    band = means[:, start:start + width] / means[:, [i - len(named)]]
+                start += width
+                band = band[~np.isnan(band[:, 0])]  # resamples of dropped curves alone
+                bands[f"{key}_ci"] = np.percentile(band, [tail, 100 - tail], axis=0).tolist()
     return {
         "auc": ope.auc(success), **ci["auc"],
         "dp20": ope.dp20(precision), **ci["dp20"],
@@ -305,7 +315,7 @@ def _summarise(scored: Sequence[OTBSequence], succ: np.ndarray, prec: np.ndarray
 
 def _score_runs(seqs: Sequence[OTBSequence], boxes: Mapping[str, np.ndarray],
                 starts: Mapping[str, Sequence[int]], missing: Sequence[str], resamples: int,
-                seed: int) -> dict[str, Any]:
+                seed: int, curve_bands: bool = False) -> dict[str, Any]:
     """Scores of one tracker's TRE or SRE runs, as ``genPerfMat.m`` computes them.
 
     ``boxes`` holds each sequence's runs one after the other (1-based), ``starts`` their first
@@ -332,4 +342,4 @@ def _score_runs(seqs: Sequence[OTBSequence], boxes: Mapping[str, np.ndarray],
         counts = np.zeros((len(scored), curves.shape[1]))
         np.add.at(counts, owner, np.rint(curves * lengths[:, None]))  # exact frame counts
         pooled.append(counts / np.bincount(owner, weights=lengths)[:, None])
-    return _summarise(scored, *pooled, "matlab", missing, resamples, seed)
+    return _summarise(scored, *pooled, "matlab", missing, resamples, seed, curve_bands)

@@ -45,7 +45,7 @@ def plot_cmd(benchmark: str, result_dirs: tuple[Path, ...], out: Path, root: Pat
                             f"{', '.join(twice)} given twice")
     root = root or bench.default_root(annotations_only=True)
     scores = score(bench=bench, result_dirs=list(result_dirs), root=root, convention=convention,
-                   protocol=protocol)
+                   protocol=protocol, curve_bands=True)
     covered = [set(s["per_sequence"]) for s in scores.values()]
     common = set.intersection(*covered)
     if any(c != common for c in covered):
@@ -57,7 +57,7 @@ def plot_cmd(benchmark: str, result_dirs: tuple[Path, ...], out: Path, root: Pat
                    "all have", err=True)
         bench = dataclasses.replace(bench, sequences=tuple(order))
         scores = score(bench=bench, result_dirs=list(result_dirs), root=root,
-                       convention=convention, protocol=protocol)
+                       convention=convention, protocol=protocol, curve_bands=True)
     write_json(out / "performance.json", scores)
     written = plot_all(scores, out, bench.name, protocol=protocol,
                        norm_precision=bench.layout in ("lasot", "trackingnet"))

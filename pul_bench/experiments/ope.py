@@ -134,7 +134,7 @@ def evaluate(
     scored = dataclasses.replace(bench, sequences=tuple(s.name for s in seqs)) if sequences \
         else bench
     scores = score(bench=scored, result_dirs=[result_dir], root=root, resamples=resamples,
-                   seed=seed, protocol=protocol)
+                   seed=seed, protocol=protocol, curve_bands=True)
     report_dir = out / "reports" / bench.name
     if protocol != "ope":
         report_dir /= protocol

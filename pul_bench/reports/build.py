@@ -444,7 +444,8 @@ def _compare(ctx: ev.Context, recipe: Recipe, sec: Section, data: dict[str, Any]
         ev.check_annotations(common, ann if ann.is_absolute() else ctx.data_root / ann, bench)
     convention = bench.convention or "matlab"
     scores = {f"{n} (published)": s
-              for n, s in score_results(common, published, convention).items()}
+              for n, s in score_results(common, published, convention,
+                                        curve_bands=True).items()}
     sub = dataclasses.replace(src, sequences=tuple(s.name for s in common))
     ours, not_ready = {}, []
     for e in sec.trackers:
