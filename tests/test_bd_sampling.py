@@ -166,3 +166,23 @@ def test_overlap_shares_are_logged_per_epoch(clips: Path, tmp_path: Path, tiny: 
     rows = list(csv.DictReader((tmp_path / "run" / "log.csv").open()))
     assert len(rows) == 2
     assert all(float(r["overlap_neg"]) > 0 and float(r["overlap_neg_loss"]) == 0 for r in rows)
+
+
+def test_cpu_recipes_train_on_no_evaluation_sequence(data_root: Path) -> None:
+    """Every AlexNet CPU recipe reads all shared unlabeled clips, none of them an evaluated
+    video."""
+    from pul_train.trainer import resolve_root
+    from pul_train.video import open_videos
+
+    def key(name: str) -> str:
+        return "".join(c for c in name.lower() if c.isalnum())
+
+    evaluated = {key(d.name) for kind in ("otb", "vot")
+                 for d in (data_root / "sequences" / kind).iterdir() if d.is_dir()}
+    for name in ("alexpul-bd", "alexpul-bd-ahm", "alexpul-tcl10", "alexpul-tcl20"):
+        recipe = load_recipe(name)
+        videos = open_videos(resolve_root(recipe, data_root), recipe.data.kind)
+        assert len(videos) == sum(d.is_dir() for d in (data_root / "unlabeled").iterdir())
+        assert not {key(v.name) for v in videos} & evaluated, name
+        assert not any(key(v.name).endswith(e) or e.endswith(key(v.name)) for v in videos
+                       for e in evaluated), name
