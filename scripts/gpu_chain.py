@@ -85,7 +85,7 @@ def run_chain(clips: Path, seq: Path, out: Path, device: torch.device, dry_run: 
     common = [f"data.root={clips.resolve()}", f"runtime.device={device.type}",
               "runtime.precision=auto", "runtime.channels_last=true"]
     if dry_run:
-        bd_sets = ["epochs=2", "data.stride=30", "bd.patches_per_video=4", "bd.batch_size=4",
+        bd_sets = ["epochs=2", "data.stride=30", "bd.patches_per_video=4", "bd.batch_size=2",
                    "bd.ahm_start_epoch=1", "bd.ahm_expansion=2", "bd.frames_per_video=2"]
         tc_sets = ["epochs=1", "data.stride=40", "tc.per_frame=1", "tc.batch_size=4",
                    "tc.lengths=[3]"]
