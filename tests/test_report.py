@@ -335,3 +335,40 @@ def test_compare_sections_on_lasot_and_uav123(data_root: Path, tmp_path: Path) -
     assert "`pulbench score lasot` scores them" in md and "| airplane-1 | 0." in md
     # three sequences: no verdict can be significant, and the caption says so
     assert "too few sequences for any difference to be significant" in md
+
+
+TRE_RECIPE = """
+title: TRE in a report
+scale: "test scale, no training"
+data:
+  otb: {benchmark: otb2015, root: sequences/otb, sequences: [Football1], protocol: tre}
+sections:
+  - kind: table
+    id: tre
+    title: TRE AUC
+    metrics: [{data: otb, metric: auc}]
+    groups: [A]
+    rows:
+      - {label: kcf, cells: [kcf]}
+"""
+
+
+def test_recipe_data_source_runs_a_protocol(data_root: Path, tmp_path: Path) -> None:
+    """'protocol: tre' runs and scores the toolkit's 20 TRE runs; VOT data cannot take it."""
+    (tmp_path / "tre.yaml").write_text(TRE_RECIPE)
+    run_report(load_recipe(tmp_path / "tre.yaml"), data_root, tmp_path / "out",
+               tmp_path / "runs")
+    cell = json.loads((tmp_path / "out" / "report.json").read_text())["sections"][0]
+    cell = cell["rows"][0]["cells"][0]
+    result_dir = tmp_path / "runs" / "results" / "otb2015" / "kcf"
+    assert len(list((result_dir / "tre").glob("Football1_*.txt"))) == 20
+    bench = dataclasses.replace(get_benchmark("otb2015"), sequences=("Football1",))
+    want = otb_analysis.score(bench, [result_dir], data_root / "sequences" / "otb",
+                              protocol="tre")["kcf"]["auc"]
+    assert cell["scores"]["otb"]["auc"] == pytest.approx(want, abs=1e-12)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(TRE_RECIPE.replace("benchmark: otb2015, root: sequences/otb, "
+                                      "sequences: [Football1]",
+                                      "benchmark: vot, root: sequences/vot"))
+    with pytest.raises(InputError, match=r"bad\.yaml:\d+: 'protocol: tre' applies to OTB-kind"):
+        load_recipe(bad)

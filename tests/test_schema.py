@@ -133,8 +133,9 @@ def test_training_recipe_lists_are_real_lists(tmp_path: Path) -> None:
     assert recipe.options.extra_pairs == ("runs/mined/alexpul-bd-ahm-L10-s1",)
     old = tmp_path / "old.yaml"
     old.write_text(text.replace("lengths: [20]", 'lengths: "20"'))
-    with pytest.raises(InputError, match=r"old\.yaml:24: tc\.lengths must be a list of int, "
-                                         r"got '20'; write a YAML list"):
+    line = text.splitlines().index("  lengths: [20]") + 1
+    with pytest.raises(InputError, match=rf"old\.yaml:{line}: tc\.lengths must be a list of "
+                                         r"int, got '20'; write a YAML list"):
         load_recipe(old)
     assert load_recipe("alexpul-tcl20", ["tc.lengths=[10, 20]"]).options.lengths == (10, 20)
 

@@ -97,10 +97,11 @@ def evaluate(ctx: Context, entry: Entry, src: DataSource) -> dict[str, Any]:
         bench = ctx.benchmark(src)
         runner = common.runner(bench.kind)
         ckpt = None if entry.checkpoint is None else _checkpoint(entry)
+        extra = {"protocol": src.protocol} if src.protocol != "ope" else {}
         scores = runner.evaluate(bench=bench, tracker=entry.tracker, root=ctx.root(src),
                                  out=_out(ctx, entry), workers=ctx.workers,
                                  sequences=list(src.sequences) if src.sequences else None,
-                                 checkpoint=ckpt)
+                                 checkpoint=ckpt, **extra)
         state = {"status": "ok", "scores": scores[entry.tracker]}
     ctx.cache[key] = state
     return state

@@ -42,6 +42,8 @@ class DataSource:
     sequences: tuple[str, ...] | None = bounded(None, nonempty=True)
     #: replaces the manifest's, for short sequences
     eao_interval: tuple[int, int] | None = bounded(None, lo=1, increasing=True)
+    #: OTB-kind data: one-pass, or the toolkit's temporal / spatial robustness runs
+    protocol: str = bounded("ope", choices=("ope", "tre", "sre"))
 
 
 @dataclass(frozen=True)
@@ -152,6 +154,9 @@ def load_recipe(path: str | Path) -> Recipe:
         data[key] = src = schema.read_dataclass(node, DataSource, f"data.{key}", key=key)
         if src.eao_interval is not None and _bench_kind(src) != "vot":
             raise schema.fail(node, "'eao_interval' applies to VOT-kind benchmarks only")
+        if src.protocol != "ope" and _bench_kind(src) != "otb":
+            raise schema.fail(node, f"'protocol: {src.protocol}' applies to OTB-kind "
+                                    "benchmarks only")
     parser = _Parser(data)
     sections = tuple(parser.section(n) for n in _nodes(top["sections"], "sections"))
     ids = [s.id for s in sections]
