@@ -274,7 +274,7 @@ class BDTask:
         in the training precision."""
         from pul_train.trainer import resolve_precision
 
-        dtype = resolve_precision(self.recipe.runtime.precision, self.device).dtype
+        prec = resolve_precision(self.recipe.runtime.precision, self.device)
         was_training = model.training
         model.eval()
         p, off = self.cfg.patch_size, (self.crops.shape[1] - self.cfg.patch_size) // 2
@@ -282,8 +282,7 @@ class BDTask:
         for i in range(0, len(self.crops), self.cfg.embed_batch):
             x = self.crops[i:i + self.cfg.embed_batch, off:off + p, off:off + p]
             x = torch.from_numpy(np.ascontiguousarray(x)).permute(0, 3, 1, 2).float()
-            with torch.autocast(self.device.type, dtype=dtype or torch.float32,
-                                enabled=dtype is not None):
+            with prec.autocast():
                 out.append(pooled(model(x.to(self.device))).float().cpu())
         model.train(was_training)
         return torch.cat(out)

@@ -89,6 +89,11 @@ class Precision:
         """fp16 gradients underflow without loss scaling; bf16 has fp32's range."""
         return self.dtype == torch.float16
 
+    def autocast(self) -> torch.autocast:
+        """The autocast context of this precision (disabled for fp32)."""
+        return torch.autocast(self.device_type, dtype=self.dtype or torch.float32,
+                              enabled=self.dtype is not None)
+
 
 def cpu_has_bf16() -> bool:
     """Whether this CPU computes bf16 natively (AVX512-BF16 or AMX), as oneDNN reports it;
@@ -123,8 +128,7 @@ def train_step(task: Task, net: nn.Module, opt: torch.optim.Optimizer,
                scaler: torch.amp.GradScaler, prec: Precision, batch: dict[str, torch.Tensor]
                ) -> tuple[float, int]:
     """One optimiser step on a batch already on the device; returns (loss, images)."""
-    with torch.autocast(prec.device_type, dtype=prec.dtype or torch.float32,
-                        enabled=prec.dtype is not None):
+    with prec.autocast():
         loss, n = task.loss(net, batch)
     opt.zero_grad(set_to_none=True)
     scaler.scale(loss).backward()
