@@ -29,6 +29,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from pul_bench.geometry import exemplar_crop
+from pul_bench.io import write_json
 from pul_bench.paths import data_root
 from pul_train.bd import BDTask
 from pul_train.recipe import load_recipe
@@ -175,8 +176,7 @@ def main() -> None:
     text = json.dumps(result, indent=2)
     print(text)
     if args.json:
-        with open(args.json, "w") as f:
-            f.write(text + "\n")
+        write_json(args.json, result)
 
 
 if __name__ == "__main__":
