@@ -75,12 +75,7 @@ def evaluate(bench: Benchmark, tracker: str, root: str | Path, out: str | Path,
     if shard is not None and not seqs:
         common.shard_note(shard, 0, total, result_dir)
         return {}
-    made_by = common.set_up(spec, checkpoint)
-    common.check_set_up(result_dir, made_by)
-    built = common.build_tracker(spec, checkpoint, bench.name, result_dir, made_by)
-    deterministic = spec.deterministic
-    if deterministic is None:
-        deterministic = getattr(built, "deterministic", None)
+    _, deterministic = common.prepare(spec, checkpoint, bench.name, result_dir)
     reps = 1 if deterministic else REPETITIONS
     jobs = [_Job(s.name, tuple(map(str, s.frames)), tuple(map(float, s.groundtruth[0])),
                  result_dir / s.name, reps, len(s.frames) * reps) for s in seqs]
