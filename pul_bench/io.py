@@ -56,10 +56,10 @@ def write_json(path: str | Path, obj: Any) -> None:
     write_text(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
 
 
-def update_json(path: str | Path, fn: Callable[[Any], Any], empty: Any = None) -> Any:
+def update_json(path: str | Path, fn: Callable[[Any], Any]) -> Any:
     """Replace the JSON in ``path`` by ``fn(old)`` under an exclusive lock; return the new value.
 
-    ``old`` is ``empty`` (default ``{}``) when the file does not exist yet. Writers in other
+    ``old`` is ``{}`` when the file does not exist yet. Writers in other
     processes (two evals sharing one ``--out``) wait on the lock file ``.<name>.lock`` beside
     it, so none of their updates is lost; the write itself stays atomic for readers.
     """
@@ -68,7 +68,7 @@ def update_json(path: str | Path, fn: Callable[[Any], Any], empty: Any = None) -
     fd = os.open(path.with_name(f".{path.name}.lock"), os.O_RDWR | os.O_CREAT, 0o666 & ~_UMASK)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
-        old = {} if empty is None else empty
+        old: Any = {}
         if path.is_file():
             try:
                 old = json.loads(path.read_text())
