@@ -41,10 +41,10 @@ def load_lasot(bench: Benchmark, root: str | Path, sequences: Sequence[str] | No
     avail = (_annotation_files(root) if annotation_layout else _official_files(root))
     wanted = list(bench.sequences) if bench.sequences is not None else sorted(avail)
     if sequences:
-        unknown = [s for s in sequences if s not in match_names(sequences, wanted)]
+        chosen = match_names(sequences, wanted)
+        unknown = [s for s in sequences if s not in chosen]
         if unknown and bench.sequences is not None:
             raise PulBenchError(f"not in benchmark {bench.name}: {', '.join(unknown)}")
-        chosen = match_names(sequences, wanted)
         wanted = [chosen.get(s, s) for s in sequences]
     att_dir = root / "anno" / "att" if annotation_layout else _shared_attributes(bench)
     names = bench.attributes or ATTRIBUTES
