@@ -142,15 +142,13 @@ def _intervals(sequences: list[VOTSequence], seq_runs: dict[str, list[tuple[M.Ru
         return ci
     rows = [per_sequence[s.name] for s in sequences]
     counts = stats.resample_counts(len(rows), resamples, seed)
-    weight = np.array([r["accuracy_frames"] for r in rows], dtype=np.float64)
-    acc = np.nan_to_num(np.array([r["accuracy"] for r in rows])) * weight
-    ci["accuracy"]["accuracy_ci"] = stats.percentile_interval(
-        stats.ratio_samples(counts, acc, weight))
-    ci["robustness"]["robustness_ci"] = stats.percentile_interval(100.0 * stats.ratio_samples(
-        counts, [r["failures"] for r in rows], [r["frames"] for r in rows]))
+    for key in ("accuracy", "robustness"):
+        parts = np.array([stats.sequence_parts(r, key) for r in rows])
+        ci[key][f"{key}_ci"] = stats.percentile_interval(
+            stats.ratio_samples(counts, parts[:, 0], parts[:, 1]))
     if interval:
-        sums = [M.expected_overlap_sums(seq_runs[s.name], max(len(s) for s in sequences))
-                for s in sequences]
+        longest = max(len(s) for s in sequences)
+        sums = [M.expected_overlap_sums(seq_runs[s.name], longest) for s in sequences]
         ci["eao"]["eao_ci"] = stats.percentile_interval(
             eao_replicates(counts, sums, [len(s) for s in sequences], interval))
     ci["eao"]["bootstrap"] = {"resamples": resamples, "seed": seed, "level": stats.LEVEL}
