@@ -385,8 +385,6 @@ def merge_seeds(seed_scores: Sequence[Mapping[str, Any]], resamples: int = DEFAU
     first = seed_scores[0]
     if len(seed_scores) == 1:
         return {**first, "n_seeds": 1}
-    names = [f"s{k}" for k in range(1, len(seed_scores) + 1)]
-    by_name = dict(zip(names, seed_scores, strict=True))
     common = [q for q in first["per_sequence"]
               if all(q in s["per_sequence"] for s in seed_scores)]
     entry = first["per_sequence"][common[0]] if common else {}
@@ -397,8 +395,8 @@ def merge_seeds(seed_scores: Sequence[Mapping[str, Any]], resamples: int = DEFAU
     for key, value in first.items():
         if isinstance(value, int | float) and not isinstance(value, bool) and key in METRICS:
             out[key] = float(np.mean([s[key] for s in seed_scores]))
-    agg = aggregate_seeds({f"x-{n}" if n != "s1" else "x": by_name[n] for n in names},
-                          metrics, resamples, seed)["x"] if metrics else {}
+    family = {"x" if k == 1 else f"x-s{k}": s for k, s in enumerate(seed_scores, 1)}
+    agg = aggregate_seeds(family, metrics, resamples, seed)["x"] if metrics else {}
     for m in metrics:
         out[m] = agg[m]
         out[f"{m}_seed_sd"] = agg[f"{m}_seed_sd"]
