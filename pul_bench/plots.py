@@ -314,14 +314,14 @@ def grouped_bars(title: str, x_label: str, rows: Sequence[str], groups: Sequence
                 ci, mid = ours_ci[:, g, k], ours[:, g, k]
                 ax.errorbar(pos_o, mid, yerr=np.abs(ci.T - mid), fmt="none", ecolor="0.25",
                             elinewidth=0.9, capsize=2.5)
-            for r in range(len(rows)):
-                if available[r, g] and math.isnan(ours[r, g, k]):
+            for r in np.flatnonzero(available[:, g]):
+                if math.isnan(ours[r, g, k]):
                     ax.text(pos_o[r], 0.01 * top, "not trained", rotation=90, ha="center",
                             va="bottom", fontsize=6.5, color=color)
-                if available[r, g] and not math.isnan(ours[r, g, k]):
+                else:
                     ax.text(pos_o[r], ours[r, g, k], f"{ours[r, g, k]:.3f}", rotation=90,
                             ha="center", va="bottom", fontsize=6)
-                if available[r, g] and math.isnan(paper[r, g, k]):
+                if math.isnan(paper[r, g, k]):
                     ax.text(pos_p[r], 0.01 * top, "no paper value", rotation=90, ha="center",
                             va="bottom", fontsize=6.5, color="0.45")
         ax.set_xticks(x, rows)
