@@ -82,6 +82,7 @@ def score(bench: Benchmark, result_dirs: Sequence[str | Path], root: str | Path,
         raise PulBenchError(f"no {bench.name} sequences found under {root}")
     order = [s.name for s in seqs] + absent if bench.sequences is None else bench.sequences
     out: dict[str, Any] = {}
+    first_rows = None  # TRE/SRE runs' first rows: the same for every folder, read once
     for d in map(Path, result_dirs):
         if not d.is_dir():
             raise PulBenchError(f"{d}: no such result folder")
@@ -91,10 +92,12 @@ def score(bench: Benchmark, result_dirs: Sequence[str | Path], root: str | Path,
         if protocol == "ope":
             boxes, no_file = results.read_otb_results(d, seqs, bench.truncate, strict)
         else:
-            omit = protocols.init_omit_dirs(bench, root)
-            boxes, run_starts, no_file = results.read_runs(
-                d / protocol, seqs, {s.name: protocols.run_starts(
-                    s, protocol, protocols.find_init_omit(s.name, omit)) for s in seqs}, protocol)
+            if first_rows is None:
+                omit = protocols.init_omit_dirs(bench, root)
+                first_rows = {s.name: protocols.run_starts(
+                    s, protocol, protocols.find_init_omit(s.name, omit)) for s in seqs}
+            boxes, run_starts, no_file = results.read_runs(d / protocol, seqs, first_rows,
+                                                           protocol)
         if not boxes:
             raise PulBenchError(f"{d}: no result file for any of the {len(seqs)} {bench.name} "
                                 f"sequences under {root}")
