@@ -258,6 +258,7 @@ def _summarise(scored: Sequence[OTBSequence], succ: np.ndarray, prec: np.ndarray
     the ``scored`` sequences (one-pass, or each sequence's TRE/SRE runs pooled)."""
     drop = convention == "matlab"
     success, precision = ope.mean_curve(succ, drop), ope.mean_curve(prec, drop)
+    norm_precision = ope.mean_curve(norm, drop)
     per_attribute: dict[str, dict[str, float | int]] = {}
     for att in dict.fromkeys(a for s in scored for a in s.attributes):  # file column order
         rows = [i for i, s in enumerate(scored) if s.attributes.get(att)]
@@ -300,11 +301,11 @@ def _summarise(scored: Sequence[OTBSequence], succ: np.ndarray, prec: np.ndarray
     return {
         "auc": ope.auc(success), **ci["auc"],
         "dp20": ope.dp20(precision), **ci["dp20"],
-        "norm_prec": ope.norm_precision(ope.mean_curve(norm, drop)), **ci["norm_prec"],
+        "norm_prec": ope.norm_precision(norm_precision), **ci["norm_prec"],
         "sr50": ope.sr50(success), **ci["sr50"],
         "success_curve": success.tolist(),
         "precision_curve": precision.tolist(),
-        "norm_precision_curve": ope.mean_curve(norm, drop).tolist(),
+        "norm_precision_curve": norm_precision.tolist(),
         **bands,
         "per_sequence": {s.name: {"auc": ope.auc(succ[i]), "dp20": ope.dp20(prec[i]),
                                   "norm_prec": ope.norm_precision(norm[i])}
