@@ -89,11 +89,12 @@ CLIP = 1.0
 def summarise(pairs: Sequence[Pair], errors: np.ndarray) -> dict[str, dict[str, float]]:
     """Per sequence: ``error`` (mean normalised error clipped at :data:`CLIP`), ``hit50``
     (share of pairs whose peak lies within half a target size) and ``error_px`` (mean pixels)."""
-    names = list(dict.fromkeys(p.sequence for p in pairs))
-    index = np.array([names.index(p.sequence) for p in pairs])
+    rows: dict[str, list[int]] = {}
+    for i, p in enumerate(pairs):
+        rows.setdefault(p.sequence, []).append(i)
     out = {}
-    for k, n in enumerate(names):
-        e = errors[index == k]
+    for n, idx in rows.items():
+        e = errors[idx]
         out[n] = {"error": float(np.minimum(e[:, 1], CLIP).mean()),
                   "hit50": float((e[:, 1] <= 0.5).mean()), "error_px": float(e[:, 0].mean()),
                   "pairs": int(len(e))}
