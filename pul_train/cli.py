@@ -104,8 +104,9 @@ def _train_seeds(config: str, task: str, seeds: tuple[int, ...], out: Path | Non
                  resume: bool, data_root: Path | None, export: Path | None, quiet: bool,
                  overrides: tuple[str, ...]) -> None:
     """Train ``config`` once per seed into ``OUT-s<k>``: the recipe's own seed exports to
-    ``export``, every other seed to ``runs/weights/<recipe>-s<k>.pt`` (which that seed's later
-    stages read, see :func:`seed_overrides`)."""
+    ``export``, every other seed to ``runs/weights/<name>-s<k>.pt`` (which that seed's later
+    stages read, see :func:`seed_overrides`), where ``<name>`` is the stem of ``export`` if
+    given, else of the recipe: runs of one recipe with different ``--set`` values export apart."""
     from pul_bench.paths import REPO_ROOT
     from pul_train.recipe import load_recipe
 
@@ -114,11 +115,12 @@ def _train_seeds(config: str, task: str, seeds: tuple[int, ...], out: Path | Non
     base = load_recipe(config, overrides)
     stem = Path(base.source).stem
     out = out or Path("runs") / "train" / stem
+    name = export.stem if export is not None else stem
     for k in seeds:
         own = k == base.seed
         click.echo(f"seed {k}: {out.name}-s{k}")
         _train_recipe(config, task, out.with_name(f"{out.name}-s{k}"), resume, data_root,
-                      export if own else REPO_ROOT / SEED_WEIGHTS / f"{stem}-s{k}.pt", quiet,
+                      export if own else REPO_ROOT / SEED_WEIGHTS / f"{name}-s{k}.pt", quiet,
                       (*overrides, *seed_overrides(base, k)))
 
 
@@ -154,7 +156,8 @@ def _recipe_command(task: str, example: str, doc: str) -> click.Command:
     @click.option("--seeds", metavar="K,K,...",
                   help="Train once per seed into OUT-s<k> (default OUT: runs/train/<recipe>). "
                        "The recipe's own seed exports to --export; any other seed k to "
-                       "runs/weights/<recipe>-s<k>.pt, and a tc recipe then starts from seed "
+                       "runs/weights/<export name, else recipe>-s<k>.pt, and a tc recipe then "
+                       "starts from seed "
                        "k's earlier stages (runs/weights/<init>-s<k>.pt).")
     @click.option("--quiet", is_flag=True, help="No progress bars.")
     def command(config: str, out: Path | None, resume: bool, data_root: Path | None,

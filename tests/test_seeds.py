@@ -3,6 +3,7 @@ stages, and the `<tracker>-s<k>` spec families point at exactly what `--seeds` w
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 import pytest
@@ -104,3 +105,28 @@ bd: {{patches_per_video: 4, batch_size: 4, patch_size: 32, ahm_start_epoch: null
     torch.testing.assert_close(exported["0.weight"].float(), other["0.weight"], rtol=1e-3,
                                atol=1e-3)
     assert not (tmp_path / "weights" / "tiny-s3.pt").exists()  # the recipe's seed: --export
+
+
+def test_fig6_points_and_seeds_export_where_their_specs_look(monkeypatch: pytest.MonkeyPatch
+                                                             ) -> None:
+    """Each Fig. 6 spec's `train` line, run as `pul_train`, exports exactly that spec's
+    checkpoint: seeds 2 and 3 of every noise/loss point get their own file (one recipe, many
+    --set values: not all runs/weights/siamfc-s<k>.pt), each in its own run folder, trained as
+    long as the clean-label siamfc."""
+    calls = []
+    monkeypatch.setattr(cli, "_train_recipe", lambda config, task, out, resume, data_root,
+                        export, quiet, overrides=(): calls.append((out, export, overrides)))
+    monkeypatch.chdir(REPO_ROOT)
+    specs = [*load_specs(REPO_ROOT / "trackers" / "siamfc-noise.yaml"),
+             *load_specs(REPO_ROOT / "trackers" / "siamfc-noise-seeds.yaml")]
+    assert len(specs) == 36
+    for spec in specs:
+        result = CliRunner().invoke(cli.group, shlex.split(spec.train)[1:])
+        assert result.exit_code == 0, result.output
+        out, export, overrides = calls[-1]
+        assert Path(export).resolve() == spec.checkpoint
+        seed = int(spec.name.rsplit("-s", 1)[1]) if spec.name.endswith(("-s2", "-s3")) else 1
+        assert out.name.endswith(f"-s{seed}") == (seed != 1)
+        recipe = load_recipe("siamfc", overrides)
+        assert recipe.seed == seed and recipe.epochs == load_recipe("siamfc").epochs
+    assert len({export for _, export, _ in calls}) == len({out for out, _, _ in calls}) == 36
