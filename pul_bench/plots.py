@@ -1,5 +1,6 @@
 """Every figure pul_bench draws: OTB success / precision / attribute plots, VOT expected-overlap,
-AR and EAO-ranking plots, and the report's bar and line figures with their captions.
+AR and EAO-ranking plots, and the report's bar, line and claim (forest) figures with their
+captions.
 
 One palette, one saver (PNG + PDF, atomic, reproducible bytes). Figures are built with
 matplotlib's object API (``Figure()``, no pyplot), so nothing needs a display or touches global
@@ -386,5 +387,35 @@ def lines(title: str, x_label: str, y_label: str,
     else:
         ax.text(0.5, 0.5, empty_note or "no trained tracker yet", transform=ax.transAxes,
                 ha="center", va="center", fontsize=10, color="0.4")
+    add_caption(fig, caption, width=100)
+    return fig
+
+
+def forest(title: str, x_label: str, labels: Sequence[str], deltas: Sequence[float],
+           cis: Sequence[Sequence[float] | None], notes: Sequence[str], caption: str) -> Figure:
+    """One row per claim (first on top): the difference with its 95% interval as a segment, a
+    line at 0, and the claim's outcome (``notes``) at the right edge; a NaN difference (not
+    evaluated) is only named."""
+    caption_lines = sum(len(textwrap.wrap(t, 100)) for t in caption.split("\n"))
+    fig = Figure(figsize=(8.0, 1.6 + 0.45 * len(labels) + 0.13 * caption_lines), dpi=REPORT_DPI,
+                 layout="constrained")
+    ax = fig.add_subplot()
+    y = np.arange(len(labels))[::-1]
+    for i, (d, ci, note) in enumerate(zip(deltas, cis, notes, strict=True)):
+        if math.isnan(d):
+            ax.text(0, y[i], note, ha="center", va="center", fontsize=8, color="0.45")
+            continue
+        color = COLORS[{"holds": 2, "contradicted": 0}.get(note, 9)]
+        if ci is not None:
+            ax.plot(ci, [y[i], y[i]], color=color, lw=2)
+        ax.plot([d], [y[i]], marker="o", color=color)
+        ax.annotate(note, (1.0, y[i]), xycoords=("axes fraction", "data"), xytext=(4, 0),
+                    textcoords="offset points", va="center", fontsize=8, color=color)
+    ax.axvline(0, color="0.3", lw=1)
+    ax.set_yticks(y, labels)
+    ax.set_ylim(-0.7, len(labels) - 0.3)
+    ax.set_xlabel(x_label)
+    ax.set_title(title, fontsize=11)
+    ax.grid(axis="x", color="0.88", lw=0.6)
     add_caption(fig, caption, width=100)
     return fig

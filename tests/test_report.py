@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from pul_bench.analysis import otb as otb_analysis
+from pul_bench.analysis import stats
 from pul_bench.analysis import vot as vot_analysis
 from pul_bench.benchmarks import get_benchmark
 from pul_bench.datasets.otb import load_otb
@@ -372,3 +373,166 @@ def test_recipe_data_source_runs_a_protocol(data_root: Path, tmp_path: Path) -> 
                                       "benchmark: vot, root: sequences/vot"))
     with pytest.raises(InputError, match=r"bad\.yaml:\d+: 'protocol: tre' applies to OTB-kind"):
         load_recipe(bad)
+
+
+#: the six shortest shared OTB-layout sequences (702 frames), and three of them
+SIX = ("dtb_SnowBoarding4", "Football1", "Human3", "dtb_MountainBike6", "Crossing", "uav_building5")
+THREE = SIX[:3]
+CLAIMS_RECIPE = f"""
+title: claims report
+scale: "test scale, no training"
+data:
+  three: {{benchmark: otb, root: sequences/otb, sequences: [{", ".join(THREE)}]}}
+  six: {{benchmark: otb, root: sequences/otb, sequences: [{", ".join(SIX)}]}}
+""" + """
+sections:
+  - kind: claims
+    id: claims
+    title: claims on three sequences
+    data: three
+    metric: auc
+    claims:
+      - {label: "csrt >= kcf", a: csrt, b: kcf, relation: ">="}
+      - {label: "kcf >= csrt", a: kcf, b: csrt, relation: ">="}
+      - {label: "kcf >= identity", a: kcf, b: identity, relation: ">="}
+      - {label: "csrt > kcf", a: csrt, b: kcf, relation: ">"}
+      - label: "ghost > identity"
+        a: {tracker: identity, checkpoint: no/such/ghost.pt, train: "make ghost"}
+        b: identity
+        relation: ">"
+  - kind: claims
+    id: six
+    title: one claim on six sequences
+    data: six
+    metric: auc
+    claims:
+      - {label: "csrt > identity", a: csrt, b: identity, relation: ">"}
+"""
+
+
+@pytest.fixture(scope="module")
+def claims(data_root: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """Checkpoint-free trackers on short shared OTB sequences: csrt beats identity on all six
+    and kcf on all three, while kcf beats identity on two of the three but loses on Human3."""
+    tmp = tmp_path_factory.mktemp("claims")
+    (tmp / "claims.yaml").write_text(CLAIMS_RECIPE)
+    run_report(load_recipe(tmp / "claims.yaml"), data_root, tmp / "out", tmp / "runs")
+    out = json.loads((tmp / "out" / "report.json").read_text())
+    return {"tmp": tmp, "data_root": data_root, "json": out,
+            "md": (tmp / "out" / "report.md").read_text(),
+            "sections": {s["id"]: s for s in out["sections"]}}
+
+
+def test_claims_equal_stats_compare_on_the_per_sequence_scores(claims: dict) -> None:
+    """Δ, interval and Holm p of each claim are stats.compare's on the raw results' scores."""
+    runs = claims["tmp"] / "runs" / "results" / "otb"
+    root = claims["data_root"] / "sequences" / "otb"
+    for sid, n_claims, names in (("claims", 4, THREE), ("six", 1, SIX)):
+        sec = claims["sections"][sid]
+        bench = dataclasses.replace(get_benchmark("otb"), sequences=names)
+        scored = otb_analysis.score(bench, [runs / t for t in ("csrt", "kcf", "identity")],
+                                    root)
+        values = {t: {q: e["auc"] for q, e in s["per_sequence"].items()}
+                  for t, s in scored.items()}
+        ready = [c for c in sec["claims"] if c["comparison"]]
+        assert len(ready) == n_claims and len(values["csrt"]) == len(names)
+        pairs = list(dict.fromkeys((c["a"]["tracker"], c["b"]["tracker"]) for c in ready))
+        want = {(w["a"], w["b"]): w for w in stats.compare(values, "auc", pairs=pairs)}
+        for c in ready:
+            w = want[c["a"]["tracker"], c["b"]["tracker"]]
+            got = c["comparison"]
+            assert got["n_sequences"] == w["n_sequences"] == len(names)
+            for key in ("delta", "p_value", "p_holm", "se"):
+                assert got[key] == pytest.approx(w[key], abs=1e-12), (c["label"], key)
+            assert got["ci"] == pytest.approx(w["ci"], abs=1e-12)
+            assert c["a"]["value"] - c["b"]["value"] == pytest.approx(got["delta"], abs=1e-12)
+
+
+def test_claim_outcomes_follow_the_rule(claims: dict) -> None:
+    by = {c["label"]: c for s in claims["sections"].values() for c in s["claims"]}
+    assert by["csrt >= kcf"]["outcome"] == "holds" and by["csrt >= kcf"]["comparison"]["ci"][0] > 0
+    assert by["kcf >= csrt"]["outcome"] == "contradicted"
+    consistent = by["kcf >= identity"]
+    lo, hi = consistent["comparison"]["ci"]
+    assert lo < 0 < hi and consistent["outcome"] == "undecided"
+    assert consistent["reading"] == "consistent (a is not shown worse), equality not excluded"
+    # '>' needs the Wilcoxon test too, which three sequences can never pass
+    strict = by["csrt > kcf"]
+    assert strict["comparison"]["ci"][0] > 0 and strict["comparison"]["p_holm"] >= 0.05
+    assert strict["outcome"] == "undecided" and strict["reading"].startswith("undecided: the")
+    det = 2.8 * strict["comparison"]["se"]
+    assert strict["to_decide"]["detectable"] == pytest.approx(det, rel=1e-3)
+    # 3 * (det / delta)^2 is below 1; with Holm over the three distinct comparisons (csrt
+    # against kcf is tested once for both of its claims) Wilcoxon needs 7: 3 * 2 / 2^7 < 0.05
+    assert strict["to_decide"]["sequences"] == 7
+    six = by["csrt > identity"]
+    assert six["outcome"] == "holds" and six["comparison"]["p_holm"] < 0.05
+    assert six["to_decide"] is None
+    assert "| csrt > identity | +" in claims["md"] and "| holds |" in claims["md"]
+    assert "≈7 sequences" in claims["md"]
+    for sid in ("claims", "six"):
+        assert [f for f in claims["sections"][sid]["figures"]] == [f"{sid}.png", f"{sid}.pdf"]
+        assert (claims["tmp"] / "out" / f"{sid}.png").stat().st_size > 1000
+
+
+def test_claim_with_a_missing_checkpoint_is_not_ready(claims: dict) -> None:
+    ghost = next(c for c in claims["sections"]["claims"]["claims"]
+                 if c["label"] == "ghost > identity")
+    assert ghost["outcome"] == "not trained" and ghost["comparison"] is None
+    assert ghost["a"]["train"] == "make ghost" and ghost["a"]["value"] is None
+    assert [n["checkpoint"] for n in claims["json"]["not_ready"]] == ["no/such/ghost.pt"]
+    assert "| ghost > identity | – | – | – × 1/1 | not trained |" in claims["md"]
+    assert "make ghost" in claims["md"]
+
+
+@pytest.mark.parametrize(("old", "new", "message"), [
+    ('relation: ">="}', 'relation: "=>"}', r"relation must be one of \['>', '>='\]"),
+    ("    data: three\n", "    data: four\n", r"'data: four' is not one of the recipe's data"),
+    ('b: kcf, relation: ">="}', 'b: kfc, relation: ">="}', r"unknown tracker 'kfc'"),
+    ('a: kcf, b: csrt, relation: ">="}', 'a: kcf, b: {tracker: kcf, label: csrt}, relation: ">="}',
+     r"two different entries are both named 'csrt'"),
+    ('{label: "csrt > kcf", a: csrt, b: kcf, relation: ">"}',
+     '{label: "csrt > kcf", a: csrt, b: kcf}',
+     r"claims\[\] lacks required key\(s\) \['relation'\]"),
+])
+def test_bad_claims_name_file_and_line(tmp_path: Path, old: str, new: str, message: str) -> None:
+    f = tmp_path / "bad.yaml"
+    text = CLAIMS_RECIPE.replace(old, new, 1)
+    assert text != CLAIMS_RECIPE
+    f.write_text(text)
+    line = next(i for i, s in enumerate(text.splitlines(), 1) if new.strip().split("\n")[0] in s)
+    with pytest.raises(InputError, match=rf"bad\.yaml:{line}: {message}"):
+        load_recipe(f)
+
+
+def test_claim_on_a_seed_family_pairs_per_sequence_seed_means(data_root: Path, tmp_path: Path,
+                                                             monkeypatch) -> None:
+    """identity with 'seeds: 2' (identity-s2: the same tracker) has per-sequence seed means
+    equal to identity's, so kcf against it is kcf against identity; the caption says how seed
+    families are paired."""
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    (specs / "identity-s2.yaml").write_text(
+        "name: identity-s2\ndescription: d\nfactory: pul_bench.tracker:IdentityTracker\n"
+        "deterministic: true\n")
+    monkeypatch.setenv("PULBENCH_TRACKERS", str(specs))
+    recipe = CLAIMS_RECIPE.split("sections:")[0] + """sections:
+  - kind: claims
+    id: seeds
+    title: a seed family
+    data: three
+    metric: auc
+    claims:
+      - {label: "kcf >= identity x2", a: kcf, b: {tracker: identity, seeds: 2}, relation: ">="}
+      - {label: "kcf >= identity", a: kcf, b: identity, relation: ">="}
+"""
+    (tmp_path / "seeds.yaml").write_text(recipe)
+    run_report(load_recipe(tmp_path / "seeds.yaml"), data_root, tmp_path / "out",
+               tmp_path / "runs")
+    family, single = json.loads((tmp_path / "out" / "report.json").read_text())[
+        "sections"][0]["claims"]
+    assert family["b"]["name"] == "identity (2 seeds)" and family["b"]["seeds"] == 2
+    for key in ("delta", "ci", "p_value", "n_sequences"):
+        assert family["comparison"][key] == pytest.approx(single["comparison"][key], abs=1e-12)
+    md = (tmp_path / "out" / "report.md").read_text()
+    assert "| 3 × 1/2 |" in md and "Seed families are paired on their per-sequence means" in md

@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Callable
-from itertools import pairwise
+from itertools import count, pairwise
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ from pul_bench.datasets.otb import load_otb
 from pul_bench.errors import InputError, PulBenchError
 from pul_bench.io import progress_bar, write_json, write_text
 from pul_bench.reports import evaluation as ev
-from pul_bench.reports.recipe import METRIC_LABELS, Entry, Recipe, Section
+from pul_bench.reports.recipe import METRIC_LABELS, Claim, Entry, Recipe, Section, entry_name
 
 
 @dataclasses.dataclass
@@ -542,6 +542,108 @@ def _compare_figures(scores: dict[str, Any], where: str, caption: str,
     return files
 
 
+# ---- claims --------------------------------------------------------------------------------
+
+
+def _claims(ctx: ev.Context, recipe: Recipe, sec: Section, data: dict[str, Any],
+            out: Path) -> _Built:
+    """Each claim a paired comparison a - b over the sequences (Holm over the section's claims)
+    with its outcome and, when undecided, how many sequences would decide it."""
+    src = recipe.data[sec.data]
+    states, not_ready = {}, []
+    for e in (e for c in sec.claims for e in (c.a, c.b)):
+        states[entry_name(e)] = state = ev.evaluate(ctx, e, src)
+        not_ready += _not_ready(e, state)
+    not_ready = _unique(not_ready)
+    named = {n: s["scores"] for n, s in states.items() if s["status"] == "ok"}
+    pairs = [(entry_name(c.a), entry_name(c.b)) for c in sec.claims]
+    # 'a > b' and 'a >= b' on the same pair are one test, counted once by Holm
+    tested = {(p["a"], p["b"]): p for p in _comparisons(named, list(dict.fromkeys(pairs)),
+                                                        sec.metric) if p["n_sequences"]}
+    claims_json = [_claim(c, tested.get(pair), len(tested), states, sec.metric)
+                   for c, pair in zip(sec.claims, pairs, strict=True)]
+    label = METRIC_LABELS[sec.metric]
+    rule = (f"Δ = a − b in {label}: the mean of the per-sequence differences; [lo, hi]: its 95% "
+            "paired-bootstrap interval over the sequences; p: two-sided Wilcoxon signed-rank, "
+            f"Holm-corrected over the {len(tested)} distinct comparison(s). 'a > b' holds when "
+            "both agree (p < 0.05 and the interval above 0) and is contradicted when both agree "
+            "the other way; 'a >= b' holds when the interval lies above 0, is contradicted when it "
+            "lies below, and otherwise is consistent (a is not shown worse), equality not "
+            "excluded. To decide: the smallest difference these sequences detect (80% power at "
+            "5%: 2.8 × the standard error of Δ) and the approximate number of sequences at which "
+            "the observed Δ would be decided, n·(detectable/|Δ|)², if Δ and the spread stayed "
+            "the same (for '>' at least the number at which a Wilcoxon test can reach p < 0.05).")
+    if any(e.seeds > 1 for c in sec.claims for e in (c.a, c.b)):
+        rule += (" Seed families are paired on their per-sequence means over seeds (there is no "
+                 "two-level paired comparison), so these intervals leave out the seed-to-seed "
+                 "variation; 'n × K' gives the sequences and the seeds of a/b.")
+    caption = _caption(recipe, sec, data, [sec.data], not_ready, rule)
+    comps = [c["comparison"] for c in claims_json]
+    fig = plots.forest(sec.title, f"Δ{label} (a − b) with its 95% interval",
+                       [c.label for c in sec.claims],
+                       [math.nan if p is None else p["delta"] for p in comps],
+                       [None if p is None else p["ci"] for p in comps],
+                       [c["outcome"] for c in claims_json], caption)
+    files = plots.save(fig, out / sec.id)
+    head = ["claim", f"Δ{label} [95% CI]", "p (Holm)", "n seq × seeds", "outcome", "to decide"]
+    lines = [f"## {sec.title}", "", caption, "", _md_row(head), _md_row(["---"] * len(head))]
+    for c in claims_json:
+        p = c["comparison"]
+        seeds = f"{c['a']['seeds']}/{c['b']['seeds']}"
+        numbers = ["–", "–", f"– × {seeds}"] if p is None else [
+            f"{p['delta']:+.3f} [{p['ci'][0]:+.3f}, {p['ci'][1]:+.3f}]" if p["ci"] else
+            f"{p['delta']:+.3f}", f"{p['p_holm']:.2g}", f"{p['n_sequences']} × {seeds}"]
+        lines.append(_md_row([c["label"], *numbers, c["reading"], c["to_decide_text"]]))
+    lines += ["", *_figure_links(files)]
+    return _Built({"kind": "claims", "id": sec.id, "title": sec.title, "caption": caption,
+                   "data": sec.data, "metric": sec.metric, "claims": claims_json,
+                   "figures": _names(files)}, lines, files, not_ready)
+
+
+def _claim(claim: Claim, pair: dict[str, Any] | None, family: int,
+           states: dict[str, dict[str, Any]], metric: str) -> dict[str, Any]:
+    """One claim's JSON: both sides, the paired comparison, the outcome and, when undecided,
+    the detectable difference and the sequences that would decide the observed one."""
+    sides = {}
+    for key, e in (("a", claim.a), ("b", claim.b)):
+        state = states[entry_name(e)]
+        sides[key] = {"name": entry_name(e), "tracker": e.tracker, "checkpoint": e.checkpoint,
+                      "seeds": e.seeds, "status": state["status"],
+                      "value": _value(state, metric),
+                      **({} if state["status"] == "ok" else
+                         {"reason": state.get("reason"), "train": state.get("train")})}
+    out = {"label": claim.label, "relation": claim.relation, **sides, "comparison": pair,
+           "to_decide": None, "to_decide_text": ""}
+    lacking = [s["status"] for s in sides.values() if s["status"] != "ok"]
+    if lacking or pair is None:
+        text = lacking[0] if lacking else "no common sequence"
+        return {**out, "outcome": text, "reading": text}
+    lo, hi = pair["ci"] or (math.nan, math.nan)
+    decided = pair["significant"] if claim.relation == ">" else (lo > 0 or hi < 0)
+    if decided and (lo > 0 or hi < 0):
+        outcome = "holds" if lo > 0 else "contradicted"
+        return {**out, "outcome": outcome, "reading": outcome}
+    if claim.relation == ">=":
+        reading = "consistent (a is not shown worse), equality not excluded"
+    elif lo > 0 or hi < 0:
+        reading = "undecided: the interval excludes 0, the Holm-corrected Wilcoxon p does not"
+    else:
+        reading = "undecided"
+    out.update(outcome="undecided", reading=reading)
+    if math.isnan(pair["se"]):
+        return out
+    n, delta = pair["n_sequences"], abs(pair["delta"])
+    detectable = stats.detectable_difference(pair["se"])  # also where too few for Wilcoxon
+    needed = math.ceil(n * (detectable / delta) ** 2) if delta else None
+    if needed is not None and claim.relation == ">":
+        needed = max(needed, next(k for k in count(1)
+                                  if family * stats.smallest_p(k) < stats.ALPHA))
+    out["to_decide"] = {"detectable": detectable, "sequences": needed}
+    out["to_decide_text"] = (f"detectable ±{detectable:.3f}; " + (
+        f"≈{needed} sequences" if needed is not None else "Δ = 0: no number of sequences"))
+    return out
+
+
 # ---- shared --------------------------------------------------------------------------------
 
 
@@ -610,4 +712,5 @@ def _finite(obj: Any) -> Any:
 
 _BUILDERS: dict[str, Callable[..., _Built]] = {
     "table": _table, "curve": _curve, "clip-length": _clip_length, "compare": _compare,
+    "claims": _claims,
 }

@@ -4,8 +4,22 @@ A recipe names the data (``data``: benchmark manifests and their folders under t
 root), a one-line ``scale`` statement printed under every figure, and ``sections``, each of one
 kind: ``table`` (rows x groups of trackers, metrics beside the paper's values), ``curve`` (a
 metric against an x value such as injected label noise), ``clip-length`` (DP@20 against the
-length of clips cut from the sequences) and ``compare`` (our trackers beside published raw
-results on the sequences both cover). Unknown keys, wrong types, duplicate keys, unregistered
+length of clips cut from the sequences), ``compare`` (our trackers beside published raw
+results on the sequences both cover) and ``claims`` (statements "a > b" or "a >= b" on one
+metric of OTB-kind data, each tested by a paired comparison over sequences, Holm-corrected over
+the section's claims)::
+
+    - kind: claims
+      id: claims
+      title: "The paper's claims, tested on the shared sequences"
+      data: otb
+      metric: auc
+      claims:
+        - {label: "BD > random weights", a: {tracker: alexpul-bd, seeds: 3},
+           b: siamfc-random, relation: ">"}
+
+``a`` and ``b`` are entries like a table cell's (a tracker name, or a mapping with
+tracker/label/checkpoint/train/seeds). Unknown keys, wrong types, duplicate keys, unregistered
 trackers and dangling references are errors naming the file and line (:mod:`pul_bench.schema`).
 """
 
@@ -29,7 +43,9 @@ METRICS = {"auc": "otb", "dp20": "otb", "norm_prec": "otb", "sr50": "otb",
 METRIC_LABELS = {"auc": "AUC", "dp20": "DP@20", "norm_prec": "norm. precision",
                  "sr50": "SR@0.5", "eao": "EAO", "accuracy": "accuracy",
                  "robustness": "robustness"}
-KINDS = ("table", "curve", "clip-length", "compare")
+KINDS = ("table", "curve", "clip-length", "compare", "claims")
+#: a claim's relation: a larger than b (both tests must agree), or a not smaller than b
+RELATIONS = (">", ">=")
 
 
 @dataclass(frozen=True)
@@ -94,6 +110,26 @@ class Series:
 
 
 @dataclass(frozen=True)
+class Claim:
+    """A paper's statement that ``a`` scores higher than ``b`` (``>``) or not lower (``>=``)."""
+
+    label: str
+    a: Entry
+    b: Entry
+    relation: str
+
+
+def entry_name(entry: Entry) -> str:
+    """How an entry is named in a claims section: its label, with the number of seeds or the
+    checkpoint where the label is just the tracker's name (so those variants stay apart)."""
+    if entry.label != entry.tracker:
+        return entry.label
+    if entry.seeds > 1:
+        return f"{entry.label} ({entry.seeds} seeds)"
+    return entry.label + (f" ({Path(entry.checkpoint).stem})" if entry.checkpoint else "")
+
+
+@dataclass(frozen=True)
 class Section:
     """One table/figure of a report; which fields are used depends on ``kind``."""
 
@@ -118,6 +154,7 @@ class Section:
     published_scores: dict[str, dict[str, float]] = field(default_factory=dict)
     published_scores_note: str = ""
     published_line: int | None = field(default=None, compare=False)  # for errors at run time
+    claims: tuple[Claim, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -178,7 +215,7 @@ def _nodes(node: yaml.Node, what: str) -> list[yaml.Node]:
 
 
 _COMMON = {"kind", "id", "title"}
-_ENTRIES = ("metrics", "rows", "series", "references", "trackers")  # read by _Parser
+_ENTRIES = ("metrics", "rows", "series", "references", "trackers", "claims")  # by _Parser
 _SECTION_KEYS = {
     "table": ({"metrics", "groups", "rows"}, {"caption", "x_label"}),
     "curve": ({"data", "metric", "x_label", "series"}, {"caption", "references"}),
@@ -186,6 +223,7 @@ _SECTION_KEYS = {
     "compare": ({"data", "published", "trackers"},
                 {"caption", "published_trackers", "annotations", "published_scores",
                  "published_scores_note"}),
+    "claims": ({"data", "metric", "claims"}, {"caption"}),
 }
 
 
@@ -253,6 +291,8 @@ class _Parser:
             self.metric(m["metric"], f["data"])
         if kind == "table":
             return self.table(m, f)
+        if kind == "claims":
+            return self.claims(m, f)
         if kind == "curve":
             return Section(**f, series=tuple(self.series(s) for s in _nodes(m["series"], "series")),
                            references=self.entries(m, "references"))
@@ -306,6 +346,28 @@ class _Parser:
                 paper.append(values)
             rows.append(Row(_text(rm["label"], "label"), tuple(cells), tuple(paper)))
         return Section(**f, metrics=tuple(metrics), rows=tuple(rows))
+
+    def claims(self, m: dict[str, yaml.Node], f: dict[str, Any]) -> Section:
+        """Claims pair per-sequence values, which OTB-kind scores have (EAO has none), and
+        read "larger is better", so the metric must be an OTB one."""
+        if _bench_kind(self.data[f["data"]]) != "otb":
+            raise schema.fail(m["data"], "claims need an OTB-kind data source (they pair "
+                                         "per-sequence scores)")
+        claims, names = [], {}
+        for x in _nodes(m["claims"], "claims"):
+            cm = schema.keys(x, "claims[]", {"label", "a", "b", "relation"},
+                             required=("label", "a", "b", "relation"))
+            a, b = self.entry(cm["a"], "claims[].a"), self.entry(cm["b"], "claims[].b")
+            for key, e in (("a", a), ("b", b)):
+                other = names.setdefault(entry_name(e), e)
+                if other != e:
+                    raise schema.fail(cm[key], f"two different entries are both named "
+                                               f"{entry_name(e)!r}; give them distinct labels")
+            relation = schema.read(cm["relation"], str, "relation", {"choices": RELATIONS})
+            claims.append(Claim(_text(cm["label"], "label"), a, b, relation))
+        if not claims:
+            raise schema.fail(m["claims"], "a claims section needs at least one claim")
+        return Section(**f, claims=tuple(claims))
 
     def series(self, node: yaml.Node) -> Series:
         """A series: ``x`` values and a tracker name (or checkpoint/train) template with
