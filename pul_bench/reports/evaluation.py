@@ -5,7 +5,10 @@ Results live in one shared runs folder (``--runs``, default ``runs``), in the la
 ``pulbench eval`` therefore reuse each other's finished sequences (the runners skip them and
 refuse results made by another set-up). An entry with its own checkpoint runs under
 ``<runs>/checkpoints/<checkpoint stem>/``; clips for the clip-length study are cut into
-``<runs>/clips/<data key>/L<length>/`` (an OTB-layout folder of symlinks) and run there.
+``<runs>/clips/<data key>/L<length>/`` (an OTB-layout folder of symlinks) and run there. A data
+source with ``localise`` measures peak errors on frame pairs instead of tracking; each pair's
+error is kept in ``<runs>/localise/<benchmark>/<tracker>/pairs.json`` (with the same set-up
+record as results) and measured again only for another set-up, which is refused likewise.
 
 An entry whose tracker is not registered or whose checkpoint is missing is never run: it is
 reported with its status and the command that trains it.
@@ -14,6 +17,7 @@ reported with its status and the command that trains it.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,7 +31,7 @@ from pul_bench.benchmarks import Benchmark, get_benchmark
 from pul_bench.datasets.otb import OTBSequence, load_otb, match_names, read_boxes
 from pul_bench.errors import InputError, PulBenchError
 from pul_bench.experiments import common
-from pul_bench.io import write_text
+from pul_bench.io import update_json, write_text
 from pul_bench.paths import REPO_ROOT
 from pul_bench.registry import get_spec
 from pul_bench.reports.recipe import DataSource, Entry
@@ -93,7 +97,9 @@ def evaluate(ctx: Context, entry: Entry, src: DataSource) -> dict[str, Any]:
     if key in ctx.cache:
         return ctx.cache[key]
     state = status(entry)
-    if state["status"] == "ready":
+    if state["status"] == "ready" and src.localise is not None:
+        state = {"status": "ok", "scores": localise(ctx, entry, src)}
+    elif state["status"] == "ready":
         bench = ctx.benchmark(src)
         runner = common.runner(bench.kind)
         ckpt = None if entry.checkpoint is None else _checkpoint(entry)
@@ -117,6 +123,47 @@ def _evaluate_seeds(ctx: Context, entry: Entry, src: DataSource) -> dict[str, An
                 f"{', '.join(x.tracker for x, _ in lacking)}); {e.tracker}: {state.get('reason')}"}
     return {"status": "ok", "seeds": [e.tracker for e in seeds],
             "scores": stats.merge_seeds([s["scores"] for s in states])}
+
+
+def localise(ctx: Context, entry: Entry, src: DataSource) -> dict[str, Any]:
+    """``loc_error`` of a single-seed ``entry`` on ``src``'s seeded pairs
+    (:mod:`pul_bench.analysis.localisation`): the mean over sequences of each sequence's mean
+    clipped error, its bootstrap interval over sequences, and per sequence ``loc_error``,
+    ``hit50``, ``error_px`` and ``pairs``. Pairs measured before are read back, not measured."""
+    from pul_bench.analysis.localisation import peak_errors, sample_pairs, summarise
+
+    bench = ctx.benchmark(src)
+    seqs, missing = load_otb(bench, ctx.root(src), src.sequences)
+    if src.sequences and missing:
+        raise PulBenchError(f"sequences not found under {ctx.root(src)}: {', '.join(missing)}")
+    pairs = sample_pairs(seqs, src.localise.pairs, src.localise.gap, src.localise.seed)
+    if not pairs:
+        raise PulBenchError(f"data '{src.key}': no sequence is longer than {src.localise.gap} "
+                            "annotated frames")
+    spec = get_spec(entry.tracker)
+    ckpt = None if entry.checkpoint is None else _checkpoint(entry)
+    folder = _out(ctx, entry) / "localise" / bench.name / entry.tracker
+    made_by = common.set_up(spec, ckpt)
+    common.check_set_up(folder, made_by)
+    cache = folder / "pairs.json"
+    keys = [f"{p.sequence}:{p.template}:{p.search}" for p in pairs]
+    try:
+        known = json.loads(cache.read_text()) if cache.is_file() else {}
+    except json.JSONDecodeError as e:
+        raise InputError(cache, f"not valid JSON: {e.msg}", e.lineno) from None
+    todo = [(k, p) for k, p in zip(keys, pairs, strict=True) if k not in known]
+    if todo:
+        tracker = common.build_tracker(spec, ckpt, bench.name, folder, made_by)
+        errors = peak_errors(tracker, seqs, [p for _, p in todo])
+        new = {k: e.tolist() for (k, _), e in zip(todo, errors, strict=True)}
+        known = update_json(cache, lambda before: {**before, **new})
+    per_seq = summarise(pairs, np.array([known[k] for k in keys]))
+    values = [v["error"] for v in per_seq.values()]
+    return {"loc_error": float(np.mean(values)), "loc_error_ci": stats.interval(values),
+            "pairs": len(pairs), "n_sequences": len(per_seq),
+            "per_sequence": {n: {"loc_error": v["error"], "hit50": v["hit50"],
+                                 "error_px": v["error_px"], "pairs": v["pairs"]}
+                             for n, v in per_seq.items()}}
 
 
 def data_summary(ctx: Context, src: DataSource) -> dict[str, Any]:

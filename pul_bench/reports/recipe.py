@@ -37,15 +37,26 @@ from pul_bench.errors import PulBenchError
 from pul_bench.paths import resource_dirs
 from pul_bench.schema import bounded
 
-#: metric name -> benchmark kind it belongs to
+#: metric name -> the data it belongs to: a benchmark kind, or ``localise`` (OTB-kind data with
+#: ``localise:``, measured on frame pairs instead of tracked, see :class:`Localise`)
 METRICS = {"auc": "otb", "dp20": "otb", "norm_prec": "otb", "sr50": "otb",
-           "eao": "vot", "accuracy": "vot", "robustness": "vot"}
+           "eao": "vot", "accuracy": "vot", "robustness": "vot", "loc_error": "localise"}
 METRIC_LABELS = {"auc": "AUC", "dp20": "DP@20", "norm_prec": "norm. precision",
                  "sr50": "SR@0.5", "eao": "EAO", "accuracy": "accuracy",
-                 "robustness": "robustness"}
+                 "robustness": "robustness", "loc_error": "peak error"}
 KINDS = ("table", "curve", "clip-length", "compare", "claims")
 #: a claim's relation: a larger than b (both tests must agree), or a not smaller than b
 RELATIONS = (">", ">=")
+
+
+@dataclass(frozen=True)
+class Localise:
+    """The seeded frame pairs of the localisation measure (``pulbench localise``,
+    :mod:`pul_bench.analysis.localisation`): ``pairs`` per sequence, ``gap`` frames apart."""
+
+    pairs: int = bounded(20, lo=1)
+    gap: int = bounded(10, lo=1)
+    seed: int = bounded(0, lo=0)
 
 
 @dataclass(frozen=True)
@@ -60,6 +71,9 @@ class DataSource:
     eao_interval: tuple[int, int] | None = bounded(None, lo=1, increasing=True)
     #: OTB-kind data: one-pass, or the toolkit's temporal / spatial robustness runs
     protocol: str = bounded("ope", choices=("ope", "tre", "sre"))
+    #: OTB-kind data: measure the network's peak error on these pairs (metric ``loc_error``)
+    #: instead of tracking
+    localise: Localise | None = None
 
 
 @dataclass(frozen=True)
@@ -194,6 +208,9 @@ def load_recipe(path: str | Path) -> Recipe:
         if src.protocol != "ope" and _bench_kind(src) != "otb":
             raise schema.fail(node, f"'protocol: {src.protocol}' applies to OTB-kind "
                                     "benchmarks only")
+        if src.localise is not None and (_bench_kind(src) != "otb" or src.protocol != "ope"):
+            raise schema.fail(node, "'localise' applies to OTB-kind benchmarks without "
+                                    "'protocol' (it measures frame pairs, not tracking)")
     parser = _Parser(data)
     sections = tuple(parser.section(n) for n in _nodes(top["sections"], "sections"))
     ids = [s.id for s in sections]
@@ -267,11 +284,13 @@ class _Parser:
         return key
 
     def metric(self, node: yaml.Node, key: str) -> str:
-        kind = _bench_kind(self.data[key])
+        src = self.data[key]
+        kind = "localise" if src.localise else _bench_kind(src)
         ok = sorted(k for k, b in METRICS.items() if b == kind)
         value = _text(node, "metric")
         if value not in ok:
-            raise schema.fail(node, f"'metric: {value}' is not a metric of {kind} benchmarks; "
+            what = "data with 'localise'" if src.localise else f"{kind} benchmarks"
+            raise schema.fail(node, f"'metric: {value}' is not a metric of {what}; "
                                     f"use one of {ok}")
         return value
 
@@ -297,8 +316,8 @@ class _Parser:
             return Section(**f, series=tuple(self.series(s) for s in _nodes(m["series"], "series")),
                            references=self.entries(m, "references"))
         f["trackers"] = self.entries(m, "trackers")
-        if _bench_kind(self.data[f["data"]]) != "otb":
-            raise schema.fail(node, f"{kind} needs an OTB-kind data source")
+        if _bench_kind(self.data[f["data"]]) != "otb" or self.data[f["data"]].localise:
+            raise schema.fail(node, f"{kind} needs an OTB-kind data source without 'localise'")
         if kind == "clip-length":
             return Section(**{**f, "lengths": tuple(sorted(set(f["lengths"])))})
         for name, scores in f.get("published_scores", {}).items():
@@ -353,6 +372,9 @@ class _Parser:
         if _bench_kind(self.data[f["data"]]) != "otb":
             raise schema.fail(m["data"], "claims need an OTB-kind data source (they pair "
                                          "per-sequence scores)")
+        if self.data[f["data"]].localise:
+            raise schema.fail(m["data"], "claims read larger as better; loc_error is lower-"
+                                         "better: use a data source without 'localise'")
         claims, names = [], {}
         for x in _nodes(m["claims"], "claims"):
             cm = schema.keys(x, "claims[]", {"label", "a", "b", "relation"},
@@ -371,18 +393,22 @@ class _Parser:
 
     def series(self, node: yaml.Node) -> Series:
         """A series: ``x`` values and a tracker name (or checkpoint/train) template with
-        ``{x}``."""
-        m = schema.keys(node, "series[]", {"label", "tracker", "x", "checkpoint", "train"},
-                        required=("label", "tracker", "x"))
+        ``{x}``; ``seeds: K`` makes each point the mean of the seeds of its tracker."""
+        m = schema.keys(node, "series[]", {"label", "tracker", "x", "checkpoint", "train",
+                                           "seeds"}, required=("label", "tracker", "x"))
         xs = schema.read(m["x"], list[float], "x", {"nonempty": True})
         label = _text(m["label"], "label")
+        seeds = schema.read(m["seeds"], int, "seeds", {"lo": 1}) if "seeds" in m else 1
+        if seeds > 1 and "checkpoint" in m:
+            raise schema.fail(m["seeds"], "'seeds' evaluates each seed's own checkpoint; it "
+                                          "cannot be combined with 'checkpoint'")
         points = []
         for x in xs:
             def fill(key: str, x: float = x) -> str | None:
                 return _text(m[key], key).replace("{x}", f"{x:g}") if key in m else None
             entry = Entry(tracker=fill("tracker"), label=f"{label} @ {x:g}",
-                          checkpoint=fill("checkpoint"), train=fill("train"))
-            self.trackers.append((m["tracker"], entry.tracker))
+                          checkpoint=fill("checkpoint"), train=fill("train"), seeds=seeds)
+            self.trackers += [(m["tracker"], e.tracker) for e in entry.seed_entries()]
             points.append((x, entry))
         return Series(label, tuple(points))
 
