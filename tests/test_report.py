@@ -508,8 +508,9 @@ def test_bad_claims_name_file_and_line(tmp_path: Path, old: str, new: str, messa
 def test_claim_on_a_seed_family_pairs_per_sequence_seed_means(data_root: Path, tmp_path: Path,
                                                              monkeypatch) -> None:
     """identity with 'seeds: 2' (identity-s2: the same tracker) has per-sequence seed means
-    equal to identity's, so kcf against it is kcf against identity; the caption says how seed
-    families are paired."""
+    equal to identity's and no seed-to-seed variation, so kcf against it (two-level, over
+    sequences and seeds) is kcf against identity; the caption says how seed families are
+    paired."""
     specs = tmp_path / "specs"
     specs.mkdir()
     (specs / "identity-s2.yaml").write_text(
@@ -532,7 +533,9 @@ def test_claim_on_a_seed_family_pairs_per_sequence_seed_means(data_root: Path, t
     family, single = json.loads((tmp_path / "out" / "report.json").read_text())[
         "sections"][0]["claims"]
     assert family["b"]["name"] == "identity (2 seeds)" and family["b"]["seeds"] == 2
-    for key in ("delta", "ci", "p_value", "n_sequences"):
+    for key in ("delta", "ci", "se", "p_value", "n_sequences"):
         assert family["comparison"][key] == pytest.approx(single["comparison"][key], abs=1e-12)
+    assert (family["comparison"]["n_seeds_b"], single["comparison"]["n_seeds_b"]) == (2, 1)
     md = (tmp_path / "out" / "report.md").read_text()
-    assert "| 3 × 1/2 |" in md and "Seed families are paired on their per-sequence means" in md
+    assert "| 3 × 1/2 |" in md and "then, within each side independently, its seeds" in md
+    assert "leave out the seed-to-seed" not in md

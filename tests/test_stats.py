@@ -15,6 +15,7 @@ from scipy import stats as sps
 from pul_bench.analysis import otb, stats, vot
 from pul_bench.benchmarks import get_benchmark
 from pul_bench.cli import cli
+from pul_bench.errors import PulBenchError
 from pul_bench.metrics import vot as M
 from pul_bench.results import read_trajectory, vot_run_files
 
@@ -181,6 +182,85 @@ def test_two_level_bootstrap_on_a_seed_family(published: dict) -> None:
             for _ in range(4000)]
     assert x["auc_ci"] == pytest.approx(np.percentile(reps, [2.5, 97.5]), abs=0.006)
     assert agg["KCF"]["auc_seed_sd"] == 0.0 and agg["KCF"]["auc"] == published["KCF"]["auc"]
+
+
+def _families(seed_sd: float) -> tuple[np.ndarray, np.ndarray]:
+    """A (3 seeds) and B (2 seeds) on 10 sequences: A leads by 0.05 on every sequence up to
+    0.002 noise, and each seed shifts all sequences by its own offset (``seed_sd`` apart)."""
+    rng = np.random.default_rng(11)
+    base = rng.uniform(0.3, 0.8, 10)
+    a = base + 0.05 + seed_sd * np.array([-1.0, 0.0, 1.0])[:, None] + rng.normal(0, 0.002, (3, 10))
+    b = base + seed_sd * np.array([-0.7, 0.7])[:, None] + rng.normal(0, 0.002, (2, 10))
+    return a, b
+
+
+def _as_values(**families: np.ndarray) -> dict[str, dict[str, list[float]]]:
+    return {t: {f"q{s}": v[:, s].tolist() for s in range(v.shape[1])}
+            for t, v in families.items()}
+
+
+def test_one_seed_each_is_the_plain_paired_comparison() -> None:
+    a, b = _families(0.08)
+    lists = _as_values(A=a[:1], B=b[:1])
+    plain = {t: {q: v[0] for q, v in seq.items()} for t, seq in lists.items()}
+    (one,) = stats.compare(lists, "auc", resamples=500, seed=5)
+    assert one == stats.compare(plain, "auc", resamples=500, seed=5)[0]
+    (col,) = stats.paired_columns((a[0] - b[0])[:, None], resamples=500, seed=5)
+    assert {k: one[k] for k in col} == col and one["n_seeds_a"] == one["n_seeds_b"] == 1
+    # identical seeds add no seed variation: the two-level resampling gives the same numbers
+    (twins,) = stats.compare(_as_values(A=a[[0, 0]], B=b[:1]), "auc", resamples=500, seed=5)
+    assert twins["n_seeds_a"] == 2
+    for key in ("delta", "ci", "se", "p_value"):
+        assert twins[key] == pytest.approx(one[key], abs=1e-12), key
+
+
+def test_two_level_paired_interval_holds_the_seed_variation() -> None:
+    a, b = _families(0.08)
+    (two,) = stats.compare(_as_values(A=a, B=b), "auc", resamples=400, seed=3)
+    means = {t: {f"q{s}": float(v[:, s].mean()) for s in range(10)} for t, v in (("A", a),
+                                                                             ("B", b))}
+    (flat,) = stats.compare(means, "auc", resamples=400, seed=3)
+    assert (two["n_seeds_a"], two["n_seeds_b"], flat["n_seeds_a"]) == (3, 2, 1)
+    assert two["delta"] == pytest.approx(flat["delta"], abs=1e-12)
+    assert two["p_value"] == flat["p_value"]  # Wilcoxon on the per-sequence seed means
+    width = two["ci"][1] - two["ci"][0]
+    assert width > 5 * (flat["ci"][1] - flat["ci"][0])
+    # the same resampling, one resample and one drawn sequence at a time, from one generator:
+    # sequences first, then A's seeds, then B's
+    rng = np.random.default_rng(3)
+    seqs = rng.integers(0, 10, (400, 10))
+    seeds_a, seeds_b = rng.integers(0, 3, (400, 3)), rng.integers(0, 2, (400, 2))
+    reps = [np.mean([a[seeds_a[r], s].mean() - b[seeds_b[r], s].mean() for s in seqs[r]])
+            for r in range(400)]
+    lo, hi = np.percentile(reps, [2.5, 97.5])
+    assert width == pytest.approx(hi - lo, abs=1e-12)
+    assert two["ci"] == pytest.approx([lo, hi], abs=1e-12)
+    assert two["se"] == pytest.approx(np.std(reps, ddof=1), abs=1e-12)
+    # with seeds this far apart, the 0.05 lead on every sequence is no longer certain
+    assert flat["ci"][0] > 0.04 and two["ci"][0] < 0 < two["ci"][1] and not two["significant"]
+
+
+def test_two_level_paired_comparison_is_deterministic() -> None:
+    values = _as_values(A=_families(0.03)[0], B=_families(0.03)[1], C=_families(0.01)[0])
+    first = stats.compare(values, "auc", resamples=300, seed=8)
+    assert stats.compare(values, "auc", resamples=300, seed=8) == first
+    assert stats.compare(values, "auc", resamples=300, seed=9)[0]["ci"] != first[0]["ci"]
+    values["C"]["q0"] = values["C"]["q0"][:2]
+    with pytest.raises(PulBenchError, match="C: per-seed values of different lengths"):
+        stats.compare(values, "auc")
+
+
+def test_merged_seeds_keep_their_per_seed_values() -> None:
+    a, b = _families(0.05)
+    seeds = [{"auc": float(row.mean()),
+              "per_sequence": {f"q{s}": {"auc": float(v)} for s, v in enumerate(row)}}
+             for row in a]
+    merged = stats.merge_seeds(seeds, resamples=50)
+    assert stats.sequence_values(merged, "auc") == _as_values(A=a)["A"]
+    assert stats.sequence_values(seeds[0], "auc") == {f"q{s}": v for s, v in enumerate(a[0])}
+    values = {"A": stats.sequence_values(merged, "auc"), "B": _as_values(B=b)["B"]}
+    assert stats.compare(values, "auc", seed=2) == stats.compare(_as_values(A=a, B=b), "auc",
+                                                                  seed=2)
 
 
 def test_detectable_difference_formula() -> None:

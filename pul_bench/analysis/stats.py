@@ -17,7 +17,8 @@ values, so B = 2,000 resamples cost two matrix products, never a Python loop per
 Paired comparisons (``pulbench compare``) resample the per-sequence differences A - B on the
 sequences both trackers cover, test them with the two-sided Wilcoxon signed-rank test
 (``scipy.stats.wilcoxon``), and Holm-correct the p-values when more than two trackers are
-compared (more than one pair).
+compared (more than one pair). A side that is a seed family is resampled on two levels
+(:func:`paired_seed_columns`): sequences, shared by both sides, then each family's seeds.
 
 Training seeds: result folders ``X``, ``X-s2``, ``X-s3`` ... (``X-s1`` may stand for ``X``) are
 the seeds of tracker ``X`` (:func:`seed_groups`). :func:`two_level` aggregates them with a
@@ -56,11 +57,12 @@ FRAME_POOLED = ("ao", "sr50", "sr75")
 _SEED_NAME = re.compile(r"^(?P<base>.+)-s(?P<k>[0-9]+)$")
 
 
-def resample_counts(n: int, resamples: int, seed: int) -> np.ndarray:
+def resample_counts(n: int, resamples: int, seed: int | np.random.Generator) -> np.ndarray:
     """(resamples, n) counts: how often each of ``n`` items is drawn in each resample.
 
     Each row is one bootstrap resample of size ``n`` drawn with replacement; the counts come
-    from one ``bincount`` of all draws, offset by row.
+    from one ``bincount`` of all draws, offset by row. A generator instead of a seed is drawn
+    from (and advanced), so that several levels of one bootstrap share one stream.
     """
     rng = np.random.default_rng(seed)
     draws = rng.integers(0, n, size=(resamples, n)) + n * np.arange(resamples)[:, None]
@@ -112,10 +114,45 @@ def paired_columns(diffs: np.ndarray, resamples: int = DEFAULT_RESAMPLES,
     Wilcoxon test. With fewer than 2 resamples there is no interval (``ci`` None) and no
     detectable difference."""
     diffs = np.asarray(diffs, dtype=np.float64)
+    reps = (ratio_samples(resample_counts(len(diffs), resamples, seed), diffs)
+            if resamples > 1 else None)
+    return _paired_summary(diffs, reps)
+
+
+def paired_seed_columns(families: Mapping[str, np.ndarray], pairs: Sequence[tuple[str, str]],
+                        resamples: int = DEFAULT_RESAMPLES, seed: int = DEFAULT_SEED
+                        ) -> list[dict[str, Any]]:
+    """:func:`paired_columns` for ``pairs`` of seed families: ``families`` maps each tracker
+    to its (K, S) per-seed values on the same S sequences (K = 1 for a single run).
+
+    Each resample draws the S sequences (shared by both sides: pairing is by sequence), then
+    each family's K seeds with replacement, independently per family (seed k of A and seed k
+    of B are unrelated training runs); the replicate is the mean over the drawn sequences of
+    (A's mean over its drawn seeds - B's). One generator draws the sequences first (the same
+    counts as :func:`paired_columns`), then the seeds of each family with K > 1 in the order
+    of ``families``; a family is drawn once and used in all its pairs. ``delta`` and the
+    Wilcoxon p are those of the per-sequence seed means; with one seed on every side this is
+    :func:`paired_columns` on their differences, exactly."""
+    fams = {t: np.atleast_2d(np.asarray(v, dtype=np.float64)) for t, v in families.items()}
+    means = {t: v.mean(axis=0) for t, v in fams.items()}
+    diffs = np.column_stack([means[a] - means[b] for a, b in pairs])
+    if resamples < 2 or all(len(fams[t]) == 1 for pair in pairs for t in pair):
+        return paired_columns(diffs, resamples, seed)
+    rng = np.random.default_rng(seed)
+    counts = resample_counts(len(diffs), resamples, rng).astype(np.float64)
+    # (B, S): each family's mean over its drawn seeds, per sequence and resample
+    drawn = {t: v if len(v) == 1 else resample_counts(len(v), resamples, rng) @ v / len(v)
+             for t, v in fams.items()}
+    reps = np.column_stack([(counts * (drawn[a] - drawn[b])).sum(axis=1) for a, b in pairs])
+    return _paired_summary(diffs, reps / len(diffs))
+
+
+def _paired_summary(diffs: np.ndarray, reps: np.ndarray | None) -> list[dict[str, Any]]:
+    """The paired-comparison numbers of (S, P) differences from their (B, P) bootstrap
+    replicates of the mean difference (None: no interval)."""
     n, cols = diffs.shape
     lo = hi = se = np.full(cols, np.nan)
-    if resamples > 1:
-        reps = ratio_samples(resample_counts(n, resamples, seed), diffs)
+    if reps is not None:
         tail = 100 * (1 - LEVEL) / 2
         lo, hi = np.percentile(reps, [tail, 100 - tail], axis=0)
         se = np.std(reps, axis=0, ddof=1)
@@ -169,22 +206,30 @@ def detectable_difference(se: float) -> float:
     return DETECTABLE_Z * se
 
 
-def compare(values: Mapping[str, Mapping[str, float]], metric: str,
+def compare(values: Mapping[str, Mapping[str, float | Sequence[float]]], metric: str,
             resamples: int = DEFAULT_RESAMPLES, seed: int = DEFAULT_SEED,
             alpha: float = ALPHA, pairs: Sequence[tuple[str, str]] | None = None
             ) -> list[dict[str, Any]]:
     """Every pair of trackers in ``values`` (``{tracker: {sequence: value}}``, in order; or
     only the given ``pairs`` of its keys), each on the sequences both cover, Holm-corrected
-    over the pairs compared: ``a, b, metric, n_sequences, delta, ci, se, detectable, p_value,
-    p_holm, significant, too_few, verdict`` (``too_few``: even the most one-sided outcome
-    could not be significant, see :func:`smallest_p`; ``detectable`` is then None).
+    over the pairs compared: ``a, b, metric, n_sequences, n_seeds_a, n_seeds_b, delta, ci,
+    se, detectable, p_value, p_holm, significant, too_few, verdict`` (``too_few``: even the
+    most one-sided outcome could not be significant, see :func:`smallest_p`; ``detectable``
+    is then None).
+
+    A seed family gives each sequence a list of its K per-seed values (the same K on every
+    sequence, see :func:`sequence_values`): its pairs are then bootstrapped over sequences and
+    seeds (:func:`paired_seed_columns`), while ``delta`` and the Wilcoxon p use the
+    per-sequence means over seeds. A plain value (or a one-item list) is one seed.
 
     ``significant`` needs both tests to agree: the Holm-corrected Wilcoxon p below alpha (with
     two trackers there is one pair and p_holm = p_value) and a bootstrap interval of the mean
     difference that excludes 0. (Wilcoxon tests the median of the differences, the interval
     their mean; a few large differences of the other sign can split them, and then the data
     do not say which tracker is better.)"""
-    results = [{"a": a, "b": b, "metric": metric, "n_sequences": 0}
+    seeds = {t: _seed_count(t, v) for t, v in values.items()}
+    results = [{"a": a, "b": b, "metric": metric, "n_sequences": 0, "n_seeds_a": seeds[a],
+                "n_seeds_b": seeds[b]}
                for a, b in (combinations(values, 2) if pairs is None else pairs)]
     # pairs on the same sequences are bootstrapped and tested together, one column each
     by_common: dict[tuple[str, ...], list[dict[str, Any]]] = {}
@@ -193,9 +238,12 @@ def compare(values: Mapping[str, Mapping[str, float]], metric: str,
         if common:
             by_common.setdefault(common, []).append(p)
     for common, group in by_common.items():
-        diffs = np.array([[values[p["a"]][s] - values[p["b"]][s] for p in group]
-                          for s in common])
-        for p, result in zip(group, paired_columns(diffs, resamples, seed), strict=True):
+        names = {p[k]: None for p in group for k in ("a", "b")}
+        families = {t: np.array([np.atleast_1d(values[t][s]) for s in common], dtype=np.float64).T
+                    for t in values if t in names}
+        columns = paired_seed_columns(families, [(p["a"], p["b"]) for p in group], resamples,
+                                      seed)
+        for p, result in zip(group, columns, strict=True):
             p.update(result)
     tested = [p for p in results if p["n_sequences"]]
     for p in results:
@@ -210,6 +258,16 @@ def compare(values: Mapping[str, Mapping[str, float]], metric: str,
     for p in results:
         p["verdict"] = verdict(p)
     return results
+
+
+def _seed_count(tracker: str, values: Mapping[str, float | Sequence[float]]) -> int:
+    """How many seeds a tracker's per-sequence values hold (1 for plain values)."""
+    counts = {len(np.atleast_1d(v)) for v in values.values()} or {1}
+    if len(counts) > 1:
+        raise PulBenchError(f"{tracker}: per-seed values of different lengths "
+                            f"({', '.join(map(str, sorted(counts)))}); every sequence needs "
+                            "one value per seed")
+    return counts.pop()
 
 
 def verdict(pair: Mapping[str, Any]) -> str:
@@ -330,6 +388,16 @@ def sequence_value(entry: Mapping[str, float], metric: str) -> float:
     return num / den if den else float("nan")
 
 
+def sequence_values(score: Mapping[str, Any], metric: str) -> dict[str, float | list[float]]:
+    """Each sequence's value of ``metric`` in a score dict, as :func:`compare` pairs them; a
+    seed family merged by :func:`merge_seeds` gives the list of its per-seed values, so that
+    its comparisons are resampled over its seeds as well as over sequences."""
+    by_seed = score.get("seed_per_sequence")
+    if by_seed is None:
+        return {q: sequence_value(e, metric) for q, e in score["per_sequence"].items()}
+    return {q: [sequence_value(p[q], metric) for p in by_seed] for q in score["per_sequence"]}
+
+
 def aggregate_seeds(scores: Mapping[str, Mapping[str, Any]], metrics: Sequence[str],
                     resamples: int = DEFAULT_RESAMPLES, seed: int = DEFAULT_SEED
                     ) -> dict[str, dict[str, Any]]:
@@ -381,7 +449,8 @@ def merge_seeds(seed_scores: Sequence[Mapping[str, Any]], resamples: int = DEFAU
     per-sequence parts (:func:`sequence_parts`) becomes the mean over seeds with its two-level
     interval (``_ci``) and seed-to-seed SD (``_seed_sd``); other numbers become the mean over
     seeds without an interval (the first seed's would not cover the others); ``per_sequence``
-    holds the mean over seeds on the sequences all seeds cover; ``n_seeds`` is K."""
+    holds the mean over seeds on the sequences all seeds cover and ``seed_per_sequence`` each
+    seed's own (a list of K, for :func:`sequence_values`); ``n_seeds`` is K."""
     first = seed_scores[0]
     if len(seed_scores) == 1:
         return {**first, "n_seeds": 1}
@@ -405,5 +474,7 @@ def merge_seeds(seed_scores: Sequence[Mapping[str, Any]], resamples: int = DEFAU
     out["per_sequence"] = {q: {k: float(np.mean([s["per_sequence"][q][k] for s in seed_scores]))
                                for k, v in first["per_sequence"][q].items()
                                if isinstance(v, int | float)} for q in common}
+    out["seed_per_sequence"] = [{q: {k: s["per_sequence"][q][k] for k in out["per_sequence"][q]}
+                                 for q in common} for s in seed_scores]
     out.update(n_seeds=len(seed_scores), n_sequences=len(common))
     return out

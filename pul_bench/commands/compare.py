@@ -49,7 +49,8 @@ METRICS = {"otb": ("auc", "dp20", "norm_prec"), "vot": ("accuracy", "robustness"
 @click.option("--convention", type=click.Choice(CONVENTIONS), default=None,
               help="Scoring convention (default: matlab for OTB, vot for VOT).")
 @click.option("--seeds", is_flag=True, help="Treat folders X, X-s2, X-s3... as seeds of X: "
-              "X's per-sequence value is the mean over its seeds.")
+              "X's per-sequence value is the mean over its seeds, and the interval resamples "
+              "each family's seeds as well as the sequences.")
 @click.option("--json", "as_json", is_flag=True, help="Print the pairs as a JSON list.")
 @bootstrap_options
 @protocol_option
@@ -86,28 +87,33 @@ def compare_cmd(benchmark: str, trackers: tuple[str, ...], metric: str | None,
     values = {t: {seq: stats.sequence_value(e, metric) for seq, e in s["per_sequence"].items()}
               for t, s in scores.items()}
     if seeds:
-        values = _seed_means(values)
+        values = _seed_values(values)
     if len(values) < 2:
         raise PulBenchError(f"compare needs at least two trackers; got {', '.join(values)}")
     pairs = stats.compare(values, metric, resamples, seed)
     if as_json:
         click.echo(json.dumps(pairs, indent=2))
         return
+    families = any(p[k] > 1 for p in pairs for k in ("n_seeds_a", "n_seeds_b"))
     click.echo(f"{bench.name}{' ' + protocol.upper() if run else ''}: {metric}, "
                f"{len(values)} trackers, {len(pairs)} pair(s); "
-               f"Δ = first named − second named, mean over common sequences [95% paired-bootstrap "
-               f"interval, "
-               f"{resamples} resamples, seed {seed}]; p: two-sided Wilcoxon signed-rank"
+               f"Δ = first named − second named, mean over common sequences"
+               + (" of the means over seeds" if families else "")
+               + " [95% paired-bootstrap interval"
+               + (" over sequences, then each family's seeds" if families else "")
+               + f", {resamples} resamples, seed {seed}]; p: two-sided Wilcoxon signed-rank"
+               + (" on the per-sequence seed means" if families else "")
                + (", Holm-corrected" if len(pairs) > 1 else ""))
     for p in pairs:
         click.echo(p["verdict"])
 
 
-def _seed_means(values: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
-    """Each seed family's per-sequence mean over its seeds, on the sequences all seeds cover."""
+def _seed_values(values: dict[str, dict[str, float]]) -> dict[str, dict[str, list[float]]]:
+    """Each seed family's per-seed values of each sequence all its seeds cover (what
+    :func:`pul_bench.analysis.stats.compare` resamples over seeds)."""
     out = {}
     for base, names in stats.seed_groups(list(values)).items():
         common = [s for s in values[names[0]] if all(s in values[n] for n in names)]
         label = f"{base} ({len(names)} seeds)" if len(names) > 1 else base
-        out[label] = {s: sum(values[n][s] for n in names) / len(names) for s in common}
+        out[label] = {s: [values[n][s] for n in names] for s in common}
     return out

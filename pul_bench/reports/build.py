@@ -557,9 +557,12 @@ def _claims(ctx: ev.Context, recipe: Recipe, sec: Section, data: dict[str, Any],
     not_ready = _unique(not_ready)
     named = {n: s["scores"] for n, s in states.items() if s["status"] == "ok"}
     pairs = [(entry_name(c.a), entry_name(c.b)) for c in sec.claims]
+    # seed families give per-seed values, so their intervals resample seeds too
+    values = {n: stats.sequence_values(s, sec.metric) for n, s in named.items()}
     # 'a > b' and 'a >= b' on the same pair are one test, counted once by Holm
-    tested = {(p["a"], p["b"]): p for p in _comparisons(named, list(dict.fromkeys(pairs)),
-                                                        sec.metric) if p["n_sequences"]}
+    distinct = [p for p in dict.fromkeys(pairs) if p[0] in values and p[1] in values]
+    tested = {(p["a"], p["b"]): p for p in stats.compare(values, sec.metric, pairs=distinct)
+              if p["n_sequences"]}
     claims_json = [_claim(c, tested.get(pair), len(tested), states, sec.metric)
                    for c, pair in zip(sec.claims, pairs, strict=True)]
     label = METRIC_LABELS[sec.metric]
@@ -574,9 +577,12 @@ def _claims(ctx: ev.Context, recipe: Recipe, sec: Section, data: dict[str, Any],
             "the observed Δ would be decided, n·(detectable/|Δ|)², if Δ and the spread stayed "
             "the same (for '>' at least the number at which a Wilcoxon test can reach p < 0.05).")
     if any(e.seeds > 1 for c in sec.claims for e in (c.a, c.b)):
-        rule += (" Seed families are paired on their per-sequence means over seeds (there is no "
-                 "two-level paired comparison), so these intervals leave out the seed-to-seed "
-                 "variation; 'n × K' gives the sequences and the seeds of a/b.")
+        rule += (" A seed family's per-sequence value is its mean over seeds (Δ and p use "
+                 "these); its intervals resample the sequences and then, within each side "
+                 "independently, its seeds, so they hold the seed-to-seed variation. That part "
+                 "of the spread does not shrink with more sequences, so for seed families the "
+                 "number of sequences to decide may be too low. 'n × K' gives the sequences "
+                 "and the seeds of a/b.")
     caption = _caption(recipe, sec, data, [sec.data], not_ready, rule)
     comps = [c["comparison"] for c in claims_json]
     fig = plots.forest(sec.title, f"Δ{label} (a − b) with its 95% interval",
