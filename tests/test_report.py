@@ -261,6 +261,9 @@ def test_seeds_are_merged(data_root: Path, tmp_path: Path, monkeypatch) -> None:
     assert lo <= np.mean(aucs) <= hi
     md = (tmp_path / "out" / "report.md").read_text()
     assert "1/2 training seed(s) per tracker" in md
+    # the row-above comparison resamples the family's seeds too, as the claims section does
+    (pair,) = sec["comparisons"]
+    assert (pair["n_seeds_a"], pair["n_seeds_b"]) == (2, 1)
 
 
 BENCHMARKS_RECIPE = """

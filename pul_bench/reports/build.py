@@ -143,12 +143,12 @@ def _fmt_ci(v: float | None, ci: list[float] | None) -> str:
 def _comparisons(named: dict[str, dict[str, Any]], pairs: list[tuple[str, str]],
                  metric: str) -> list[dict[str, Any]]:
     """Paired verdicts (:func:`pul_bench.analysis.stats.compare`, Holm over ``pairs``) between
-    named score dicts on ``metric``; scores without per-sequence values of it are left out."""
+    named score dicts on ``metric`` (seed families resampled over their seeds too); scores
+    without per-sequence values of it are left out."""
     values = {}
     for name, s in named.items():
         try:
-            values[name] = {q: stats.sequence_value(e, metric)
-                            for q, e in (s.get("per_sequence") or {}).items()}
+            values[name] = stats.sequence_values(s, metric) if s.get("per_sequence") else {}
         except (PulBenchError, KeyError):
             continue
     kept = [(a, b) for a, b in pairs if values.get(a) and values.get(b)]
@@ -557,12 +557,9 @@ def _claims(ctx: ev.Context, recipe: Recipe, sec: Section, data: dict[str, Any],
     not_ready = _unique(not_ready)
     named = {n: s["scores"] for n, s in states.items() if s["status"] == "ok"}
     pairs = [(entry_name(c.a), entry_name(c.b)) for c in sec.claims]
-    # seed families give per-seed values, so their intervals resample seeds too
-    values = {n: stats.sequence_values(s, sec.metric) for n, s in named.items()}
     # 'a > b' and 'a >= b' on the same pair are one test, counted once by Holm
-    distinct = [p for p in dict.fromkeys(pairs) if p[0] in values and p[1] in values]
-    tested = {(p["a"], p["b"]): p for p in stats.compare(values, sec.metric, pairs=distinct)
-              if p["n_sequences"]}
+    tested = {(p["a"], p["b"]): p for p in _comparisons(named, list(dict.fromkeys(pairs)),
+                                                        sec.metric) if p["n_sequences"]}
     claims_json = [_claim(c, tested.get(pair), len(tested), states, sec.metric)
                    for c, pair in zip(sec.claims, pairs, strict=True)]
     label = METRIC_LABELS[sec.metric]
