@@ -184,6 +184,20 @@ def test_two_level_bootstrap_on_a_seed_family(published: dict) -> None:
     assert agg["KCF"]["auc_seed_sd"] == 0.0 and agg["KCF"]["auc"] == published["KCF"]["auc"]
 
 
+def test_merged_seeds_average_curves_and_attributes(published: dict) -> None:
+    """A seed family's curves and per-attribute scores are the means over its seeds, like its
+    AUC (the first seed's curve beside the mean AUC would plot one seed as the family)."""
+    seeds = [published[v] for v in ("ATOM", "DaSiamRPN", "SiamRPN")]
+    merged = stats.merge_seeds(seeds, resamples=0)
+    for key in ("success_curve", "precision_curve"):
+        assert merged[key] == pytest.approx(np.mean([s[key] for s in seeds], axis=0), abs=1e-12)
+    attr, metric = next((a, m) for a, v in seeds[0]["per_attribute"].items() for m in v
+                        if isinstance(v[m], float))
+    assert merged["per_attribute"][attr][metric] == pytest.approx(
+        np.mean([s["per_attribute"][attr][metric] for s in seeds]), abs=1e-12)
+    assert merged["auc"] == pytest.approx(np.mean([s["auc"] for s in seeds]), abs=1e-12)
+
+
 def _families(seed_sd: float) -> tuple[np.ndarray, np.ndarray]:
     """A (3 seeds) and B (2 seeds) on 10 sequences: A leads by 0.05 on every sequence up to
     0.002 noise, and each seed shifts all sequences by its own offset (``seed_sd`` apart)."""

@@ -443,12 +443,32 @@ def format_seeds(aggregated: Mapping[str, Mapping[str, Any]], metrics: Sequence[
     return "\n".join(lines)
 
 
+def _mean_over(values: list[Any]) -> Any:
+    """The mean over seeds of one score entry: numbers, equal-length curves and dicts of them
+    (per-attribute scores) elementwise; anything else (names, counts of differing shape) is the
+    first seed's."""
+    first = values[0]
+    if all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+        return float(np.mean(values))
+    if isinstance(first, list) and all(isinstance(v, list) and len(v) == len(first)
+                                       for v in values):
+        try:
+            return np.mean(np.asarray(values, dtype=float), axis=0).tolist()
+        except (TypeError, ValueError):
+            return first
+    if isinstance(first, dict) and all(isinstance(v, dict) and v.keys() == first.keys()
+                                       for v in values):
+        return {k: _mean_over([v[k] for v in values]) for k in first}
+    return first
+
+
 def merge_seeds(seed_scores: Sequence[Mapping[str, Any]], resamples: int = DEFAULT_RESAMPLES,
                 seed: int = DEFAULT_SEED) -> dict[str, Any]:
     """One score dict for K seeds of a tracker, shaped like a single seed's: each score with
     per-sequence parts (:func:`sequence_parts`) becomes the mean over seeds with its two-level
-    interval (``_ci``) and seed-to-seed SD (``_seed_sd``); other numbers become the mean over
-    seeds without an interval (the first seed's would not cover the others); ``per_sequence``
+    interval (``_ci``) and seed-to-seed SD (``_seed_sd``); other numbers, curves and
+    per-attribute scores become the mean over seeds without an interval (the first seed's
+    would not cover the others); ``per_sequence``
     holds the mean over seeds on the sequences all seeds cover and ``seed_per_sequence`` each
     seed's own (a list of K, for :func:`sequence_values`); ``n_seeds`` is K."""
     first = seed_scores[0]
@@ -460,10 +480,8 @@ def merge_seeds(seed_scores: Sequence[Mapping[str, Any]], resamples: int = DEFAU
     # a sequence's failures add up to the total, which is a sum, not a mean over sequences
     metrics = [m for m in METRICS if m != "failures"
                and (m in entry or (m == "robustness" and "frames" in entry))]
-    out: dict[str, Any] = {k: v for k, v in first.items() if not k.endswith("_ci")}
-    for key, value in first.items():
-        if isinstance(value, int | float) and not isinstance(value, bool) and key in METRICS:
-            out[key] = float(np.mean([s[key] for s in seed_scores]))
+    out: dict[str, Any] = {k: _mean_over([s.get(k) for s in seed_scores])
+                           for k in first if not k.endswith("_ci") and k != "per_sequence"}
     family = {"x" if k == 1 else f"x-s{k}": s for k, s in enumerate(seed_scores, 1)}
     agg = aggregate_seeds(family, metrics, resamples, seed)["x"] if metrics else {}
     for m in metrics:
