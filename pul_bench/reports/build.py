@@ -565,7 +565,10 @@ def _claims(ctx: ev.Context, recipe: Recipe, sec: Section, data: dict[str, Any],
     label = METRIC_LABELS[sec.metric]
     rule = (f"Δ = a − b in {label}: the mean of the per-sequence differences; [lo, hi]: its 95% "
             "paired-bootstrap interval over the sequences; p: two-sided Wilcoxon signed-rank, "
-            f"Holm-corrected over the {len(tested)} distinct comparison(s). 'a > b' holds when "
+            f"Holm-corrected over the {len(tested)} distinct comparison(s). 'a > b' reads 'a is "
+            "better than b'" + ("" if stats.METRICS.get(sec.metric, ("", True))[1] else
+                               f" (for {label}, lower is better: 'above 0' below means on the "
+                               "side where a is better, Δ < 0)") + ". 'a > b' holds when "
             "both agree (p < 0.05 and the interval above 0) and is contradicted when both agree "
             "the other way; 'a >= b' holds when the interval lies above 0, is contradicted when it "
             "lies below, and otherwise is consistent (a is not shown worse), equality not "
@@ -622,6 +625,8 @@ def _claim(claim: Claim, pair: dict[str, Any] | None, family: int,
         text = lacking[0] if lacking else "no common sequence"
         return {**out, "outcome": text, "reading": text}
     lo, hi = pair["ci"] or (math.nan, math.nan)
+    if not stats.METRICS.get(metric, (metric, True))[1]:  # lower is better: 'a > b' is Δ < 0
+        lo, hi = -hi, -lo
     decided = pair["significant"] if claim.relation == ">" else (lo > 0 or hi < 0)
     if decided and (lo > 0 or hi < 0):
         outcome = "holds" if lo > 0 else "contradicted"

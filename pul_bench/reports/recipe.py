@@ -367,14 +367,10 @@ class _Parser:
         return Section(**f, metrics=tuple(metrics), rows=tuple(rows))
 
     def claims(self, m: dict[str, yaml.Node], f: dict[str, Any]) -> Section:
-        """Claims pair per-sequence values, which OTB-kind scores have (EAO has none), and
-        read "larger is better", so the metric must be an OTB one."""
+        """Claims pair per-sequence values, which OTB-kind scores have (EAO has none)."""
         if _bench_kind(self.data[f["data"]]) != "otb":
             raise schema.fail(m["data"], "claims need an OTB-kind data source (they pair "
                                          "per-sequence scores)")
-        if self.data[f["data"]].localise:
-            raise schema.fail(m["data"], "claims read larger as better; loc_error is lower-"
-                                         "better: use a data source without 'localise'")
         claims, names = [], {}
         for x in _nodes(m["claims"], "claims"):
             cm = schema.keys(x, "claims[]", {"label", "a", "b", "relation"},
