@@ -94,7 +94,8 @@ def _shown_recipe(recipe: Recipe) -> str:
 
 
 def _describe(d: dict[str, Any]) -> str:
-    """'5 otb sequences (1,108 frames, <data>/sequences/otb)'."""
+    """'5 otb sequences (1,108 frames, <data>/sequences/otb)', and the networks' precision
+    where the data source sets one (it can move a score)."""
     n = len(d["sequences"])
     text = (f"{n} {d['benchmark'].upper()}-layout sequence{'s' * (n != 1)} "
             f"({d['frames']:,} frames, {d['root']})")
@@ -102,6 +103,8 @@ def _describe(d: dict[str, Any]) -> str:
     if interval and interval != standard:
         text += (f", EAO averaged over lengths {interval} instead of the standard {standard}, "
                  "which these short sequences do not reach")
+    if d.get("precision"):
+        text += f", networks run in {d['precision']}"
     return text
 
 

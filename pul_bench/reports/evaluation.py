@@ -9,6 +9,10 @@ refuse results made by another set-up). An entry with its own checkpoint runs un
 source with ``localise`` measures peak errors on frame pairs instead of tracking; each pair's
 error is kept in ``<runs>/localise/<benchmark>/<tracker>/pairs.json`` (with the same set-up
 record as results) and measured again only for another set-up, which is refused likewise.
+A data source with ``precision`` (``bf16``, say) runs everything of its own under
+``<runs>/precision-<precision>/`` in the same layout: the folder ``pulbench eval --precision
+bf16 --out <runs>/precision-bf16`` fills, while the default-precision results stay apart (a
+results folder refuses another set-up, and precision is part of it).
 
 An entry whose tracker is not registered or whose checkpoint is missing is never run: it is
 reported with its status and the command that trains it.
@@ -80,9 +84,14 @@ def _checkpoint(entry: Entry) -> Path:
     return p if p.is_absolute() else REPO_ROOT / p
 
 
-def _out(ctx: Context, entry: Entry) -> Path:
-    return ctx.runs if entry.checkpoint is None else \
-        ctx.runs / "checkpoints" / Path(entry.checkpoint).stem
+def _runs(ctx: Context, src: DataSource) -> Path:
+    """The runs folder of ``src``'s precision (results of each precision are kept apart)."""
+    return ctx.runs if src.precision is None else ctx.runs / f"precision-{src.precision}"
+
+
+def _out(ctx: Context, entry: Entry, src: DataSource) -> Path:
+    runs = _runs(ctx, src)
+    return runs if entry.checkpoint is None else runs / "checkpoints" / Path(entry.checkpoint).stem
 
 
 def evaluate(ctx: Context, entry: Entry, src: DataSource) -> dict[str, Any]:
@@ -105,9 +114,10 @@ def evaluate(ctx: Context, entry: Entry, src: DataSource) -> dict[str, Any]:
         ckpt = None if entry.checkpoint is None else _checkpoint(entry)
         extra = {"protocol": src.protocol} if src.protocol != "ope" else {}
         scores = runner.evaluate(bench=bench, tracker=entry.tracker, root=ctx.root(src),
-                                 out=_out(ctx, entry), workers=ctx.workers,
+                                 out=_out(ctx, entry, src), workers=ctx.workers,
                                  sequences=list(src.sequences) if src.sequences else None,
-                                 checkpoint=ckpt, **extra)
+                                 checkpoint=ckpt, overrides={"precision": src.precision},
+                                 **extra)
         state = {"status": "ok", "scores": scores[entry.tracker]}
     ctx.cache[key] = state
     return state
@@ -140,9 +150,10 @@ def localise(ctx: Context, entry: Entry, src: DataSource) -> dict[str, Any]:
     if not pairs:
         raise PulBenchError(f"data '{src.key}': no sequence is longer than {src.localise.gap} "
                             "annotated frames")
-    spec = get_spec(entry.tracker)
     ckpt = None if entry.checkpoint is None else _checkpoint(entry)
-    folder = _out(ctx, entry) / "localise" / bench.name / entry.tracker
+    spec = common.with_overrides(get_spec(entry.tracker), {"precision": src.precision},
+                                 ckpt is not None)
+    folder = _out(ctx, entry, src) / "localise" / bench.name / entry.tracker
     made_by = common.set_up(spec, ckpt)
     common.check_set_up(folder, made_by)
     cache = folder / "pairs.json"
@@ -180,7 +191,8 @@ def data_summary(ctx: Context, src: DataSource) -> dict[str, Any]:
         vseqs, missing = load_sequences(root, names)
         lengths = {s.name: len(s) for s in vseqs}
     out = {"benchmark": bench.name, "kind": bench.kind, "root": shown_path(root, ctx.data_root),
-           "sequences": lengths, "frames": sum(lengths.values()), "missing": list(missing)}
+           "sequences": lengths, "frames": sum(lengths.values()), "missing": list(missing),
+           "precision": src.precision}
     if bench.kind == "vot":
         out["eao_interval"] = list(bench.eao_interval) if bench.eao_interval else None
         standard = get_benchmark(src.benchmark).eao_interval
@@ -255,7 +267,7 @@ def evaluate_clips(ctx: Context, entry: Entry, src: DataSource, length: int,
         return state
     bench = ctx.benchmark(src)
     seqs, _ = load_otb(bench, ctx.root(src), src.sequences)
-    folder = ctx.runs / "clips" / src.key / f"L{length}"
+    folder = _runs(ctx, src) / "clips" / src.key / f"L{length}"
     names = make_clips(seqs, length, max_clips, folder / "sequences")
     if not names:
         return {"status": "no clips", "reason": f"no sequence has {length} frames"}
@@ -265,7 +277,8 @@ def evaluate_clips(ctx: Context, entry: Entry, src: DataSource, length: int,
     out = folder if entry.checkpoint is None else folder / "checkpoints" / Path(
         entry.checkpoint).stem
     scores = runner.evaluate(bench=clip_bench, tracker=entry.tracker, root=folder / "sequences",
-                             out=out, workers=ctx.workers, sequences=names, checkpoint=ckpt)
+                             out=out, workers=ctx.workers, sequences=names, checkpoint=ckpt,
+                             overrides={"precision": src.precision})
     return {"status": "ok", "scores": scores[entry.tracker], "clips": len(names)}
 
 

@@ -44,6 +44,8 @@ METRICS = {"auc": "otb", "dp20": "otb", "norm_prec": "otb", "sr50": "otb",
 METRIC_LABELS = {"auc": "AUC", "dp20": "DP@20", "norm_prec": "norm. precision",
                  "sr50": "SR@0.5", "eao": "EAO", "accuracy": "accuracy",
                  "robustness": "robustness", "loc_error": "peak error"}
+#: a data source's inference precision, the choices of ``pulbench eval --precision``
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 KINDS = ("table", "curve", "clip-length", "compare", "claims")
 #: a claim's relation: a larger than b (both tests must agree), or a not smaller than b
 RELATIONS = (">", ">=")
@@ -74,6 +76,9 @@ class DataSource:
     #: OTB-kind data: measure the network's peak error on these pairs (metric ``loc_error``)
     #: instead of tracking
     localise: Localise | None = None
+    #: network trackers' inference precision (None: each spec's own); results of a set
+    #: precision are kept apart, under ``<runs>/precision-<precision>/``
+    precision: str | None = bounded(None, choices=PRECISIONS)
 
 
 @dataclass(frozen=True)
