@@ -542,3 +542,22 @@ def test_claim_on_a_seed_family_pairs_per_sequence_seed_means(data_root: Path, t
     md = (tmp_path / "out" / "report.md").read_text()
     assert "| 3 × 1/2 |" in md and "then, within each side independently, its seeds" in md
     assert "leave out the seed-to-seed" not in md
+
+
+@pytest.mark.parametrize(("metric", "delta", "against"), [
+    ("auc", -0.035, True), ("auc", 0.035, False), ("loc_error", 0.035, True),
+    ("loc_error", -0.035, False)])
+def test_undecided_claim_says_when_delta_points_against_it(metric: str, delta: float,
+                                                           against: bool) -> None:
+    """An undecided '>' claim whose Δ lies on the losing side would, with more sequences, be
+    contradicted, not confirmed: the 'to decide' text says so (AUC: Δ < 0; peak error: Δ > 0)."""
+    from pul_bench.reports.build import _claim
+    from pul_bench.reports.recipe import Claim, Entry
+
+    claim = Claim("a > b", Entry("kcf"), Entry("csrt"), ">")
+    ok = {"status": "ok", "scores": {metric: 0.5}}
+    pair = {"delta": delta, "ci": [delta - 0.06, delta + 0.06], "se": 0.03, "significant": False,
+            "n_sequences": 10}
+    out = _claim(claim, pair, 5, {"kcf": ok, "csrt": ok}, metric)
+    assert out["outcome"] == "undecided" and out["to_decide"]["against"] is against
+    assert ("would contradict it" in out["to_decide_text"]) is against

@@ -628,7 +628,8 @@ def _claim(claim: Claim, pair: dict[str, Any] | None, family: int,
         text = lacking[0] if lacking else "no common sequence"
         return {**out, "outcome": text, "reading": text}
     lo, hi = pair["ci"] or (math.nan, math.nan)
-    if not stats.METRICS.get(metric, (metric, True))[1]:  # lower is better: 'a > b' is Δ < 0
+    sign = 1 if stats.METRICS.get(metric, (metric, True))[1] else -1  # lower better: a > b is Δ < 0
+    if sign < 0:
         lo, hi = -hi, -lo
     decided = pair["significant"] if claim.relation == ">" else (lo > 0 or hi < 0)
     if decided and (lo > 0 or hi < 0):
@@ -649,9 +650,12 @@ def _claim(claim: Claim, pair: dict[str, Any] | None, family: int,
     if needed is not None and claim.relation == ">":
         needed = max(needed, next(k for k in count(1)
                                   if family * stats.smallest_p(k) < stats.ALPHA))
-    out["to_decide"] = {"detectable": detectable, "sequences": needed}
+    against = sign * pair["delta"] < 0  # the observed Δ points away from the claim
+    out["to_decide"] = {"detectable": detectable, "sequences": needed, "against": against}
     out["to_decide_text"] = (f"detectable ±{detectable:.3f}; " + (
-        f"≈{needed} sequences" if needed is not None else "Δ = 0: no number of sequences"))
+        "Δ = 0: no number of sequences" if needed is None else
+        f"Δ points against the claim: ≈{needed} sequences would contradict it" if against else
+        f"≈{needed} sequences"))
     return out
 
 
