@@ -8,6 +8,7 @@
 # finished one (a finished stage is one whose exported checkpoint is newer than its model.pt).
 set -euo pipefail
 seed=${1:-1}
+source "$(dirname "$0")/train_stage.sh"
 bin=$(dirname "$(command -v pul_train || echo .venv/bin/pul_train)")
 for stage in bd:alexpul-bd bd:alexpul-bd-ahm tc:alexpul-tcl10 tc:alexpul-tcl10-bce \
              tc:alexpul-tcl20 tc:alexpul-tcl20-bce supervised:siamfc; do
@@ -15,13 +16,7 @@ for stage in bd:alexpul-bd bd:alexpul-bd-ahm tc:alexpul-tcl10 tc:alexpul-tcl10-b
     out=runs/train/$recipe-s$seed
     weights=trackers/weights/$recipe.pt
     [[ $seed == 1 ]] || weights=runs/weights/$recipe-s$seed.pt
-    if [[ -f $out/model.pt && $weights -nt $out/model.pt ]]; then
-        echo "== $recipe seed $seed: done ($weights)"
-        continue
-    fi
-    resume=()
-    [[ -f $out/checkpoints/last.pt ]] && resume=(--resume)
-    echo "== $recipe seed $seed: $(date -u +%H:%M:%S)"
-    "$bin/pul_train" "$task" --config "$recipe" --seeds "$seed" --quiet "${resume[@]}" \
+    train_stage "$recipe" "$seed" "$out" "$weights" \
+        "$bin/pul_train" "$task" --config "$recipe" --seeds "$seed" --quiet \
         --export "trackers/weights/$recipe.pt"
 done

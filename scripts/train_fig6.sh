@@ -10,6 +10,7 @@
 # retrains no finished one (one whose exported checkpoint is newer than its model.pt).
 set -euo pipefail
 seeds=${1:-1,2,3}
+source "$(dirname "$0")/train_stage.sh"
 bin=$(dirname "$(command -v pul_train || echo .venv/bin/pul_train)")
 checkpoints=()
 for seed in ${seeds//,/ }; do
@@ -25,15 +26,9 @@ for seed in ${seeds//,/ }; do
         weights=runs/weights/$name.pt
         [[ $seed == 1 ]] || weights=runs/weights/$name-s$seed.pt
         checkpoints+=("$weights")
-        if [[ -f $out/model.pt && $weights -nt $out/model.pt ]]; then
-            echo "== $name seed $seed: done ($weights)"
-            continue
-        fi
-        resume=()
-        [[ -f $out/checkpoints/last.pt ]] && resume=(--resume)
-        echo "== $name seed $seed: $(date -u +%H:%M:%S)"
-        "$bin/pul_train" supervised --config siamfc "${sets[@]}" --seeds "$seed" --quiet \
-            "${resume[@]}" --out "runs/train/$name" --export "runs/weights/$name.pt"
+        train_stage "$name" "$seed" "$out" "$weights" \
+            "$bin/pul_train" supervised --config siamfc "${sets[@]}" --seeds "$seed" --quiet \
+            --out "runs/train/$name" --export "runs/weights/$name.pt"
     done
 done
 echo "Fig. 6 checkpoints (seeds $seeds):"
