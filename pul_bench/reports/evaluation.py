@@ -89,9 +89,9 @@ def _runs(ctx: Context, src: DataSource) -> Path:
     return ctx.runs if src.precision is None else ctx.runs / f"precision-{src.precision}"
 
 
-def _out(ctx: Context, entry: Entry, src: DataSource) -> Path:
-    runs = _runs(ctx, src)
-    return runs if entry.checkpoint is None else runs / "checkpoints" / Path(entry.checkpoint).stem
+def _out(base: Path, entry: Entry) -> Path:
+    """Where ``entry`` runs under ``base``: an entry with its own checkpoint apart, by its stem."""
+    return base if entry.checkpoint is None else base / "checkpoints" / Path(entry.checkpoint).stem
 
 
 def evaluate(ctx: Context, entry: Entry, src: DataSource) -> dict[str, Any]:
@@ -114,7 +114,7 @@ def evaluate(ctx: Context, entry: Entry, src: DataSource) -> dict[str, Any]:
         ckpt = None if entry.checkpoint is None else _checkpoint(entry)
         extra = {"protocol": src.protocol} if src.protocol != "ope" else {}
         scores = runner.evaluate(bench=bench, tracker=entry.tracker, root=ctx.root(src),
-                                 out=_out(ctx, entry, src), workers=ctx.workers,
+                                 out=_out(_runs(ctx, src), entry), workers=ctx.workers,
                                  sequences=list(src.sequences) if src.sequences else None,
                                  checkpoint=ckpt, overrides={"precision": src.precision},
                                  **extra)
@@ -153,7 +153,7 @@ def localise(ctx: Context, entry: Entry, src: DataSource) -> dict[str, Any]:
     ckpt = None if entry.checkpoint is None else _checkpoint(entry)
     spec = common.with_overrides(get_spec(entry.tracker), {"precision": src.precision},
                                  ckpt is not None)
-    folder = _out(ctx, entry, src) / "localise" / bench.name / entry.tracker
+    folder = _out(_runs(ctx, src), entry) / "localise" / bench.name / entry.tracker
     made_by = common.set_up(spec, ckpt)
     common.check_set_up(folder, made_by)
     cache = folder / "pairs.json"
@@ -274,8 +274,7 @@ def evaluate_clips(ctx: Context, entry: Entry, src: DataSource, length: int,
     clip_bench = dataclasses.replace(bench, sequences=None, annotations=None)
     runner = common.runner("otb")
     ckpt = None if entry.checkpoint is None else _checkpoint(entry)
-    out = folder if entry.checkpoint is None else folder / "checkpoints" / Path(
-        entry.checkpoint).stem
+    out = _out(folder, entry)
     scores = runner.evaluate(bench=clip_bench, tracker=entry.tracker, root=folder / "sequences",
                              out=out, workers=ctx.workers, sequences=names, checkpoint=ckpt,
                              overrides={"precision": src.precision})
