@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from pul_bench.analysis import stats
 from pul_bench.datasets.otb import OTBSequence
 from pul_bench.errors import PulBenchError
 from pul_bench.geometry import box_center
@@ -99,3 +100,12 @@ def summarise(pairs: Sequence[Pair], errors: np.ndarray) -> dict[str, dict[str, 
                   "hit50": float((e[:, 1] <= 0.5).mean()), "error_px": float(e[:, 0].mean()),
                   "pairs": int(len(e))}
     return out
+
+
+def mean_error(per_seq: dict[str, dict[str, float]],
+               resamples: int = stats.DEFAULT_RESAMPLES) -> tuple[float, list[float] | None]:
+    """The mean over sequences of :func:`summarise`'s per-sequence errors, with its bootstrap
+    interval over sequences (None with ``resamples`` 0): sequences weigh equally, not pairs."""
+    values = [v["error"] for v in per_seq.values()]
+    ci = stats.interval(values, resamples=resamples) if resamples else None
+    return float(np.mean(values)), ci

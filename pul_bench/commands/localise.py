@@ -40,7 +40,7 @@ def localise_cmd(trackers: tuple[str, ...], benchmark: str, root: Path | None, p
     Every tracker sees the same pairs; with two or more, each pair of trackers gets a paired
     comparison over sequences (bootstrap interval, Wilcoxon, Holm).
     """
-    from pul_bench.analysis.localisation import peak_errors, sample_pairs, summarise
+    from pul_bench.analysis.localisation import mean_error, peak_errors, sample_pairs, summarise
     from pul_bench.datasets.otb import load_otb
     from pul_bench.registry import get_spec
 
@@ -58,10 +58,9 @@ def localise_cmd(trackers: tuple[str, ...], benchmark: str, root: Path | None, p
     for name in trackers:
         tracker = get_spec(name).create(checkpoint=checkpoint, benchmark=bench.name)
         per_seq = summarise(pairs, peak_errors(tracker, seqs, pairs))
-        values = [v["error"] for v in per_seq.values()]
+        error, ci = mean_error(per_seq, bootstrap)
         out["trackers"][name] = {
-            "error": sum(values) / len(values),
-            "error_ci": stats.interval(values, resamples=bootstrap) if bootstrap else None,
+            "error": error, "error_ci": ci,
             "hit50": sum(v["hit50"] for v in per_seq.values()) / len(per_seq),
             "n_sequences": len(per_seq), "per_sequence": per_seq}
     if len(trackers) > 1:

@@ -140,7 +140,7 @@ def localise(ctx: Context, entry: Entry, src: DataSource) -> dict[str, Any]:
     (:mod:`pul_bench.analysis.localisation`): the mean over sequences of each sequence's mean
     clipped error, its bootstrap interval over sequences, and per sequence ``loc_error``,
     ``hit50``, ``error_px`` and ``pairs``. Pairs measured before are read back, not measured."""
-    from pul_bench.analysis.localisation import peak_errors, sample_pairs, summarise
+    from pul_bench.analysis.localisation import mean_error, peak_errors, sample_pairs, summarise
 
     bench = ctx.benchmark(src)
     seqs, missing = load_otb(bench, ctx.root(src), src.sequences)
@@ -169,8 +169,8 @@ def localise(ctx: Context, entry: Entry, src: DataSource) -> dict[str, Any]:
         new = {k: e.tolist() for (k, _), e in zip(todo, errors, strict=True)}
         known = update_json(cache, lambda before: {**before, **new})
     per_seq = summarise(pairs, np.array([known[k] for k in keys]))
-    values = [v["error"] for v in per_seq.values()]
-    return {"loc_error": float(np.mean(values)), "loc_error_ci": stats.interval(values),
+    error, ci = mean_error(per_seq)
+    return {"loc_error": error, "loc_error_ci": ci,
             "pairs": len(pairs), "n_sequences": len(per_seq),
             "per_sequence": {n: {"loc_error": v["error"], "hit50": v["hit50"],
                                  "error_px": v["error_px"], "pairs": v["pairs"]}
