@@ -23,7 +23,10 @@ so a truncated or altered file is an :class:`InputError`, never a silently wrong
 Reference checkpoints committed under ``trackers/weights/`` are listed in its ``MANIFEST.yaml``
 (file sha256, weights sha256, architecture, recipe, data, scores; read by the strict schema
 reader, :class:`ManifestEntry`); :func:`update_manifest` writes an entry and
-:func:`verify_manifest` checks the folder against it.
+:func:`verify_manifest` checks the folder against it. Its ``uncommitted`` section lists, in the
+same form, checkpoints trained but kept out of git (training seeds 2 and 3, the Fig. 6 grid; their
+``file`` is relative to the manifest's folder, e.g. ``../../runs/weights/alexpul-bd-s2.pt``): their
+sha256 is what identifies the committed raw results that stand in for them in the reports.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import hashlib
+import os
 import subprocess
 from collections.abc import Mapping
 from pathlib import Path
@@ -41,7 +45,7 @@ import yaml
 from torch import nn
 
 from pul_bench import schema
-from pul_bench.errors import InputError
+from pul_bench.errors import InputError, PulBenchError
 from pul_bench.io import atomic_path, file_sha256
 from pul_bench.paths import REPO_ROOT
 
@@ -184,32 +188,53 @@ def load_backbone_init(path: str | Path,
 
 
 def update_manifest(manifest: str | Path, name: str, checkpoint: str | Path,
-                    scores: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Record (or replace) ``name``'s entry for a checkpoint beside ``manifest``; atomic.
+                    scores: dict[str, Any] | None = None,
+                    section: str = "weights") -> dict[str, Any]:
+    """Record (or replace) ``name``'s entry for ``checkpoint`` in ``section`` of ``manifest``
+    (``weights``: a file beside it; ``uncommitted``: anywhere, named relative to it); atomic.
 
     Without ``scores`` the entry keeps the scores it had, if the file is unchanged."""
+    if section not in SECTIONS:
+        raise PulBenchError(f"manifest section {section!r}: use one of {', '.join(SECTIONS)}")
     manifest, checkpoint = Path(manifest), Path(checkpoint)
     _, meta = load_checkpoint(checkpoint)
-    old = _read_manifest(manifest)["weights"].get(name, {})
-    if scores is None and old.get("sha256") == file_sha256(checkpoint):
-        scores = old.get("scores")
-    entry = {"file": checkpoint.name, "sha256": file_sha256(checkpoint),
-             "weights_sha256": meta["sha256"], "architecture": meta["architecture"],
-             "dtype": meta["dtype"], "recipe": meta.get("recipe"), "data": meta.get("data"),
-             "git_revision": meta.get("git_revision"), "date": meta.get("date"),
-             "scores": scores or {}}
     doc = _read_manifest(manifest)
-    doc["weights"][name] = entry
+    old = doc[section].get(name, {})
+    sha = file_sha256(checkpoint)
+    if scores is None and old.get("sha256") == sha:
+        scores = old.get("scores")
+    file = checkpoint.name if section == "weights" else \
+        Path(os.path.relpath(checkpoint.resolve(), manifest.parent.resolve())).as_posix()
+    doc[section][name] = {
+        "file": file, "sha256": sha, "weights_sha256": meta["sha256"],
+        "architecture": meta["architecture"], "dtype": meta["dtype"],
+        "recipe": meta.get("recipe"), "data": meta.get("data"),
+        "git_revision": meta.get("git_revision"), "date": meta.get("date"),
+        "scores": scores or {}}
+    if not doc["uncommitted"]:
+        del doc["uncommitted"]
     with atomic_path(manifest) as tmp:
         tmp.write_text(_MANIFEST_HEADER + yaml.safe_dump(doc, sort_keys=True))
-    return entry
+    return doc[section][name]
+
+
+def listed_sha256(manifest: str | Path, name: str) -> str | None:
+    """The sha256 ``manifest`` lists for checkpoint ``name`` (either section), None if none."""
+    doc = _read_manifest(Path(manifest))
+    entry = doc["weights"].get(name) or doc["uncommitted"].get(name) or {}
+    return entry.get("sha256")
 
 
 def verify_manifest(manifest: str | Path) -> list[str]:
-    """Problems between a manifest and the ``.pt`` files beside it (empty when consistent)."""
+    """Problems between a manifest and the ``.pt`` files beside it (empty when consistent); an
+    uncommitted checkpoint may be absent, but one that is present must match its sha256."""
     manifest = Path(manifest)
-    entries = _read_manifest(manifest)["weights"]
-    problems = []
+    doc = _read_manifest(manifest)
+    problems = [f"{name}: {manifest.parent / entry['file']} does not match its sha256"
+                for name, entry in doc["uncommitted"].items()
+                if (manifest.parent / entry["file"]).is_file()
+                and file_sha256(manifest.parent / entry["file"]) != entry["sha256"]]
+    entries = doc["weights"]
     listed = set()
     for name, entry in entries.items():
         f = manifest.parent / str(entry.get("file"))
@@ -225,9 +250,13 @@ def verify_manifest(manifest: str | Path) -> list[str]:
 
 
 _MANIFEST_HEADER = """\
-# Reference checkpoints (format: pul_bench/checkpoint.py), one entry per trackers/weights/*.pt.
+# Reference checkpoints (format: pul_bench/checkpoint.py), one entry per trackers/weights/*.pt;
+# under `uncommitted`, checkpoints kept out of git (other training seeds, Fig. 6), whose raw
+# results are committed in reports/runs/ instead.
 # Written by pul_bench.checkpoint.update_manifest; checked by verify_manifest in the tests.
 """
+
+SECTIONS = ("weights", "uncommitted")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -247,14 +276,16 @@ class ManifestEntry:
 
 
 def _read_manifest(manifest: Path) -> dict[str, Any]:
-    """The manifest as ``{"weights": {name: entry}}`` (entries keep only the keys written), read
-    by the strict schema reader: a duplicate key or a wrongly typed value names file and line."""
+    """The manifest as ``{section: {name: entry}}`` for both :data:`SECTIONS` (entries keep
+    only the keys written), read by the strict schema reader: a duplicate key or a wrongly typed
+    value names file and line."""
+    doc: dict[str, dict[str, Any]] = {section: {} for section in SECTIONS}
     if not manifest.is_file():
-        return {"weights": {}}
-    top = schema.keys(schema.load(manifest), "manifest", allowed=("weights",),
+        return doc
+    top = schema.keys(schema.load(manifest), "manifest", allowed=SECTIONS,
                       required=("weights",))
-    weights = {}
-    for name, node in schema.keys(top["weights"], "weights").items():
-        entry = schema.read_dataclass(node, ManifestEntry, f"weights.{name}")
-        weights[name] = {key: getattr(entry, key) for key in schema.keys(node, name)}
-    return {"weights": weights}
+    for section, entries in top.items():
+        for name, node in schema.keys(entries, section).items():
+            entry = schema.read_dataclass(node, ManifestEntry, f"{section}.{name}")
+            doc[section][name] = {key: getattr(entry, key) for key in schema.keys(node, name)}
+    return doc

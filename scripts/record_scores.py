@@ -7,7 +7,9 @@ For every checkpoint ``trackers/weights/<name>.pt``, the raw results of a tracke
 ``respul-tcl20``) in ``<runs>/results/otb|vot/<tracker>`` (as ``pulbench eval otb|vot --out <runs>``
 writes them) are scored on the shared data's sequences with the default
 conventions, and recorded with the sequence names, so nobody mistakes a 6-sequence score for a
-full-benchmark one.
+full-benchmark one. Checkpoints trained but not committed (``runs/weights/``: seeds 2 and 3,
+Fig. 6) are listed in the manifest's ``uncommitted`` section with their sha256, which is what lets
+their committed raw results (``reports/runs/``) stand in for them in the reports.
 """
 
 from __future__ import annotations
@@ -46,9 +48,10 @@ def main() -> None:
     ap.add_argument("--runs", type=Path, default=Path("runs"))
     args = ap.parse_args()
     weights = REPO_ROOT / "trackers" / "weights"
+    sections = {weights: "weights", REPO_ROOT / "runs" / "weights": "uncommitted"}
     users: dict[Path, list[str]] = {}  # checkpoint -> specs that run it, its namesake first
     for spec in all_specs().values():
-        if spec.checkpoint is not None and spec.checkpoint.parent == weights:
+        if spec.checkpoint is not None and spec.checkpoint.parent in sections:
             names = users.setdefault(spec.checkpoint, [])
             if spec.name == spec.checkpoint.stem:
                 names.insert(0, spec.name)
@@ -62,8 +65,10 @@ def main() -> None:
         for name in names:
             for kind, entry in _scores(args.runs, name).items():
                 scores.setdefault(kind, {**entry, "tracker": name})
-        if scores:
-            update_manifest(weights / "MANIFEST.yaml", ckpt.stem, ckpt, scores)
+        section = sections[ckpt.parent]
+        if scores or section == "uncommitted":  # a seed is listed by its sha256 even unscored
+            update_manifest(weights / "MANIFEST.yaml", ckpt.stem, ckpt, scores or None,
+                            section)
             print(ckpt.stem, json.dumps({b: {k: v for k, v in s.items() if k != "sequences"}
                                          for b, s in scores.items()}))
 

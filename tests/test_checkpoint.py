@@ -142,6 +142,28 @@ def test_manifest_records_and_detects_changes(tmp_path: Path, alexnet_sd) -> Non
     assert any("stray.pt is not listed" in p for p in problems)
 
 
+def test_manifest_lists_uncommitted_checkpoints_apart(tmp_path: Path, alexnet_sd) -> None:
+    """A seed kept out of git is listed by path and sha256: it may be absent, not different."""
+    from pul_bench.checkpoint import listed_sha256, update_manifest, verify_manifest
+
+    weights, runs = tmp_path / "trackers" / "weights", tmp_path / "runs" / "weights"
+    weights.mkdir(parents=True)
+    runs.mkdir(parents=True)
+    manifest = weights / "MANIFEST.yaml"
+    seed2 = runs / "alexpul-bd-s2.pt"
+    save_checkpoint(seed2, alexnet_sd, {"architecture": "alexnet"}, fp16=True)
+    entry = update_manifest(manifest, "alexpul-bd-s2", seed2, section="uncommitted")
+    assert entry["file"] == "../../runs/weights/alexpul-bd-s2.pt"
+    assert listed_sha256(manifest, "alexpul-bd-s2") == entry["sha256"]
+    assert listed_sha256(manifest, "alexpul-bd-s3") is None
+    assert verify_manifest(manifest) == []  # not beside the manifest, and not "not listed"
+    save_checkpoint(seed2, alexnet_sd, {"architecture": "alexnet"})  # retrained, not recorded
+    assert verify_manifest(manifest) == [
+        f"alexpul-bd-s2: {weights / entry['file']} does not match its sha256"]
+    seed2.unlink()  # a clone: absent is fine
+    assert verify_manifest(manifest) == []
+
+
 def test_committed_reference_weights_match_their_manifest() -> None:
     from pul_bench.checkpoint import verify_manifest
     from pul_bench.paths import REPO_ROOT

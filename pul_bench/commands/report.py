@@ -22,18 +22,28 @@ import click
                    "sequences there are reused, not recomputed.")
 @click.option("--workers", type=int, default=1, show_default=True,
               help="Sequences run in parallel processes.")
-def report_cmd(name: str, root: Path | None, out: Path | None, runs: Path, workers: int) -> None:
+@click.option("--kept", type=click.Path(path_type=Path, file_okay=False),
+              help="Committed raw results (default: reports/runs of the checkout) that stand in "
+                   "for checkpoints kept out of git (seeds 2 and 3, Fig. 6): used when their "
+                   "set-up record names the checkpoint's sha256 (the file's, or the one "
+                   "trackers/weights/MANIFEST.yaml lists) and they hold every run.")
+@click.option("--keep", is_flag=True,
+              help="Copy the raw results this report runs into --kept (then commit them).")
+def report_cmd(name: str, root: Path | None, out: Path | None, runs: Path, workers: int,
+               kept: Path | None, keep: bool) -> None:
     """Run the report recipe NAME (reports/NAME.yaml, or a path to a recipe YAML).
 
     \b
     Shipped recipes: ablation (Table 1), nr-vs-bce (Table 2, Fig. 6), clip-length (Fig. 3),
     compare (ours beside published raw OTB results), lasot-published (the published raw LaSOT
     results: intervals, a paired verdict, three curve plots). Trackers whose checkpoint is
-    missing are shown as 'not trained' with the command that trains them; nothing is invented.
+    missing are shown as 'not trained' with the command that trains them, unless committed
+    raw results made by that very checkpoint stand in for it (--kept); nothing is invented.
     """
     from pul_bench.errors import PulBenchError
     from pul_bench.paths import data_root
     from pul_bench.reports.build import run_report
+    from pul_bench.reports.evaluation import KEPT
     from pul_bench.reports.recipe import find_recipe, load_recipe
 
     if workers < 1:
@@ -44,7 +54,8 @@ def report_cmd(name: str, root: Path | None, out: Path | None, runs: Path, worke
                           *(["--root", str(root)] if root else []), "--out", str(out),
                           *(["--runs", str(runs)] if runs != Path("runs") else []),
                           *(["--workers", str(workers)] if workers != 1 else [])])
-    result = run_report(recipe, root or data_root(), out, runs, workers, command)
+    result = run_report(recipe, root or data_root(), out, runs, workers, command,
+                        kept or KEPT, keep)
     for n in result["not_ready"]:
         click.echo(f"not trained: {n['tracker']}"
                    + (f" ({n['checkpoint']})" if n["checkpoint"] else "")

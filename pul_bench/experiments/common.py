@@ -61,18 +61,20 @@ def runner(kind: str) -> ModuleType:
 # ---- which set-up made a results folder ---------------------------------------------------
 
 
-def set_up(spec: TrackerSpec, checkpoint: str | Path | None) -> dict[str, Any]:
+def set_up(spec: TrackerSpec, checkpoint: str | Path | None,
+           sha256: str | None = None) -> dict[str, Any]:
     """What decides a tracker's output: factory, resolved arguments, checkpoint content (its
-    path is kept for the reader, and compared only with records that predate the hash)."""
+    path is kept for the reader, and compared only with records that predate the hash).
+    ``sha256`` stands for the content of a checkpoint that is absent (one the manifest lists)."""
     ckpt = Path(checkpoint) if checkpoint is not None else spec.checkpoint
-    if ckpt is not None and not ckpt.is_file():
+    if ckpt is not None and sha256 is None and not ckpt.is_file():
         hint = f"\n  train it with: {spec.train}" if spec.train else ""
         raise PulBenchError(f"tracker {spec.name!r}: checkpoint not found: {ckpt}{hint}")
     factory = spec.factory if isinstance(spec.factory, str) else \
         f"{getattr(spec.factory, '__module__', '?')}:{getattr(spec.factory, '__qualname__', '?')}"
     return {"tracker": spec.name, "factory": factory,
             "args": json.loads(json.dumps(spec.args, default=str)),
-            "checkpoint_sha256": None if ckpt is None else file_sha256(ckpt),
+            "checkpoint_sha256": None if ckpt is None else sha256 or file_sha256(ckpt),
             "checkpoint": None if ckpt is None else str(ckpt.resolve())}
 
 
@@ -119,13 +121,23 @@ def check_set_up(result_dir: Path, made_by: dict[str, Any]) -> None:
     A record left in a folder without results (a run that made nothing) refuses nothing.
     """
     record = result_dir / RECORD
-    if not record.is_file():
-        return
+    if record.is_file():
+        _refuse_other(record, _read_record(record), made_by)
+
+
+def differs(record: Path, made_by: dict[str, Any]) -> bool:
+    """Whether the set-up record file ``record`` names another set-up than ``made_by``."""
+    before = _read_record(record)
+    if not isinstance(before, dict):
+        raise InputError(record, "expected a JSON object")
+    return bool(_differences(before, made_by))
+
+
+def _read_record(record: Path) -> Any:
     try:
-        before = json.loads(record.read_text())
+        return json.loads(record.read_text())
     except json.JSONDecodeError as e:
         raise InputError(record, f"not valid JSON: {e.msg}", e.lineno) from None
-    _refuse_other(record, before, made_by)
 
 
 def _refuse_other(record: Path, before: Any, made_by: dict[str, Any]) -> bool:

@@ -83,7 +83,6 @@ def evaluate(
     ``tre`` or ``sre``. ``overrides`` replace spec arguments (``device``, ``precision``);
     ``shard`` (K, N) runs only shard K's sequences (:func:`common.in_shard`) and scores nothing.
     """
-    from pul_bench.analysis.otb import score
     from pul_bench.datasets.otb import load_otb
 
     root, out = Path(root), Path(out)
@@ -131,10 +130,7 @@ def evaluate(
                    file=sys.stderr)
         return {}
 
-    scored = dataclasses.replace(bench, sequences=tuple(s.name for s in seqs)) if sequences \
-        else bench
-    scores = score(bench=scored, result_dirs=[result_dir], root=root, resamples=resamples,
-                   seed=seed, protocol=protocol, curve_bands=True)
+    scores = _score(bench, seqs, result_dir, root, bool(sequences), protocol, resamples, seed)
     report_dir = out / "reports" / bench.name
     if protocol != "ope":
         report_dir /= protocol
@@ -142,6 +138,35 @@ def evaluate(
             norm_precision=bench.layout in ("lasot", "trackingnet"))
     tqdm.write(f"results in {result_dir}; scores and plots in {report_dir}", file=sys.stderr)
     return scores
+
+
+def score_finished(bench: Benchmark, result_dir: Path, root: Path,
+                   sequences: Sequence[str] | None = None,
+                   protocol: str = "ope") -> dict[str, Any] | None:
+    """What :func:`evaluate` returns for the raw results in ``result_dir`` when every run it
+    would make is there, else None; runs nothing (committed results are scored this way)."""
+    from pul_bench.datasets.otb import load_otb
+
+    seqs, missing = load_otb(bench, root, sequences)
+    if not seqs or (sequences and missing):
+        return None
+    omit_dirs = protocols.init_omit_dirs(bench, root) if protocol != "ope" else []
+    if not all(_finished(j) for s in seqs
+               for j in _jobs(s, bench.name, result_dir, protocol, omit_dirs)):
+        return None
+    return _score(bench, seqs, result_dir, root, bool(sequences), protocol,
+                  stats.DEFAULT_RESAMPLES, stats.DEFAULT_SEED)
+
+
+def _score(bench: Benchmark, seqs: Sequence[OTBSequence], result_dir: Path, root: Path,
+           subset: bool, protocol: str, resamples: int, seed: int) -> dict[str, Any]:
+    """Scores of ``result_dir`` on the whole benchmark, or on ``seqs`` only if ``subset``."""
+    from pul_bench.analysis.otb import score
+
+    scored = dataclasses.replace(bench, sequences=tuple(s.name for s in seqs)) if subset \
+        else bench
+    return score(bench=scored, result_dirs=[result_dir], root=root, resamples=resamples,
+                 seed=seed, protocol=protocol, curve_bands=True)
 
 
 def _check_first_box(box: np.ndarray, source: Path, line: int) -> None:

@@ -166,6 +166,19 @@ def evaluate(bench: Benchmark, tracker: str, root: Path, out: Path, workers: int
     return scores
 
 
+def score_finished(bench: Benchmark, result_dir: Path, root: Path,
+                   sequences: list[str] | None = None) -> dict | None:
+    """What :func:`evaluate` returns for the raw results in ``result_dir`` when every sequence
+    it would run has its first repetition there, else None; runs nothing (committed results
+    are scored this way)."""
+    seqs, _ = load_sequences(root, _names(bench, root, sequences), need_images=True)
+    if not seqs or not all(results.vot_run_path(results.vot_sequence_dir(result_dir, s.name),
+                                                s.name, 1).is_file() for s in seqs):
+        return None
+    scored = analysis.score_details(_subset(bench, [s.name for s in seqs]), [result_dir], root)
+    return {k: v.scores for k, v in scored.items()}
+
+
 def _names(bench: Benchmark, root: Path, sequences: list[str] | None) -> tuple[str, ...] | None:
     """The sequences to run: ``sequences`` (any case) if given, checked against the benchmark's
     list and ``root``'s ``list.txt``, else the benchmark's list (None: all of ``root``)."""

@@ -34,9 +34,14 @@ class _Built:
 
 
 def run_report(recipe: Recipe, data_root: Path, out: Path, runs: Path, workers: int = 1,
-               command: str = "") -> dict[str, Any]:
-    """Run every section of ``recipe``; write its outputs into ``out``; return the JSON."""
-    ctx = ev.Context(data_root=Path(data_root), runs=Path(runs), workers=workers)
+               command: str = "", kept: Path | None = None, keep: bool = False
+               ) -> dict[str, Any]:
+    """Run every section of ``recipe``; write its outputs into ``out``; return the JSON.
+
+    ``kept``: a folder of committed results that stand in for absent checkpoints (see
+    :mod:`.evaluation`); with ``keep``, what runs is copied there."""
+    ctx = ev.Context(data_root=Path(data_root), runs=Path(runs), workers=workers,
+                     kept=None if kept is None else Path(kept), keep=keep)
     used = sorted({k for s in recipe.sections for k in _data_keys(s)})
     data = {k: ev.data_summary(ctx, recipe.data[k]) for k in used}
     for k, d in data.items():

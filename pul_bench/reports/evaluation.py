@@ -14,8 +14,16 @@ A data source with ``precision`` (``bf16``, say) runs everything of its own unde
 bf16 --out <runs>/precision-bf16`` fills, while the default-precision results stay apart (a
 results folder refuses another set-up, and precision is part of it).
 
-An entry whose tracker is not registered or whose checkpoint is missing is never run: it is
-reported with its status and the command that trains it.
+Committed raw results (``reports/runs/``, the same layout, without timings) stand in for
+checkpoints kept out of git (training seeds 2 and 3, Fig. 6): a folder there is scored, without
+running anything, when its set-up record names the set-up the report asks for, its checkpoint
+identified by content (the file's sha256, or for an absent file the sha256 that
+``trackers/weights/MANIFEST.yaml`` lists under its name), and it holds every run the runner would
+make. ``pulbench report --keep`` copies the results a report ran there.
+
+An entry whose tracker is not registered or whose checkpoint is missing (and not stood in for
+by committed results) is never run: it is reported with its status and the command that trains
+it.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -32,6 +41,7 @@ import numpy as np
 from pul_bench import results
 from pul_bench.analysis import stats
 from pul_bench.benchmarks import Benchmark, get_benchmark
+from pul_bench.checkpoint import listed_sha256
 from pul_bench.datasets.otb import OTBSequence, load_otb, match_names, read_boxes
 from pul_bench.errors import InputError, PulBenchError
 from pul_bench.experiments import common
@@ -43,11 +53,14 @@ from pul_bench.reports.recipe import DataSource, Entry
 
 @dataclasses.dataclass
 class Context:
-    """Where data and runs live for one report, and results computed so far (by key)."""
+    """Where data, runs and committed results live for one report, and results computed so
+    far (by key)."""
 
     data_root: Path
     runs: Path
     workers: int = 1
+    kept: Path | None = None  # committed results (None: not read)
+    keep: bool = False  # copy what runs into ``kept``
     cache: dict[tuple, dict[str, Any]] = dataclasses.field(default_factory=dict)
 
     def root(self, src: DataSource) -> Path:
@@ -84,9 +97,20 @@ def _checkpoint(entry: Entry) -> Path:
     return p if p.is_absolute() else REPO_ROOT / p
 
 
-def _runs(ctx: Context, src: DataSource) -> Path:
-    """The runs folder of ``src``'s precision (results of each precision are kept apart)."""
-    return ctx.runs if src.precision is None else ctx.runs / f"precision-{src.precision}"
+KEPT = REPO_ROOT / "reports" / "runs"
+MANIFEST = REPO_ROOT / "trackers" / "weights" / "MANIFEST.yaml"
+
+
+def _runs(base: Path, src: DataSource) -> Path:
+    """The folder of ``src``'s precision under a runs folder ``base`` (results of each precision
+    are kept apart)."""
+    return base if src.precision is None else base / f"precision-{src.precision}"
+
+
+def _folder(base: Path, entry: Entry, src: DataSource, bench: Benchmark) -> Path:
+    """Where ``entry``'s results on ``src`` are under a runs folder ``base``."""
+    kind = "localise" if src.localise is not None else "results"
+    return _out(_runs(base, src), entry) / kind / bench.name / entry.tracker
 
 
 def _out(base: Path, entry: Entry) -> Path:
@@ -95,7 +119,8 @@ def _out(base: Path, entry: Entry) -> Path:
 
 
 def evaluate(ctx: Context, entry: Entry, src: DataSource) -> dict[str, Any]:
-    """Scores of ``entry`` on ``src`` (running what is missing), or its not-ready status.
+    """Scores of ``entry`` on ``src`` (committed results if they stand in for it, else running
+    what is missing), or its not-ready status.
 
     An entry with ``seeds`` > 1 is scored once per seed and merged
     (:func:`pul_bench.analysis.stats.merge_seeds`); it is ready only when every seed is.
@@ -105,23 +130,74 @@ def evaluate(ctx: Context, entry: Entry, src: DataSource) -> dict[str, Any]:
     key = (entry.tracker, entry.checkpoint, src)
     if key in ctx.cache:
         return ctx.cache[key]
-    state = status(entry)
-    if state["status"] == "ready" and src.localise is not None:
-        state = {"status": "ok", "scores": localise(ctx, entry, src)}
-    elif state["status"] == "ready":
-        bench = ctx.benchmark(src)
-        runner = common.runner(bench.kind)
-        ckpt = None if entry.checkpoint is None else _checkpoint(entry)
-        extra = {"protocol": src.protocol} if src.protocol != "ope" else {}
-        scores = runner.evaluate(bench=bench, tracker=entry.tracker, root=ctx.root(src),
-                                 out=_out(_runs(ctx, src), entry), workers=ctx.workers,
-                                 sequences=list(src.sequences) if src.sequences else None,
-                                 checkpoint=ckpt, overrides={"precision": src.precision},
-                                 **extra)
-        state = {"status": "ok", "scores": scores[entry.tracker]}
+    kept = _kept_scores(ctx, entry, src)
+    state = status(entry) if kept is None else {"status": "ok", "scores": kept}
+    if kept is None and state["status"] == "ready":
+        if src.localise is not None:
+            scores = localise(ctx, entry, src)
+        else:
+            bench = ctx.benchmark(src)
+            runner = common.runner(bench.kind)
+            extra = {"protocol": src.protocol} if src.protocol != "ope" else {}
+            scores = runner.evaluate(
+                bench=bench, tracker=entry.tracker, root=ctx.root(src),
+                out=_out(_runs(ctx.runs, src), entry), workers=ctx.workers,
+                sequences=list(src.sequences) if src.sequences else None,
+                checkpoint=_ckpt(entry), overrides={"precision": src.precision},
+                **extra)[entry.tracker]
+        state = {"status": "ok", "scores": scores}
+        if ctx.keep and ctx.kept is not None:
+            _keep(ctx, entry, src)
     ctx.cache[key] = state
     return state
 
+
+def _ckpt(entry: Entry) -> Path | None:
+    return None if entry.checkpoint is None else _checkpoint(entry)
+
+
+def _set_up(entry: Entry, src: DataSource) -> dict[str, Any] | None:
+    """The set-up record that results of ``entry`` on ``src`` must carry; for an absent
+    checkpoint, the one the manifest lists under its name (None if it lists none)."""
+    ckpt = _ckpt(entry)
+    spec = common.with_overrides(get_spec(entry.tracker), {"precision": src.precision},
+                                 ckpt is not None)
+    path = ckpt or spec.checkpoint
+    if path is None or path.is_file():
+        return common.set_up(spec, ckpt)
+    sha = listed_sha256(MANIFEST, path.stem)
+    return None if sha is None else common.set_up(spec, ckpt, sha)
+
+
+def _kept_scores(ctx: Context, entry: Entry, src: DataSource) -> dict[str, Any] | None:
+    """Scores of ``entry`` from the committed results, if they stand in for it (see the module
+    docstring), else None."""
+    if ctx.kept is None:
+        return None
+    bench = ctx.benchmark(src)
+    folder = _folder(ctx.kept, entry, src, bench)
+    record = folder / common.RECORD
+    if not record.is_file():
+        return None
+    made_by = _set_up(entry, src)
+    if made_by is None or common.differs(record, made_by):
+        return None
+    if src.localise is not None:
+        return localise(ctx, entry, src, folder)
+    extra = {"protocol": src.protocol} if src.protocol != "ope" else {}
+    scores = common.runner(bench.kind).score_finished(
+        bench, folder, ctx.root(src), list(src.sequences) if src.sequences else None, **extra)
+    return None if scores is None else scores[entry.tracker]
+
+
+def _keep(ctx: Context, entry: Entry, src: DataSource) -> None:
+    """Copy ``entry``'s results on ``src`` (set-up record and raw results, no timings) into
+    the committed results, replacing what was there."""
+    bench = ctx.benchmark(src)
+    source, target = _folder(ctx.runs, entry, src, bench), _folder(ctx.kept, entry, src, bench)
+    if target.exists():
+        shutil.rmtree(target)
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns("times", "*_time.*", ".*"))
 
 def _evaluate_seeds(ctx: Context, entry: Entry, src: DataSource) -> dict[str, Any]:
     seeds = entry.seed_entries()
@@ -135,11 +211,14 @@ def _evaluate_seeds(ctx: Context, entry: Entry, src: DataSource) -> dict[str, An
             "scores": stats.merge_seeds([s["scores"] for s in states])}
 
 
-def localise(ctx: Context, entry: Entry, src: DataSource) -> dict[str, Any]:
+def localise(ctx: Context, entry: Entry, src: DataSource,
+             kept: Path | None = None) -> dict[str, Any] | None:
     """``loc_error`` of a single-seed ``entry`` on ``src``'s seeded pairs
     (:mod:`pul_bench.analysis.localisation`): the mean over sequences of each sequence's mean
     clipped error, its bootstrap interval over sequences, and per sequence ``loc_error``,
-    ``hit50``, ``error_px`` and ``pairs``. Pairs measured before are read back, not measured."""
+    ``hit50``, ``error_px`` and ``pairs``. Pairs measured before are read back, not measured.
+    With ``kept`` (a committed folder whose record names this set-up), nothing is measured:
+    None unless that folder holds every pair."""
     from pul_bench.analysis.localisation import mean_error, peak_errors, sample_pairs, summarise
 
     bench = ctx.benchmark(src)
@@ -150,12 +229,13 @@ def localise(ctx: Context, entry: Entry, src: DataSource) -> dict[str, Any]:
     if not pairs:
         raise PulBenchError(f"data '{src.key}': no sequence is longer than {src.localise.gap} "
                             "annotated frames")
-    ckpt = None if entry.checkpoint is None else _checkpoint(entry)
-    spec = common.with_overrides(get_spec(entry.tracker), {"precision": src.precision},
-                                 ckpt is not None)
-    folder = _out(_runs(ctx, src), entry) / "localise" / bench.name / entry.tracker
-    made_by = common.set_up(spec, ckpt)
-    common.check_set_up(folder, made_by)
+    folder = kept or _folder(ctx.runs, entry, src, bench)
+    if kept is None:
+        ckpt = _ckpt(entry)
+        spec = common.with_overrides(get_spec(entry.tracker), {"precision": src.precision},
+                                     ckpt is not None)
+        made_by = common.set_up(spec, ckpt)
+        common.check_set_up(folder, made_by)
     cache = folder / "pairs.json"
     keys = [f"{p.sequence}:{p.template}:{p.search}" for p in pairs]
     try:
@@ -163,6 +243,8 @@ def localise(ctx: Context, entry: Entry, src: DataSource) -> dict[str, Any]:
     except json.JSONDecodeError as e:
         raise InputError(cache, f"not valid JSON: {e.msg}", e.lineno) from None
     todo = [(k, p) for k, p in zip(keys, pairs, strict=True) if k not in known]
+    if todo and kept is not None:
+        return None
     if todo:
         tracker = common.build_tracker(spec, ckpt, bench.name, folder, made_by)
         errors = peak_errors(tracker, seqs, [p for _, p in todo])
@@ -267,13 +349,13 @@ def evaluate_clips(ctx: Context, entry: Entry, src: DataSource, length: int,
         return state
     bench = ctx.benchmark(src)
     seqs, _ = load_otb(bench, ctx.root(src), src.sequences)
-    folder = _runs(ctx, src) / "clips" / src.key / f"L{length}"
+    folder = _runs(ctx.runs, src) / "clips" / src.key / f"L{length}"
     names = make_clips(seqs, length, max_clips, folder / "sequences")
     if not names:
         return {"status": "no clips", "reason": f"no sequence has {length} frames"}
     clip_bench = dataclasses.replace(bench, sequences=None, annotations=None)
     runner = common.runner("otb")
-    ckpt = None if entry.checkpoint is None else _checkpoint(entry)
+    ckpt = _ckpt(entry)
     out = _out(folder, entry)
     scores = runner.evaluate(bench=clip_bench, tracker=entry.tracker, root=folder / "sequences",
                              out=out, workers=ctx.workers, sequences=names, checkpoint=ckpt,

@@ -1,0 +1,101 @@
+"""Committed raw results standing in for a checkpoint kept out of git (seeds 2 and 3, Fig. 6):
+``pulbench report --keep`` copies what ran, and a later report without the checkpoint scores the
+copy exactly as it scored the run, but only while the manifest names that checkpoint's sha256
+and the copy holds every run."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from pul_bench.checkpoint import update_manifest
+from pul_bench.paths import REPO_ROOT
+from pul_bench.reports import evaluation
+from pul_bench.reports.build import run_report
+from pul_bench.reports.recipe import load_recipe
+
+RECIPE = """
+title: kept results
+scale: "test scale, no training"
+data:
+  otb: {benchmark: otb, root: sequences/otb, sequences: [dtb_SnowBoarding4]}
+  vot: {benchmark: vot, root: sequences/vot, sequences: [ball1], eao_interval: [20, 100]}
+  pairs: {benchmark: otb, root: sequences/otb, sequences: [dtb_SnowBoarding4],
+          localise: {pairs: 3, gap: 10, seed: 1}}
+sections:
+  - kind: table
+    id: tab
+    title: kept table
+    metrics:
+      - {data: otb, metric: auc}
+      - {data: vot, metric: accuracy}
+      - {data: pairs, metric: loc_error, label: peak error}
+    groups: [A]
+    rows:
+      - {label: net, cells: [kept-net]}
+"""
+
+
+def _cell(out: Path) -> dict:
+    return json.loads((out / "report.json").read_text())["sections"][0]["rows"][0]["cells"][0]
+
+
+@pytest.fixture()
+def setup(data_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict:
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    ckpt = tmp_path / "kept-net.pt"
+    shutil.copy(REPO_ROOT / "trackers" / "weights" / "siamfc.pt", ckpt)
+    spec = (REPO_ROOT / "trackers" / "siamfc.yaml").read_text()
+    spec = spec.replace("name: siamfc", "name: kept-net").replace(
+        "checkpoint: weights/siamfc.pt", f"checkpoint: {ckpt}")
+    (specs / "kept-net.yaml").write_text(spec.replace("train: pul_train", "train: make kept-net #"))
+    monkeypatch.setenv("PULBENCH_TRACKERS", str(specs))
+    manifest = tmp_path / "MANIFEST.yaml"
+    monkeypatch.setattr(evaluation, "MANIFEST", manifest)
+    update_manifest(manifest, "kept-net", ckpt, section="uncommitted")
+    (tmp_path / "kept.yaml").write_text(RECIPE)
+    return {"tmp": tmp_path, "ckpt": ckpt, "manifest": manifest, "data": data_root,
+            "recipe": load_recipe(tmp_path / "kept.yaml"), "kept": tmp_path / "kept"}
+
+
+def _report(s: dict, name: str, keep: bool = False) -> dict:
+    run_report(s["recipe"], s["data"], s["tmp"] / name, s["tmp"] / f"runs-{name}",
+               kept=s["kept"], keep=keep)
+    return _cell(s["tmp"] / name)
+
+
+def test_kept_results_stand_in_for_an_absent_checkpoint(setup: dict) -> None:
+    s = setup
+    ran = _report(s, "ran", keep=True)
+    assert ran["status"] == "ok"
+    otb = s["kept"] / "results" / "otb" / "kept-net"
+    assert (otb / "dtb_SnowBoarding4.txt").is_file() and (otb / "run.json").is_file()
+    assert not (otb / "times").exists()  # timings are not scores: not committed
+    assert not list((s["kept"] / "results" / "vot").rglob("*_time.*"))
+    assert (s["kept"] / "localise" / "otb" / "kept-net" / "pairs.json").is_file()
+
+    s["ckpt"].unlink()  # as on a clone: the checkpoint was never committed
+    again = _report(s, "again")
+    assert again["status"] == "ok"
+    assert again["scores"] == ran["scores"]
+    assert not (s["tmp"] / "runs-again").exists()  # nothing ran
+
+    lost = s["kept"] / "results" / "vot" / "kept-net" / "baseline" / "ball1" / "ball1_001.txt"
+    lost.unlink()  # an incomplete copy does not stand in; the complete ones still do
+    cell = _report(s, "incomplete")
+    assert cell["ours"]["VOT accuracy"] is None and "vot" not in cell["scores"]
+    assert cell["ours"]["OTB AUC"] == ran["ours"]["OTB AUC"]
+    report = json.loads((s["tmp"] / "incomplete" / "report.json").read_text())
+    assert [n["tracker"] for n in report["not_ready"]] == ["kept-net"]
+
+    other = s["tmp"] / "other" / "kept-net.pt"  # retrained: the manifest lists another file
+    other.parent.mkdir()
+    shutil.copy(REPO_ROOT / "trackers" / "weights" / "alexpul-bd.pt", other)
+    update_manifest(s["manifest"], "kept-net", other, section="uncommitted")
+    cell = _report(s, "stale")
+    assert cell["status"] == "not trained" and cell["scores"] == {}
+    assert cell["train"] == "make kept-net"
