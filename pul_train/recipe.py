@@ -56,6 +56,7 @@ class RuntimeConfig:
     channels_last: bool = False  # channels-last images and weights
     workers: int = bounded(2, lo=1)  # processes for proposals, threads for patch crops
     threads: int = bounded(0, lo=0)  # torch CPU threads; 0 keeps torch's default
+    snapshot_every: int = bounded(0, lo=0)  # also export snapshots/epoch-NNN.pt every N epochs
 
 
 @dataclass(frozen=True)

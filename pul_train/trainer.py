@@ -332,6 +332,10 @@ def train(
             # a task may log per-epoch figures of its plan (BD: overlapping negatives)
             rows.append({**{k: row[k] for k in LOG_FIELDS}, **getattr(task, "stats", {})})
             if d.main:
+                every = recipe.runtime.snapshot_every  # before last.pt: a resume never skips one
+                if every and (epoch + 1) % every == 0:
+                    _export(task, model, recipe, root, prec, rows,
+                            out / "snapshots" / f"epoch-{epoch + 1:03d}.pt")
                 state = {"epoch": epoch + 1, "model": model.state_dict(),
                          "optimizer": opt.state_dict(), "scaler": scaler.state_dict(),
                          "recipe": _comparable(recipe), "log": rows}
@@ -343,15 +347,21 @@ def train(
                 dist.barrier()
     summary = {"epochs": recipe.epochs, "world_size": d.world, "log": rows}
     if d.main:
-        from pul_bench.checkpoint import save_checkpoint
-
-        weights, meta = task.export(model)
-        meta.update(recipe=_portable(recipe.source), data=_portable(str(root)),
-                    epochs=recipe.epochs, precision=prec.name,
-                    seed=recipe.seed, final_loss=rows[-1]["loss"] if rows else None)
-        save_checkpoint(out / "model.pt", weights, meta)
+        _export(task, model, recipe, root, prec, rows, out / "model.pt")
         summary["model"] = str(out / "model.pt")
     return summary
+
+
+def _export(task: Task, model: nn.Module, recipe: Recipe, root: Path, prec: Precision,
+            rows: list[dict[str, Any]], path: Path) -> None:
+    """Write the model as a checkpoint (the tracker's format) with what made it."""
+    from pul_bench.checkpoint import save_checkpoint
+
+    weights, meta = task.export(model)
+    meta.update(recipe=_portable(recipe.source), data=_portable(str(root)),
+                epochs=len(rows), precision=prec.name,
+                seed=recipe.seed, final_loss=rows[-1]["loss"] if rows else None)
+    save_checkpoint(path, weights, meta)
 
 
 def run_epoch(task: Task, net: nn.Module, opt: torch.optim.Optimizer,

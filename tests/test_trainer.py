@@ -53,7 +53,7 @@ backbone: tiny_net:build
 epochs: 6
 seed: 3
 data: {{root: {root}, kind: folders, stride: 20}}
-runtime: {{device: cpu, workers: 1, threads: 1}}
+runtime: {{device: cpu, workers: 1, threads: 1, snapshot_every: 2}}
 bd: {{patches_per_video: 6, batch_size: 6, patch_size: 32, ahm_start_epoch: 2,
       ahm_expansion: 2, embed_batch: 8}}
 """)
@@ -101,6 +101,14 @@ def test_kill_and_resume_matches_uninterrupted_run(setup: dict) -> None:
     resumed = json.loads((killed / "log.json").read_text())["epochs"]
     assert [r["loss"] for r in full] == [r["loss"] for r in resumed]
     assert [r["phase"] for r in full] == ["random"] * 2 + ["ahm"] * 4
+    # snapshots every 2 epochs, in the tracker's checkpoint format, the last one the model
+    for run in (tmp / "full", killed):
+        snaps = sorted(p.name for p in (run / "snapshots").iterdir())
+        assert snaps == ["epoch-002.pt", "epoch-004.pt", "epoch-006.pt"]
+    last, last_meta = load_checkpoint(killed / "snapshots" / "epoch-006.pt")
+    assert all(torch.equal(last[k], b[k]) for k in b) and last_meta["epochs"] == 6
+    early, early_meta = load_checkpoint(tmp / "full" / "snapshots" / "epoch-002.pt")
+    assert early_meta["epochs"] == 2 and not all(torch.equal(early[k], a[k]) for k in a)
     assert (killed / "loss.png").stat().st_size > 1000
     assert (killed / "log.csv").read_text().count("\n") == 7
 
