@@ -27,7 +27,7 @@ from pul_bench.errors import PulBenchError
 from pul_bench.io import progress_bar
 from pul_bench.paths import data_root
 from pul_bench.registry import get_spec
-from pul_bench.tracker import Tracker, read_image
+from pul_bench.tracker import PRECISIONS, Tracker, read_image
 
 
 @click.group("bench")
@@ -84,7 +84,7 @@ def _gflop_per_frame(tracker: Tracker, image: np.ndarray, box: np.ndarray) -> fl
 
 @bench_cmd.command("speed")
 @click.argument("tracker")
-@click.option("--precision", type=click.Choice(["fp32", "bf16", "fp16"]), default="fp32",
+@click.option("--precision", type=click.Choice(PRECISIONS), default="fp32",
               show_default=True, help="Inference precision of the optimised tracker.")
 @click.option("--threads", type=int, help="torch intra-op threads (default: torch's choice).")
 @click.option("--root", type=click.Path(path_type=Path, file_okay=False),

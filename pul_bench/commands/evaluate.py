@@ -24,6 +24,7 @@ from pul_bench.analysis import stats
 from pul_bench.benchmarks import Benchmark, get_benchmark
 from pul_bench.experiments.common import runner
 from pul_bench.protocols import PROTOCOLS
+from pul_bench.tracker import PRECISIONS
 
 ANALYSES = {"otb": "pul_bench.analysis.otb", "vot": "pul_bench.analysis.vot",
             "got10k": "pul_bench.analysis.got10k"}
@@ -106,7 +107,7 @@ def _shard(ctx: click.Context, param: click.Parameter, value: str | None
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]),
               help="Network trackers: where the network runs (default: the spec's; auto: "
               "cuda if available). Recorded in run.json, not part of the set-up identity.")
-@click.option("--precision", type=click.Choice(["auto", "fp32", "bf16", "fp16"]),
+@click.option("--precision", type=click.Choice(["auto", *PRECISIONS]),
               help="Network trackers: inference precision (default: the spec's; auto: fp16 on "
               "CUDA, fp32 on a CPU). Part of the set-up identity: results do not mix.")
 @click.option("--shard", callback=_shard, metavar="K/N|auto",

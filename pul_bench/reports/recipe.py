@@ -36,6 +36,7 @@ from pul_bench import schema
 from pul_bench.errors import PulBenchError
 from pul_bench.paths import resource_dirs
 from pul_bench.schema import bounded
+from pul_bench.tracker import PRECISIONS
 
 #: metric name -> the data it belongs to: a benchmark kind, or ``localise`` (OTB-kind data with
 #: ``localise:``, measured on frame pairs instead of tracked, see :class:`Localise`)
@@ -44,8 +45,6 @@ METRICS = {"auc": "otb", "dp20": "otb", "norm_prec": "otb", "sr50": "otb",
 METRIC_LABELS = {"auc": "AUC", "dp20": "DP@20", "norm_prec": "norm. precision",
                  "sr50": "SR@0.5", "eao": "EAO", "accuracy": "accuracy",
                  "robustness": "robustness", "loc_error": "peak error"}
-#: a data source's inference precision, the choices of ``pulbench eval --precision``
-PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 KINDS = ("table", "curve", "clip-length", "compare", "claims")
 #: a claim's relation: a larger than b (both tests must agree), or a not smaller than b
 RELATIONS = (">", ">=")
@@ -78,7 +77,7 @@ class DataSource:
     localise: Localise | None = None
     #: network trackers' inference precision (None: each spec's own); results of a set
     #: precision are kept apart, under ``<runs>/precision-<precision>/``
-    precision: str | None = bounded(None, choices=PRECISIONS)
+    precision: str | None = bounded(None, choices=("auto", *PRECISIONS))
 
 
 @dataclass(frozen=True)

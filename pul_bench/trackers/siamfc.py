@@ -31,9 +31,9 @@ from pul_bench.checkpoint import apply_state_dict, load_backbone_init, load_chec
 from pul_bench.errors import InputError, PulBenchError
 from pul_bench.geometry import box_center, context_size, crop_pyramid, crop_square
 from pul_bench.models.siamese import SiamFCNet, build_backbone
-from pul_bench.tracker import Box, Tracker
+from pul_bench.tracker import PRECISIONS, Box, Tracker
 
-PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+DTYPES = dict(zip(PRECISIONS, (torch.float32, torch.bfloat16, torch.float16), strict=True))
 TUNABLE = ("scale_step", "scale_lr", "scale_penalty", "window_influence")
 
 
@@ -105,8 +105,9 @@ class SiamFCTracker(Tracker):
             device = "cuda" if torch.cuda.is_available() else "cpu"
         if precision == "auto":
             precision = "fp16" if device == "cuda" else "fp32"
-        if precision not in PRECISIONS:
-            raise PulBenchError(f"precision must be one of {sorted(PRECISIONS)}, not {precision!r}")
+        if precision not in DTYPES:
+            raise PulBenchError(f"precision must be one of {', '.join(PRECISIONS)}, not "
+                                f"{precision!r}")
         if torch.device(device).type == "cuda" and not torch.cuda.is_available():
             raise PulBenchError(f"device {device!r}: no CUDA device here (torch "
                                 f"{torch.__version__}); use --device cpu or auto")
@@ -128,7 +129,7 @@ class SiamFCTracker(Tracker):
                 raise PulBenchError(f"per_benchmark[{name!r}]: unknown keys {sorted(unknown)}")
         self.device = torch.device(device)
         self.precision = precision  # resolved: what a results folder's set-up record holds
-        self.dtype = PRECISIONS[precision]
+        self.dtype = DTYPES[precision]
         self.optimized = optimize
         net = load_net(backbone, head_scale, checkpoint, init, seed)
         self.stride = net.backbone.total_stride
