@@ -659,6 +659,8 @@ def _claim(claim: Claim, pair: dict[str, Any] | None, family: int,
     out["to_decide"] = {"detectable": detectable, "sequences": needed, "against": against}
     out["to_decide_text"] = (f"detectable ±{detectable:.3f}; " + (
         "Δ = 0: no number of sequences" if needed is None else
+        f"|Δ| = {delta:.3f}: over {100 * n} sequences (100× these) would still not decide it"
+        if needed > 100 * n else
         f"Δ points against the claim: ≈{needed} sequences would contradict it" if against else
         f"≈{needed} sequences"))
     return out
