@@ -127,17 +127,17 @@ def check_set_up(result_dir: Path, made_by: dict[str, Any]) -> None:
 
 def differs(record: Path, made_by: dict[str, Any]) -> bool:
     """Whether the set-up record file ``record`` names another set-up than ``made_by``."""
-    before = _read_record(record)
-    if not isinstance(before, dict):
-        raise InputError(record, "expected a JSON object")
-    return bool(_differences(before, made_by))
+    return bool(_differences(_read_record(record), made_by))
 
 
-def _read_record(record: Path) -> Any:
+def _read_record(record: Path) -> dict[str, Any]:
     try:
-        return json.loads(record.read_text())
+        before = json.loads(record.read_text())
     except json.JSONDecodeError as e:
         raise InputError(record, f"not valid JSON: {e.msg}", e.lineno) from None
+    if not isinstance(before, dict):
+        raise InputError(record, "expected a JSON object")
+    return before
 
 
 def _refuse_other(record: Path, before: Any, made_by: dict[str, Any]) -> bool:

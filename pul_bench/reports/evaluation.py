@@ -47,7 +47,7 @@ from pul_bench.errors import InputError, PulBenchError
 from pul_bench.experiments import common
 from pul_bench.io import update_json, write_text
 from pul_bench.paths import REPO_ROOT
-from pul_bench.registry import get_spec
+from pul_bench.registry import TrackerSpec, get_spec
 from pul_bench.reports.recipe import DataSource, Entry
 
 
@@ -77,8 +77,8 @@ class Context:
 def status(entry: Entry) -> dict[str, Any]:
     """``{"status": "ready"}`` or why the entry cannot run and the command that would fix it."""
     spec = get_spec(entry.tracker)  # an unknown name is an error, never "not trained"
-    if entry.checkpoint is not None:
-        ckpt = _checkpoint(entry)
+    ckpt = _checkpoint(entry)
+    if ckpt is not None:
         if not ckpt.is_file():
             return {"status": "not trained", "reason": f"checkpoint missing: {entry.checkpoint}",
                     "train": entry.train}
@@ -92,9 +92,18 @@ def status(entry: Entry) -> dict[str, Any]:
             "reason": reason, "train": entry.train or spec.train}
 
 
-def _checkpoint(entry: Entry) -> Path:
+def _checkpoint(entry: Entry) -> Path | None:
+    """The entry's own checkpoint (relative paths from the checkout), None for the spec's."""
+    if entry.checkpoint is None:
+        return None
     p = Path(entry.checkpoint)
     return p if p.is_absolute() else REPO_ROOT / p
+
+
+def _spec(entry: Entry, src: DataSource) -> TrackerSpec:
+    """The entry's tracker spec with ``src``'s precision."""
+    return common.with_overrides(get_spec(entry.tracker), {"precision": src.precision},
+                                 entry.checkpoint is not None)
 
 
 KEPT = REPO_ROOT / "reports" / "runs"
@@ -143,7 +152,7 @@ def evaluate(ctx: Context, entry: Entry, src: DataSource) -> dict[str, Any]:
                 bench=bench, tracker=entry.tracker, root=ctx.root(src),
                 out=_out(_runs(ctx.runs, src), entry), workers=ctx.workers,
                 sequences=list(src.sequences) if src.sequences else None,
-                checkpoint=_ckpt(entry), overrides={"precision": src.precision},
+                checkpoint=_checkpoint(entry), overrides={"precision": src.precision},
                 **extra)[entry.tracker]
         state = {"status": "ok", "scores": scores}
         if ctx.keep and ctx.kept is not None:
@@ -152,16 +161,10 @@ def evaluate(ctx: Context, entry: Entry, src: DataSource) -> dict[str, Any]:
     return state
 
 
-def _ckpt(entry: Entry) -> Path | None:
-    return None if entry.checkpoint is None else _checkpoint(entry)
-
-
 def _set_up(entry: Entry, src: DataSource) -> dict[str, Any] | None:
     """The set-up record that results of ``entry`` on ``src`` must carry; for an absent
     checkpoint, the one the manifest lists under its name (None if it lists none)."""
-    ckpt = _ckpt(entry)
-    spec = common.with_overrides(get_spec(entry.tracker), {"precision": src.precision},
-                                 ckpt is not None)
+    ckpt, spec = _checkpoint(entry), _spec(entry, src)
     path = ckpt or spec.checkpoint
     if path is None or path.is_file():
         return common.set_up(spec, ckpt)
@@ -199,6 +202,7 @@ def _keep(ctx: Context, entry: Entry, src: DataSource) -> None:
         shutil.rmtree(target)
     shutil.copytree(source, target, ignore=shutil.ignore_patterns("times", "*_time.*", ".*"))
 
+
 def _evaluate_seeds(ctx: Context, entry: Entry, src: DataSource) -> dict[str, Any]:
     seeds = entry.seed_entries()
     states = [evaluate(ctx, e, src) for e in seeds]
@@ -231,9 +235,7 @@ def localise(ctx: Context, entry: Entry, src: DataSource,
                             "annotated frames")
     folder = kept or _folder(ctx.runs, entry, src, bench)
     if kept is None:
-        ckpt = _ckpt(entry)
-        spec = common.with_overrides(get_spec(entry.tracker), {"precision": src.precision},
-                                     ckpt is not None)
+        ckpt, spec = _checkpoint(entry), _spec(entry, src)
         made_by = common.set_up(spec, ckpt)
         common.check_set_up(folder, made_by)
     cache = folder / "pairs.json"
@@ -355,7 +357,7 @@ def evaluate_clips(ctx: Context, entry: Entry, src: DataSource, length: int,
         return {"status": "no clips", "reason": f"no sequence has {length} frames"}
     clip_bench = dataclasses.replace(bench, sequences=None, annotations=None)
     runner = common.runner("otb")
-    ckpt = _ckpt(entry)
+    ckpt = _checkpoint(entry)
     out = _out(folder, entry)
     scores = runner.evaluate(bench=clip_bench, tracker=entry.tracker, root=folder / "sequences",
                              out=out, workers=ctx.workers, sequences=names, checkpoint=ckpt,
