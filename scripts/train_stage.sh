@@ -1,4 +1,4 @@
-# Sourced by the training drivers (train_alexpul_chain.sh, train_fig6.sh): run one stage unless it
+# Sourced by the training drivers (train_chain.sh, train_fig6.sh): run one stage unless it
 # is finished, resuming it if a kill left a checkpoint.
 # train_stage NAME SEED OUT WEIGHTS CMD...: skip when WEIGHTS is newer than OUT/model.pt (trained
 # and exported), else run CMD, with --resume appended when OUT/checkpoints/last.pt exists.
