@@ -151,7 +151,7 @@ def test_shipped_recipes_load() -> None:
     assert load_recipe("alexpul-bd").options.ahm_start_epoch is None
     assert load_recipe("respul-bd-ahm-paper").optimizer.lr == 1e-5
     cpu_res = load_recipe("respul-bd-ahm")
-    assert (cpu_res.backbone, cpu_res.options.ahm_start_epoch) == ("ciresnet22", 13)
+    assert (cpu_res.backbone, cpu_res.options.ahm_start_epoch) == ("ciresnet22", 20)
 
 
 def test_set_overrides_are_checked_like_the_file() -> None:
