@@ -344,6 +344,21 @@ def test_too_few_sequences_are_never_significant(published: dict) -> None:
     assert stats.compare(values, "auc")[0]["detectable"] is not None
 
 
+def test_a_verdict_says_when_the_interval_and_the_test_split(published: dict) -> None:
+    """On OTB2015's first 8 sequences ATOM − KCF is +0.134 AUC with an interval above 0, while
+    the Wilcoxon p is 0.078: "undecided" with the split named, not "no detectable difference"
+    (which the first 10 sequences of DaSiamRPN − SiamRPN, +0.014 [-0.060, +0.074], do read)."""
+    def first(n: int, *names: str) -> dict:
+        return {t: dict(list(published_otb_auc(published, t).items())[:n]) for t in names}
+    (split,) = stats.compare(first(8, "ATOM", "KCF"), "auc")
+    assert split["ci"][0] > 0 and split["p_holm"] >= 0.05 and not split["significant"]
+    assert split["verdict"].startswith("ATOM vs KCF: undecided, the interval excludes 0 but "
+                                       "the Holm-corrected Wilcoxon p does not (ΔAUC +0.134")
+    (plain,) = stats.compare(first(10, "DaSiamRPN", "SiamRPN"), "auc")
+    assert plain["ci"][0] < 0 < plain["ci"][1] and plain["p_holm"] >= 0.05
+    assert plain["verdict"].startswith("DaSiamRPN vs SiamRPN: no detectable difference (")
+
+
 def published_otb_auc(published: dict, tracker: str) -> dict[str, float]:
     return {s: v["auc"] for s, v in published[tracker]["per_sequence"].items()}
 

@@ -256,7 +256,7 @@ def compare(values: Mapping[str, Mapping[str, float | Sequence[float]]], metric:
         p["significant"] = bool(adjusted < alpha and (p["ci"] is None or p["ci"][0] > 0
                                                       or p["ci"][1] < 0))
     for p in results:
-        p["verdict"] = verdict(p)
+        p["verdict"] = verdict(p, alpha)
     return results
 
 
@@ -270,10 +270,10 @@ def _seed_count(tracker: str, values: Mapping[str, float | Sequence[float]]) -> 
     return counts.pop()
 
 
-def verdict(pair: Mapping[str, Any]) -> str:
+def verdict(pair: Mapping[str, Any], alpha: float = ALPHA) -> str:
     """One line: who is better (in the metric's direction) with the difference, its interval,
-    the (Holm-corrected) p-value and the number of sequences, or that no difference was
-    detectable at that size."""
+    the (Holm-corrected) p-value and the number of sequences; or, when the two tests split,
+    which one says so; or that no difference was detectable at that size."""
     a, b, metric = pair["a"], pair["b"], pair["metric"]
     if not pair["n_sequences"]:
         return f"{a} vs {b}: no common sequence, nothing to compare"
@@ -291,7 +291,14 @@ def verdict(pair: Mapping[str, Any]) -> str:
         det = pair["detectable"]
         reach = ("; too few sequences for any difference to be significant" if pair["too_few"]
                  else "" if det is None else f"; detectable: ±{det:.3f}")
-        return f"{a} vs {b}: no detectable difference ({numbers}{reach})"
+        ci, p_holm = pair["ci"], pair["p_holm"]
+        if ci is not None and (ci[0] > 0 or ci[1] < 0):
+            split = "undecided, the interval excludes 0 but the Holm-corrected Wilcoxon p does not"
+        elif p_holm is not None and p_holm < alpha:
+            split = f"undecided, the Wilcoxon p is below {alpha:g} but the interval includes 0"
+        else:
+            split = "no detectable difference"
+        return f"{a} vs {b}: {split} ({numbers}{reach})"
     better, worse = (a, b) if first_better else (b, a)
     return f"{better} better than {worse}: {numbers}"
 
