@@ -46,6 +46,8 @@ LEVEL = 0.95
 ALPHA = 0.05
 #: z(1 - alpha/2) + z(power) for a two-sided 5% test with 80% power: 1.960 + 0.842.
 DETECTABLE_Z = float(sps.norm.ppf(1 - ALPHA / 2) + sps.norm.ppf(0.8))
+#: What verdicts and claims say when the two tests split this way (significant needs both).
+INTERVAL_ONLY = "the interval excludes 0 but the Holm-corrected Wilcoxon p does not"
 #: How each metric is named in verdicts and whether a larger value is better.
 METRICS = {"auc": ("AUC", True), "dp20": ("DP@20", True), "norm_prec": ("NormP", True),
            "sr50": ("SR@0.5", True), "accuracy": ("A", True), "robustness": ("R", False),
@@ -293,7 +295,7 @@ def verdict(pair: Mapping[str, Any], alpha: float = ALPHA) -> str:
                  else "" if det is None else f"; detectable: ±{det:.3f}")
         ci, p_holm = pair["ci"], pair["p_holm"]
         if ci is not None and (ci[0] > 0 or ci[1] < 0):
-            split = "undecided, the interval excludes 0 but the Holm-corrected Wilcoxon p does not"
+            split = f"undecided, {INTERVAL_ONLY}"
         elif p_holm is not None and p_holm < alpha:
             split = f"undecided, the Wilcoxon p is below {alpha:g} but the interval includes 0"
         else:

@@ -643,7 +643,7 @@ def _claim(claim: Claim, pair: dict[str, Any] | None, family: int,
     if claim.relation == ">=":
         reading = "consistent (a is not shown worse), equality not excluded"
     elif lo > 0 or hi < 0:
-        reading = "undecided: the interval excludes 0, the Holm-corrected Wilcoxon p does not"
+        reading = f"undecided: {stats.INTERVAL_ONLY}"
     else:
         reading = "undecided"
     out.update(outcome="undecided", reading=reading)
