@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 
 from pul_bench import geometry
-from pul_bench.errors import InputError
+from pul_bench.errors import InputError, PulBenchError
 from pul_bench.io import atomic_path, progress_bar
 from pul_train.video import FrameRef
 
@@ -111,6 +111,10 @@ def nms(boxes: np.ndarray, scores: np.ndarray, iou: float) -> np.ndarray:
 
 def edge_boxes(image: np.ndarray, settings: ProposalSettings) -> np.ndarray:
     """Proposals for one RGB frame: (n, 5) float32 ``[x, y, w, h, score]``, best first."""
+    if not hasattr(cv2, "ximgproc"):
+        raise PulBenchError("EdgeBoxes needs OpenCV's contrib modules (cv2.ximgproc), which this "
+                            "OpenCV lacks: install opencv-contrib-python-headless, or compute "
+                            "the proposals where it is installed (pul_train proposals)")
     h, w = image.shape[:2]
     scale = min(1.0, settings.max_side / max(h, w))
     small = cv2.resize(image, (round(w * scale), round(h * scale)),

@@ -274,3 +274,15 @@ def test_reference_checkpoint_tracks_real_frames(otb_sequences: Path, tmp_path: 
     scores = json.loads(out)["alexpul-bd"]
     assert scores["n_sequences"] == 2
     assert scores["auc"] > 0.5, scores["per_sequence"]
+
+
+def test_auto_precision_prefers_bf16_on_cuda(monkeypatch: pytest.MonkeyPatch) -> None:
+    """fp16 overflows (65504) where an untrained AlexNet's correlations go on real frames (seen
+    on an H200), so ``auto`` on CUDA is bf16 wherever the GPU has it."""
+    from pul_bench.trackers.siamfc import auto_precision
+
+    assert auto_precision("cpu") == "fp32"
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
+    assert auto_precision("cuda") == auto_precision("cuda:0") == "bf16"
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: False)
+    assert auto_precision("cuda") == "fp16"

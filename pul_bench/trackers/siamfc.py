@@ -84,6 +84,15 @@ def optimize_for_inference(net: SiamFCNet, dtype: torch.dtype) -> SiamFCNet:
     return out.to(memory_format=torch.channels_last).to(dtype)
 
 
+
+def auto_precision(device: str) -> str:
+    """``precision: auto``: fp32 on a CPU; on CUDA bf16 where the GPU has it, else fp16. fp16 tops
+    out at 65504, which an untrained AlexNet's correlations pass on real frames (the H200 run of
+    ``scripts/bench_mining.py`` gave NaN responses), while bf16 keeps fp32's range."""
+    if torch.device(device).type != "cuda":
+        return "fp32"
+    return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+
 class SiamFCTracker(Tracker):
     """SiamFC-procedure tracker over a Siamese backbone; all hyper-parameters come from the spec.
 
@@ -104,7 +113,7 @@ class SiamFCTracker(Tracker):
         if device == "auto":
             device = "cuda" if torch.cuda.is_available() else "cpu"
         if precision == "auto":
-            precision = "fp16" if device == "cuda" else "fp32"
+            precision = auto_precision(device)
         if precision not in DTYPES:
             raise PulBenchError(f"precision must be one of {', '.join(PRECISIONS)}, not "
                                 f"{precision!r}")
