@@ -266,6 +266,51 @@ def test_seeds_are_merged(data_root: Path, tmp_path: Path, monkeypatch) -> None:
     assert (pair["n_seeds_a"], pair["n_seeds_b"]) == (2, 1)
 
 
+
+CLIP_SEEDS_RECIPE = """
+title: clip seeds report
+scale: "test scale, no training"
+data:
+  otb: {benchmark: otb, root: sequences/otb, sequences: [Diving, Football1]}
+sections:
+  - kind: clip-length
+    id: clips
+    title: clips over seeds
+    data: otb
+    lengths: [50]
+    max_clips: 2
+    trackers: [kcf, kcf-s2, {tracker: kcf, seeds: 2, label: both}]
+"""
+
+
+def test_clip_length_seed_family_is_the_per_clip_seed_mean(data_root: Path, tmp_path: Path,
+                                                          monkeypatch) -> None:
+    """kcf with 'seeds: 2' (kcf-s2 a CSRT spec) scores each clip by the mean of kcf's and
+    kcf-s2's DP@20 on it, reusing their clip runs."""
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    (specs / "kcf-s2.yaml").write_text(
+        "name: kcf-s2\ndescription: d\nfactory: pul_bench.trackers.opencv:OpenCVTracker\n"
+        "args: {algorithm: csrt}\ndeterministic: true\n")
+    monkeypatch.setenv("PULBENCH_TRACKERS", str(specs))
+    (tmp_path / "clips.yaml").write_text(CLIP_SEEDS_RECIPE)
+    run_report(load_recipe(tmp_path / "clips.yaml"), data_root, tmp_path / "out",
+               tmp_path / "runs")
+    sec = json.loads((tmp_path / "out" / "report.json").read_text())["sections"][0]
+    got = {t["label"]: t["lengths"]["50"] for t in sec["trackers"]}
+    one, two, both = got["kcf"]["scores"], got["kcf-s2"]["scores"], got["both"]["scores"]
+    assert set(both["per_sequence"]) == set(one["per_sequence"]) and len(one["per_sequence"]) == 3
+    for clip, v in both["per_sequence"].items():
+        want = (one["per_sequence"][clip]["dp20"] + two["per_sequence"][clip]["dp20"]) / 2
+        assert v["dp20"] == pytest.approx(want, abs=1e-12)
+    assert got["both"]["dp20"] == pytest.approx((got["kcf"]["dp20"] + got["kcf-s2"]["dp20"]) / 2,
+                                                abs=1e-12)
+    assert got["kcf"]["dp20"] != got["kcf-s2"]["dp20"]
+    lo, hi = got["both"]["dp20_ci"]
+    assert lo <= got["both"]["dp20"] <= hi
+    md = (tmp_path / "out" / "report.md").read_text()
+    assert "1/2 training seeds scores each clip by the mean over its seeds" in md
+
 BENCHMARKS_RECIPE = """
 title: published results on LaSOT and UAV123
 scale: "none: published raw results only"

@@ -374,11 +374,13 @@ def _clip_length(ctx: ev.Context, recipe: Recipe, sec: Section, data: dict[str, 
                                      else {"reason": state.get("reason"),
                                            "train": state.get("train")})}
         trackers_json.append({"label": entry.label, "tracker": entry.tracker,
-                              "checkpoint": entry.checkpoint, "lengths": per_length})
+                              "checkpoint": entry.checkpoint, "seeds": entry.seeds,
+                              "lengths": per_length})
         plotted[entry.label] = (lengths, [per_length[str(L)]["dp20"] for L in lengths])
         bands[entry.label] = tuple([(per_length[str(L)]["dp20_ci"] or [math.nan] * 2)[i]
                                     for L in lengths] for i in (0, 1))
     not_ready = _unique(not_ready)
+    seeds = sorted({e.seeds for e in sec.trackers})
     skipped = [L for L in sec.lengths if not counts[L]]
     rule = (f"Clips: each sequence is tiled from its first frame into non-overlapping windows "
             f"of L frames (shorter tail dropped, windows starting on an unannotated frame "
@@ -389,8 +391,10 @@ def _clip_length(ctx: ev.Context, recipe: Recipe, sec: Section, data: dict[str, 
             + (f" No sequence is long enough for L={', '.join(map(str, skipped))}."
                if skipped else "")
             + f" Shaded: 95% intervals from a bootstrap over the {len(seqs)} sequences (each "
-            "drawn with all its clips, since clips of one sequence are not independent); one "
-            "training seed per checkpoint.")
+            "drawn with all its clips, since clips of one sequence are not independent)"
+            + (f"; a tracker with {'/'.join(map(str, seeds))} training seeds scores each clip "
+               "by the mean over its seeds, and its interval resamples sequences only, not "
+               "seeds." if seeds != [1] else "; one training seed per checkpoint."))
     caption = _caption(recipe, sec, data, [sec.data], not_ready, rule)
     fig = plots.lines(sec.title, "clip length L (frames)", "precision at 20 px (DP@20)",
                         plotted, {}, caption, log_x=True, x_ticks=lengths,

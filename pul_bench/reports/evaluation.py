@@ -205,7 +205,11 @@ def _keep(ctx: Context, entry: Entry, src: DataSource) -> None:
 
 def _evaluate_seeds(ctx: Context, entry: Entry, src: DataSource) -> dict[str, Any]:
     seeds = entry.seed_entries()
-    states = [evaluate(ctx, e, src) for e in seeds]
+    return _merged(seeds, [evaluate(ctx, e, src) for e in seeds])
+
+
+def _merged(seeds: list[Entry], states: list[dict[str, Any]]) -> dict[str, Any]:
+    """One state for a seed family: the first lacking seed's status, else the merged scores."""
     lacking = [(e, s) for e, s in zip(seeds, states, strict=True) if s["status"] != "ok"]
     if lacking:
         e, state = lacking[0]
@@ -342,10 +346,15 @@ def make_clips(seqs: Sequence[OTBSequence], length: int, max_clips: int, folder:
 
 def evaluate_clips(ctx: Context, entry: Entry, src: DataSource, length: int,
                    max_clips: int) -> dict[str, Any]:
-    """Scores of ``entry`` over every clip of ``length`` frames cut from ``src``'s sequences."""
+    """Scores of ``entry`` over every clip of ``length`` frames cut from ``src``'s sequences;
+    with ``seeds`` > 1, each seed's, merged (per clip the mean over seeds)."""
     if entry.seeds > 1:
-        raise PulBenchError(f"{entry.tracker}: 'seeds' is not supported in clip-length "
-                            "sections; list each seed's tracker instead")
+        seeds = entry.seed_entries()
+        states = [evaluate_clips(ctx, e, src, length, max_clips) for e in seeds]
+        merged = _merged(seeds, states)
+        if merged["status"] == "ok":
+            merged["clips"] = states[0]["clips"]
+        return merged
     state = status(entry)
     if state["status"] != "ready":
         return state
