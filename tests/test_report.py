@@ -211,6 +211,19 @@ def test_intervals_and_verdicts(report: dict) -> None:
                                                "SiamFC-3s_CFNetRelease (published)")]
 
 
+def _second_seed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch | None, name: str,
+                 factory: str, args: str = "{}") -> Path:
+    """A tracker spec folder holding ``name`` (a stand-in for a training seed); put on the
+    tracker search path when ``monkeypatch`` is given."""
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    (specs / f"{name}.yaml").write_text(f"name: {name}\ndescription: d\nfactory: {factory}\n"
+                                        f"args: {args}\ndeterministic: true\n")
+    if monkeypatch is not None:
+        monkeypatch.setenv("PULBENCH_TRACKERS", str(specs))
+    return specs
+
+
 SEEDS_RECIPE = """
 title: seeds report
 scale: "test scale, no training"
@@ -233,11 +246,8 @@ sections:
 
 def test_seeds_are_merged(data_root: Path, tmp_path: Path, monkeypatch) -> None:
     """kcf with 'seeds: 2' is kcf and kcf-s2 (here a CSRT spec, so that the seeds differ)."""
-    specs = tmp_path / "specs"
-    specs.mkdir()
-    (specs / "kcf-s2.yaml").write_text(
-        "name: kcf-s2\ndescription: d\nfactory: pul_bench.trackers.opencv:OpenCVTracker\n"
-        "args: {algorithm: csrt}\ndeterministic: true\n")
+    specs = _second_seed(tmp_path, None, "kcf-s2", "pul_bench.trackers.opencv:OpenCVTracker",
+                         "{algorithm: csrt}")
     (tmp_path / "seeds.yaml").write_text(SEEDS_RECIPE)
     bad = tmp_path / "bad.yaml"
     bad.write_text(SEEDS_RECIPE.replace("tracker: kcf, seeds: 2", "tracker: identity, seeds: 2"))
@@ -287,12 +297,8 @@ def test_clip_length_seed_family_is_the_per_clip_seed_mean(data_root: Path, tmp_
                                                           monkeypatch) -> None:
     """kcf with 'seeds: 2' (kcf-s2 a CSRT spec) scores each clip by the mean of kcf's and
     kcf-s2's DP@20 on it, reusing their clip runs."""
-    specs = tmp_path / "specs"
-    specs.mkdir()
-    (specs / "kcf-s2.yaml").write_text(
-        "name: kcf-s2\ndescription: d\nfactory: pul_bench.trackers.opencv:OpenCVTracker\n"
-        "args: {algorithm: csrt}\ndeterministic: true\n")
-    monkeypatch.setenv("PULBENCH_TRACKERS", str(specs))
+    _second_seed(tmp_path, monkeypatch, "kcf-s2", "pul_bench.trackers.opencv:OpenCVTracker",
+                 "{algorithm: csrt}")
     (tmp_path / "clips.yaml").write_text(CLIP_SEEDS_RECIPE)
     run_report(load_recipe(tmp_path / "clips.yaml"), data_root, tmp_path / "out",
                tmp_path / "runs")
@@ -559,12 +565,7 @@ def test_claim_on_a_seed_family_pairs_per_sequence_seed_means(data_root: Path, t
     equal to identity's and no seed-to-seed variation, so kcf against it (two-level, over
     sequences and seeds) is kcf against identity; the caption says how seed families are
     paired."""
-    specs = tmp_path / "specs"
-    specs.mkdir()
-    (specs / "identity-s2.yaml").write_text(
-        "name: identity-s2\ndescription: d\nfactory: pul_bench.tracker:IdentityTracker\n"
-        "deterministic: true\n")
-    monkeypatch.setenv("PULBENCH_TRACKERS", str(specs))
+    _second_seed(tmp_path, monkeypatch, "identity-s2", "pul_bench.tracker:IdentityTracker")
     recipe = CLAIMS_RECIPE.split("sections:")[0] + """sections:
   - kind: claims
     id: seeds
