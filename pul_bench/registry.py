@@ -123,6 +123,15 @@ class TrackerSpec:
             tracker.set_benchmark(benchmark)
         return tracker
 
+    def takes(self, name: str) -> bool:
+        """Whether the factory takes an argument ``name`` (a network tracker's ``precision``,
+        which a correlation filter has not)."""
+        try:
+            params = inspect.signature(self.check()).parameters
+        except (TypeError, ValueError):  # no introspectable signature: assume it does
+            return True
+        return name in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
+
     def check(self, checkpoint: bool = False, given: Iterable[str] = ()) -> Callable[..., Tracker]:
         """The factory, once its signature is known to take this spec's arguments (and a
         checkpoint, if one is given; ``given``: names passed to :meth:`create` in code):

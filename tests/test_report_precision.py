@@ -82,3 +82,20 @@ def test_bad_precision_names_file_and_line(tmp_path: Path) -> None:
     with pytest.raises(InputError, match=r"bad\.yaml:6: .*precision must be one of "
                                          r"\['auto', 'fp32', 'bf16', 'fp16'\], got 'fp8'"):
         load_recipe(f)
+
+
+def test_precision_leaves_a_correlation_filter_as_it_is(data_root: Path, tmp_path: Path) -> None:
+    """A bf16 data source runs kcf (no network, no precision argument) as it is, apart from the
+    default-precision results; it used to stop the report with '--precision bf16 is for
+    network trackers'."""
+    recipe = RECIPE.replace("      - {label: siamfc, cells: [siamfc]}\n",
+                            "      - {label: kcf, cells: [kcf]}\n")
+    (tmp_path / "p.yaml").write_text(recipe)
+    run_report(load_recipe(tmp_path / "p.yaml"), data_root, tmp_path / "out", tmp_path / "runs")
+    ours = json.loads((tmp_path / "out" / "report.json").read_text()
+                      )["sections"][0]["rows"][0]["cells"][0]["ours"]
+    bench = get_benchmark("otb").name
+    bf16_dir = tmp_path / "runs" / "precision-bf16" / "results" / bench / "kcf"
+    assert "precision" not in json.loads((bf16_dir / "run.json").read_text())["args"]
+    values = list(ours.values())
+    assert len(values) == 2 and values[0] == values[1] and 0 < values[0] <= 1

@@ -100,9 +100,16 @@ def _checkpoint(entry: Entry) -> Path | None:
     return p if p.is_absolute() else REPO_ROOT / p
 
 
+def _overrides(entry: Entry, src: DataSource) -> dict[str, Any]:
+    """``src``'s precision, for a tracker that has one; a correlation filter runs as it is."""
+    if src.precision is None or not get_spec(entry.tracker).takes("precision"):
+        return {}
+    return {"precision": src.precision}
+
+
 def _spec(entry: Entry, src: DataSource) -> TrackerSpec:
-    """The entry's tracker spec with ``src``'s precision."""
-    return common.with_overrides(get_spec(entry.tracker), {"precision": src.precision},
+    """The entry's tracker spec with ``src``'s precision, where it has one."""
+    return common.with_overrides(get_spec(entry.tracker), _overrides(entry, src),
                                  entry.checkpoint is not None)
 
 
@@ -152,7 +159,7 @@ def evaluate(ctx: Context, entry: Entry, src: DataSource) -> dict[str, Any]:
                 bench=bench, tracker=entry.tracker, root=ctx.root(src),
                 out=_out(_runs(ctx.runs, src), entry), workers=ctx.workers,
                 sequences=list(src.sequences) if src.sequences else None,
-                checkpoint=_checkpoint(entry), overrides={"precision": src.precision},
+                checkpoint=_checkpoint(entry), overrides=_overrides(entry, src),
                 **extra)[entry.tracker]
         state = {"status": "ok", "scores": scores}
         if ctx.keep and ctx.kept is not None:
@@ -370,7 +377,7 @@ def evaluate_clips(ctx: Context, entry: Entry, src: DataSource, length: int,
     out = _out(folder, entry)
     scores = runner.evaluate(bench=clip_bench, tracker=entry.tracker, root=folder / "sequences",
                              out=out, workers=ctx.workers, sequences=names, checkpoint=ckpt,
-                             overrides={"precision": src.precision})
+                             overrides=_overrides(entry, src))
     return {"status": "ok", "scores": scores[entry.tracker], "clips": len(names)}
 
 
