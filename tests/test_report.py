@@ -315,7 +315,7 @@ def test_clip_length_seed_family_is_the_per_clip_seed_mean(data_root: Path, tmp_
     lo, hi = got["both"]["dp20_ci"]
     assert lo <= got["both"]["dp20"] <= hi
     md = (tmp_path / "out" / "report.md").read_text()
-    assert "1/2 training seeds scores each clip by the mean over its seeds" in md
+    assert "a tracker with 2 training seeds scores each clip by the mean over its seeds" in md
 
 BENCHMARKS_RECIPE = """
 title: published results on LaSOT and UAV123

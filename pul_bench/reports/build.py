@@ -380,7 +380,7 @@ def _clip_length(ctx: ev.Context, recipe: Recipe, sec: Section, data: dict[str, 
         bands[entry.label] = tuple([(per_length[str(L)]["dp20_ci"] or [math.nan] * 2)[i]
                                     for L in lengths] for i in (0, 1))
     not_ready = _unique(not_ready)
-    seeds = sorted({e.seeds for e in sec.trackers})
+    seeds = sorted({e.seeds for e in sec.trackers if e.seeds > 1})
     skipped = [L for L in sec.lengths if not counts[L]]
     rule = (f"Clips: each sequence is tiled from its first frame into non-overlapping windows "
             f"of L frames (shorter tail dropped, windows starting on an unannotated frame "
@@ -394,7 +394,7 @@ def _clip_length(ctx: ev.Context, recipe: Recipe, sec: Section, data: dict[str, 
             "drawn with all its clips, since clips of one sequence are not independent)"
             + (f"; a tracker with {'/'.join(map(str, seeds))} training seeds scores each clip "
                "by the mean over its seeds, and its interval resamples sequences only, not "
-               "seeds." if seeds != [1] else "; one training seed per checkpoint."))
+               "seeds." if seeds else "; one training seed per checkpoint."))
     caption = _caption(recipe, sec, data, [sec.data], not_ready, rule)
     fig = plots.lines(sec.title, "clip length L (frames)", "precision at 20 px (DP@20)",
                         plotted, {}, caption, log_x=True, x_ticks=lengths,
