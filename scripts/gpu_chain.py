@@ -58,6 +58,7 @@ def default_budget_mib(margin_mib: float = 2.0) -> float:
 
 
 def proposal_settings() -> ProposalSettings:
+    """The BD recipe's proposal settings: part of the cache key on both machines."""
     from pul_train.recipe import load_recipe
 
     return load_recipe(BD_RECIPE, []).proposals
