@@ -15,7 +15,7 @@ import importlib.util
 import inspect
 import itertools
 import typing
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -126,11 +126,8 @@ class TrackerSpec:
     def takes(self, name: str) -> bool:
         """Whether the factory takes an argument ``name`` (a network tracker's ``precision``,
         which a correlation filter has not)."""
-        try:
-            params = inspect.signature(self.check()).parameters
-        except (TypeError, ValueError):  # no introspectable signature: assume it does
-            return True
-        return name in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
+        params = _parameters(self.check())
+        return params is None or name in params
 
     def check(self, checkpoint: bool = False, given: Iterable[str] = ()) -> Callable[..., Tracker]:
         """The factory, once its signature is known to take this spec's arguments (and a
@@ -139,11 +136,8 @@ class TrackerSpec:
         if self.error is not None:
             raise self.error
         factory = _load_factory(self.factory) if isinstance(self.factory, str) else self.factory
-        try:
-            params = inspect.signature(factory).parameters
-        except (TypeError, ValueError):  # no introspectable signature: nothing to check
-            return factory
-        if any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        params = _parameters(factory)
+        if params is None:
             return factory
         named = [n for n, p in params.items() if p.kind is not p.VAR_POSITIONAL]
         hints = _hints(factory)
@@ -165,6 +159,16 @@ class TrackerSpec:
             raise PulBenchError(f"tracker {self.name!r} ({self.source}): args lack {missing}, "
                                 f"which {self.factory} requires")
         return factory
+
+
+def _parameters(factory: Callable[..., Any]) -> Mapping[str, inspect.Parameter] | None:
+    """The factory's named parameters, or None where any name goes (no introspectable
+    signature, or ``**kwargs``)."""
+    try:
+        params = inspect.signature(factory).parameters
+    except (TypeError, ValueError):
+        return None
+    return None if any(p.kind is p.VAR_KEYWORD for p in params.values()) else params
 
 
 def _hints(factory: Callable[..., Any]) -> dict[str, Any]:
