@@ -241,6 +241,13 @@ sections:
         cells: [identity]
       - label: kcf
         cells: [{tracker: kcf, seeds: 2}]
+  - kind: compare
+    id: cmp
+    title: seeds beside published results
+    data: otb
+    published: reference/otb/results
+    published_trackers: [KCF]
+    trackers: [{tracker: kcf, seeds: 2}]
 """
 
 
@@ -274,6 +281,16 @@ def test_seeds_are_merged(data_root: Path, tmp_path: Path, monkeypatch) -> None:
     # the row-above comparison resamples the family's seeds too, as the claims section does
     (pair,) = sec["comparisons"]
     assert (pair["n_seeds_a"], pair["n_seeds_b"]) == (2, 1)
+    # beside published results the family is named with its seeds and every score, SR@0.5
+    # included, is the mean over seeds with its interval
+    cmp = json.loads((tmp_path / "out" / "report.json").read_text())["sections"][1]
+    ours = cmp["trackers"]["kcf (2 seeds) (ours)"]
+    assert ours["auc"] == pytest.approx(np.mean(aucs), abs=1e-12)
+    assert ours["sr50"] == pytest.approx(np.mean([single[t]["sr50"] for t in single]), abs=1e-12)
+    lo, hi = ours["sr50_ci"]
+    assert lo <= ours["sr50"] <= hi
+    assert "| kcf (2 seeds) | ours (pul_bench) |" in md
+    assert "a seed family's curve is the mean of its seeds' curves, without a band" in md
 
 
 

@@ -308,7 +308,8 @@ def _summarise(scored: Sequence[OTBSequence], succ: np.ndarray, prec: np.ndarray
         "norm_precision_curve": norm_precision.tolist(),
         **bands,
         "per_sequence": {s.name: {"auc": ope.auc(succ[i]), "dp20": ope.dp20(prec[i]),
-                                  "norm_prec": ope.norm_precision(norm[i])}
+                                  "norm_prec": ope.norm_precision(norm[i]),
+                                  "sr50": ope.sr50(succ[i])}
                          for i, s in enumerate(scored)},
         "per_attribute": per_attribute,
         "missing": list(missing),

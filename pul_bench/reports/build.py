@@ -464,7 +464,7 @@ def _compare(ctx: ev.Context, recipe: Recipe, sec: Section, data: dict[str, Any]
         state = ev.evaluate(ctx, e, sub)
         not_ready += _not_ready(e, state)
         if state["status"] == "ok":
-            ours[f"{e.label} (ours)"] = state["scores"]
+            ours[f"{entry_name(e)} (ours)"] = state["scores"]
     scores.update(ours)
     not_ready = _unique(not_ready)
     frames = sum(len(s) for s in common)
@@ -486,7 +486,10 @@ def _compare(ctx: ev.Context, recipe: Recipe, sec: Section, data: dict[str, Any]
     between = _comparisons(scores, list(pairwise(theirs)), "auc")
     notes.append(_uncertainty(list(scores.values()), comparisons + between))
     if any("success_curve_ci" in s for s in scores.values()):
-        notes.append("Shaded: pointwise 95% intervals of each curve (the same bootstrap).")
+        notes.append("Shaded: pointwise 95% intervals of each curve (the same bootstrap)"
+                     + ("; a seed family's curve is the mean of its seeds' curves, without a "
+                        "band." if any(s.get("n_seeds", 1) > 1 for s in scores.values())
+                        else "."))
     caption = _caption(recipe, sec, data, [], not_ready, " ".join(notes))
     where = f"{len(common)} {bench.name.upper()} sequences ({frames:,} frames)"
     files = _compare_figures(scores, where, caption, out / sec.id)

@@ -138,8 +138,9 @@ class Claim:
 
 
 def entry_name(entry: Entry) -> str:
-    """How an entry is named in a claims section: its label, with the number of seeds or the
-    checkpoint where the label is just the tracker's name (so those variants stay apart)."""
+    """How an entry is named in a claims or compare section: its label, with the number of
+    seeds or the checkpoint where the label is just the tracker's name (so those variants stay
+    apart)."""
     if entry.label != entry.tracker:
         return entry.label
     if entry.seeds > 1:
