@@ -5,11 +5,12 @@
 For every checkpoint ``trackers/weights/<name>.pt``, the raw results of a tracker that runs it
 (``<name>`` itself first, else another spec with that checkpoint, e.g. ``respul`` for
 ``respul-tcl20``) in ``<runs>/results/otb|vot/<tracker>`` (as ``pulbench eval otb|vot --out <runs>``
-writes them) are scored on the shared data's sequences with the default
-conventions, and recorded with the sequence names, so nobody mistakes a 6-sequence score for a
-full-benchmark one. Checkpoints trained but not committed (``runs/weights/``: seeds 2 and 3,
-Fig. 6) are listed in the manifest's ``uncommitted`` section with their sha256, which is what lets
-their committed raw results (``reports/runs/``) stand in for them in the reports.
+writes them; tracked in bf16, ``<runs>/precision-bf16/results/otb/<tracker>``) are scored on
+the shared data's sequences with the default conventions, and recorded with the sequence names,
+so nobody mistakes a 6-sequence score for a full-benchmark one. Checkpoints trained but not
+committed (``runs/weights/``: seeds 2 and 3, Fig. 6) are listed in the manifest's
+``uncommitted`` section with their sha256, which is what lets their committed raw results
+(``reports/runs/``) stand in for them in the reports.
 """
 
 from __future__ import annotations
@@ -28,9 +29,14 @@ _KEYS = {"otb": ("auc", "dp20"), "vot": ("accuracy", "robustness", "failures")}
 
 
 def _scores(runs: Path, tracker: str) -> dict[str, dict]:
+    """Scores by key: ``otb``, ``vot``, and ``otb-bf16`` for networks tracked in bf16 (the
+    Fig. 6 sweep's ``runs/precision-bf16`` folder)."""
     out: dict[str, dict] = {}
-    for kind, analysis in (("otb", otb), ("vot", vot)):
-        folder = runs / "results" / kind / tracker
+    for key, kind, analysis, results in (("otb", "otb", otb, runs / "results"),
+                                         ("vot", "vot", vot, runs / "results"),
+                                         ("otb-bf16", "otb", otb,
+                                          runs / "precision-bf16" / "results")):
+        folder = results / kind / tracker
         if not folder.is_dir():
             continue
         bench = get_benchmark(kind)
@@ -39,7 +45,7 @@ def _scores(runs: Path, tracker: str) -> dict[str, dict]:
         entry = {k: round(float(result[k]), 4) for k in _KEYS[kind]}
         seqs = result.get("per_sequence") or {}
         entry["sequences"] = sorted(seqs)
-        out[kind] = entry
+        out[key] = entry
     return out
 
 

@@ -172,7 +172,10 @@ def test_score_json_through_the_cli(results: Path) -> None:
     assert abs(scores["KCF"]["auc"] - 0.477) <= TOLERANCE
     assert abs(scores["TLD"]["auc"] - 0.357) <= TOLERANCE
     assert len(scores["KCF"]["per_sequence"]) == 100
-    assert set(scores["KCF"]["per_sequence"]["Tiger1"]) == {"auc", "dp20", "norm_prec"}
+    assert set(scores["KCF"]["per_sequence"]["Tiger1"]) == {"auc", "dp20", "norm_prec", "sr50"}
+    # got10k's convention keeps every sequence's curve, so SR@0.5 is the mean of the sequences'
+    per_seq_sr50 = [v["sr50"] for v in scores["KCF"]["per_sequence"].values()]
+    assert scores["KCF"]["sr50"] == pytest.approx(sum(per_seq_sr50) / 100, abs=1e-12)
     assert len(scores["KCF"]["success_curve"]) == 21
     assert len(scores["KCF"]["precision_curve"]) == 51
 
