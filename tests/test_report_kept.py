@@ -1,17 +1,19 @@
 """Committed raw results standing in for a checkpoint kept out of git (seeds 2 and 3, Fig. 6):
-``pulbench report --keep`` copies what ran, and a later report without the checkpoint scores the
-copy exactly as it scored the run, but only while the manifest names that checkpoint's sha256
-and the copy holds every run."""
+``pulbench report --keep`` packs what ran (run.json and kept.tar.xz), and a later report without
+the checkpoint scores the copy exactly as it scored the run, but only while the manifest names
+that checkpoint's sha256 and the copy holds every run."""
 
 from __future__ import annotations
 
 import json
 import shutil
+import tarfile
 from pathlib import Path
 
 import pytest
 
 from pul_bench.checkpoint import update_manifest
+from pul_bench.errors import InputError
 from pul_bench.paths import REPO_ROOT
 from pul_bench.reports import evaluation
 from pul_bench.reports.build import run_report
@@ -62,6 +64,13 @@ def setup(data_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> d
             "recipe": load_recipe(tmp_path / "kept.yaml"), "kept": tmp_path / "kept"}
 
 
+def _members(folder: Path) -> list[str]:
+    """What a kept folder packs (it holds nothing else beside its set-up record)."""
+    assert sorted(p.name for p in folder.iterdir()) == [evaluation.KEPT_ARCHIVE, "run.json"]
+    with tarfile.open(folder / evaluation.KEPT_ARCHIVE) as tar:
+        return tar.getnames()
+
+
 def _report(s: dict, name: str, keep: bool = False) -> dict:
     run_report(s["recipe"], s["data"], s["tmp"] / name, s["tmp"] / f"runs-{name}",
                kept=s["kept"], keep=keep)
@@ -73,10 +82,14 @@ def test_kept_results_stand_in_for_an_absent_checkpoint(setup: dict) -> None:
     ran = _report(s, "ran", keep=True)
     assert ran["status"] == "ok"
     otb = s["kept"] / "results" / "otb" / "kept-net"
-    assert (otb / "dtb_SnowBoarding4.txt").is_file() and (otb / "run.json").is_file()
-    assert not (otb / "times").exists()  # timings are not scores: not committed
-    assert not list((s["kept"] / "results" / "vot").rglob("*_time.*"))
-    assert (s["kept"] / "localise" / "otb" / "kept-net" / "pairs.json").is_file()
+    assert _members(otb) == ["dtb_SnowBoarding4.txt"]  # timings are not scores: not committed
+    vot = s["kept"] / "results" / "vot" / "kept-net"
+    assert "baseline/ball1/ball1_001.txt" in _members(vot)
+    assert not [n for n in _members(vot) if "_time." in n]
+    assert _members(s["kept"] / "localise" / "otb" / "kept-net") == ["pairs.json"]
+    packed = (otb / evaluation.KEPT_ARCHIVE).read_bytes()
+    evaluation.pack_kept(s["tmp"] / "runs-ran" / "results" / "otb" / "kept-net", otb)
+    assert (otb / evaluation.KEPT_ARCHIVE).read_bytes() == packed  # git sees no change
 
     s["ckpt"].unlink()  # as on a clone: the checkpoint was never committed
     again = _report(s, "again")
@@ -84,8 +97,10 @@ def test_kept_results_stand_in_for_an_absent_checkpoint(setup: dict) -> None:
     assert again["scores"] == ran["scores"]
     assert not (s["tmp"] / "runs-again").exists()  # nothing ran
 
-    lost = s["kept"] / "results" / "vot" / "kept-net" / "baseline" / "ball1" / "ball1_001.txt"
-    lost.unlink()  # an incomplete copy does not stand in; the complete ones still do
+    # an incomplete copy does not stand in; the complete ones still do
+    lost = s["tmp"] / "runs-ran" / "results" / "vot" / "kept-net" / "baseline" / "ball1"
+    (lost / "ball1_001.txt").unlink()
+    evaluation.pack_kept(lost.parents[1], vot)
     cell = _report(s, "incomplete")
     assert cell["ours"]["VOT accuracy"] is None and "vot" not in cell["scores"]
     assert cell["ours"]["OTB AUC"] == ran["ours"]["OTB AUC"]
@@ -99,3 +114,12 @@ def test_kept_results_stand_in_for_an_absent_checkpoint(setup: dict) -> None:
     cell = _report(s, "stale")
     assert cell["status"] == "not trained" and cell["scores"] == {}
     assert cell["train"] == "make kept-net"
+
+
+def test_a_damaged_kept_archive_is_one_error_naming_it(setup: dict) -> None:
+    s = setup
+    _report(s, "ran", keep=True)
+    archive = s["kept"] / "results" / "otb" / "kept-net" / evaluation.KEPT_ARCHIVE
+    archive.write_bytes(archive.read_bytes()[:100])
+    with pytest.raises(InputError, match=r"kept-net/kept\.tar\.xz: not a readable results archive"):
+        _report(s, "damaged")

@@ -14,7 +14,9 @@ A data source with ``precision`` (``bf16``, say) runs everything of its own unde
 bf16 --out <runs>/precision-bf16`` fills, while the default-precision results stay apart (a
 results folder refuses another set-up, and precision is part of it).
 
-Committed raw results (``reports/runs/``, the same layout, without timings) stand in for
+Committed raw results (``reports/runs/``, the same layout, without timings; each folder holds its
+set-up record ``run.json`` and the rest packed losslessly in ``kept.tar.xz``, which keeps the
+checkout small enough to travel to a GPU machine) stand in for
 checkpoints kept out of git (training seeds 2 and 3, Fig. 6): a folder there is scored, without
 running anything, when its set-up record names the set-up the report asks for, its checkpoint
 identified by content (the file's sha256, or for an absent file the sha256 that
@@ -28,11 +30,14 @@ it.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
 import shutil
-from collections.abc import Sequence
+import tarfile
+import tempfile
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +50,7 @@ from pul_bench.checkpoint import listed_sha256
 from pul_bench.datasets.otb import OTBSequence, load_otb, match_names, read_boxes
 from pul_bench.errors import InputError, PulBenchError
 from pul_bench.experiments import common
-from pul_bench.io import update_json, write_text
+from pul_bench.io import atomic_path, update_json, write_text
 from pul_bench.paths import REPO_ROOT
 from pul_bench.registry import TrackerSpec, get_spec
 from pul_bench.reports.recipe import DataSource, Entry
@@ -192,22 +197,67 @@ def _kept_scores(ctx: Context, entry: Entry, src: DataSource) -> dict[str, Any] 
     made_by = _set_up(entry, src)
     if made_by is None or common.differs(record, made_by):
         return None
-    if src.localise is not None:
-        return localise(ctx, entry, src, folder)
-    extra = {"protocol": src.protocol} if src.protocol != "ope" else {}
-    scores = common.runner(bench.kind).score_finished(
-        bench, folder, ctx.root(src), list(src.sequences) if src.sequences else None, **extra)
+    with _unpacked(folder) as files:
+        if src.localise is not None:
+            return localise(ctx, entry, src, files)
+        extra = {"protocol": src.protocol} if src.protocol != "ope" else {}
+        scores = common.runner(bench.kind).score_finished(
+            bench, files, ctx.root(src), list(src.sequences) if src.sequences else None,
+            **extra)
     return None if scores is None else scores[entry.tracker]
 
 
+#: The raw results of a committed folder, beside its plain set-up record.
+KEPT_ARCHIVE = "kept.tar.xz"
+
+
 def _keep(ctx: Context, entry: Entry, src: DataSource) -> None:
-    """Copy ``entry``'s results on ``src`` (set-up record and raw results, no timings) into
-    the committed results, replacing what was there."""
+    """Put ``entry``'s results on ``src`` into the committed results (:func:`pack_kept`)."""
     bench = ctx.benchmark(src)
-    source, target = _folder(ctx.runs, entry, src, bench), _folder(ctx.kept, entry, src, bench)
+    pack_kept(_folder(ctx.runs, entry, src, bench), _folder(ctx.kept, entry, src, bench))
+
+
+def pack_kept(source: Path, target: Path) -> None:
+    """Replace ``target`` by ``source``'s set-up record and raw results, without timings: the
+    record as it is, the rest packed into :data:`KEPT_ARCHIVE` with neutral times and owners,
+    so the same results pack to the same bytes and git sees no change."""
+    files = sorted(p for p in source.rglob("*") if p.is_file() and p.name != common.RECORD
+                   and not any(part.startswith(".") or part == "times"
+                               for part in p.relative_to(source).parts)
+                   and "_time." not in p.name)
+
+    def neutral(info: tarfile.TarInfo) -> tarfile.TarInfo:
+        info.mtime, info.uid, info.gid, info.uname, info.gname = 0, 0, 0, "", ""
+        return info
+
     if target.exists():
         shutil.rmtree(target)
-    shutil.copytree(source, target, ignore=shutil.ignore_patterns("times", "*_time.*", ".*"))
+    target.mkdir(parents=True)
+    with atomic_path(target / KEPT_ARCHIVE) as tmp, tarfile.open(tmp, "w:xz") as tar:
+        for p in files:
+            tar.add(p, arcname=p.relative_to(source).as_posix(), filter=neutral)
+    shutil.copy2(source / common.RECORD, target / common.RECORD)
+
+
+@contextlib.contextmanager
+def _unpacked(folder: Path) -> Iterator[Path]:
+    """``folder`` itself, or, where it packs its results in :data:`KEPT_ARCHIVE`, a temporary
+    folder of the same name (scorers name a tracker by its folder) holding them and its set-up
+    record."""
+    archive = folder / KEPT_ARCHIVE
+    if not archive.is_file():
+        yield folder
+        return
+    with tempfile.TemporaryDirectory(prefix="pulbench-kept-") as tmp:
+        out = Path(tmp) / folder.name
+        out.mkdir()
+        try:
+            with tarfile.open(archive) as tar:
+                tar.extractall(out, filter="data")
+        except (tarfile.TarError, OSError, EOFError) as e:
+            raise InputError(archive, f"not a readable results archive ({e})") from None
+        shutil.copy2(folder / common.RECORD, out / common.RECORD)
+        yield out
 
 
 def _evaluate_seeds(ctx: Context, entry: Entry, src: DataSource) -> dict[str, Any]:
