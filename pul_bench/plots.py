@@ -71,11 +71,18 @@ def add_caption(fig: Figure, text: str, width: int = 110) -> None:
 # ---- OTB one-pass evaluation ---------------------------------------------------------------
 
 
+#: Trackers drawn per plot, as the OTB toolkit's ``rankNum``: a folder of dozens of runs (a
+#: seed or noise sweep) would otherwise squeeze the axes beside an overlong legend.
+TOP = 10
+
+
 def plot_all(scores: Scores, out_dir: str | Path, bench: str, protocol: str = "ope",
-             norm_precision: bool = False) -> list[Path]:
+             norm_precision: bool = False, top: int = TOP) -> list[Path]:
     """Draw the success, precision and per-attribute plots of ``scores`` into ``out_dir``;
     titles name the OTB ``protocol`` (``ope``, ``tre``, ``sre``), as the toolkit's do. With
     ``norm_precision`` (LaSOT, TrackingNet report it) the normalised-precision plot too.
+    Each plot draws the ``top`` trackers by its own score (the attribute plot by AUC), and its
+    title says so when there are more; colours stay the same across plots.
 
     ``scores`` maps tracker name to the scorer's output (``auc``, ``dp20``,
     ``success_curve``, ``precision_curve``, optional ``per_attribute`` and ``n_sequences``).
@@ -87,15 +94,22 @@ def plot_all(scores: Scores, out_dir: str | Path, bench: str, protocol: str = "o
     styles = _styles(scores)
     n = max(int(s.get("n_sequences", len(s.get("per_sequence", ())))) for s in scores.values())
     where = f"{protocol.upper()} on {bench.upper()} ({n} sequences)"
-    written = save(success_plot(scores, f"Success plots of {where}", styles),
+    if len(scores) > top:
+        where += f", top {top} of {len(scores)}"
+
+    def best(key: str) -> Scores:
+        return {name: scores[name] for name in _ranked(scores, key)[:top]}
+
+    written = save(success_plot(best("auc"), f"Success plots of {where}", styles),
                    out_dir / "success")
-    written += save(precision_plot(scores, f"Precision plots of {where}", styles),
+    written += save(precision_plot(best("dp20"), f"Precision plots of {where}", styles),
                     out_dir / "precision")
     if norm_precision:
-        written += save(norm_precision_plot(scores, f"Normalized precision plots of {where}",
-                                            styles), out_dir / "norm_precision")
+        written += save(norm_precision_plot(best("norm_prec"),
+                                            f"Normalized precision plots of {where}", styles),
+                        out_dir / "norm_precision")
     if any(s.get("per_attribute") for s in scores.values()):
-        written += save(attribute_plot(scores, f"Per-attribute scores of {where}", styles),
+        written += save(attribute_plot(best("auc"), f"Per-attribute scores of {where}", styles),
                         out_dir / "attributes")
     return written
 
