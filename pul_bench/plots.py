@@ -389,7 +389,10 @@ def lines(title: str, x_label: str, y_label: str,
         ax.set_xticks(list(x_ticks), [f"{t:g}" for t in x_ticks])
         ax.minorticks_off()
         lo, hi = min(x_ticks), max(x_ticks)
-        pad = (hi / lo) ** 0.06 if log_x else 0.06 * (hi - lo or 1)
+        if log_x:  # one tick (a single clip length) still gets a visible span
+            pad = (hi / lo) ** 0.06 if hi > lo else 1.5
+        else:
+            pad = 0.06 * (hi - lo or 1)
         ax.set_xlim((lo / pad, hi * pad) if log_x else (lo - pad, hi + pad))
     ax.set_ylim(0, min(1.0, math.ceil((top + 0.05) * 10) / 10))  # from 0: no exaggeration
     ax.set_xlabel(x_label)

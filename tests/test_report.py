@@ -310,6 +310,7 @@ sections:
 """
 
 
+@pytest.mark.filterwarnings("error::UserWarning")  # one clip length: no singular x-axis
 def test_clip_length_seed_family_is_the_per_clip_seed_mean(data_root: Path, tmp_path: Path,
                                                           monkeypatch) -> None:
     """kcf with 'seeds: 2' (kcf-s2 a CSRT spec) scores each clip by the mean of kcf's and
