@@ -24,6 +24,7 @@ from pul_bench.benchmarks import get_benchmark
 from pul_bench.checkpoint import update_manifest
 from pul_bench.paths import REPO_ROOT
 from pul_bench.registry import all_specs
+from pul_bench.reports.evaluation import precision_runs
 
 _KEYS = {"otb": ("auc", "dp20"), "vot": ("accuracy", "robustness", "failures")}
 
@@ -35,7 +36,7 @@ def _scores(runs: Path, tracker: str) -> dict[str, dict]:
     for key, kind, analysis, results in (("otb", "otb", otb, runs / "results"),
                                          ("vot", "vot", vot, runs / "results"),
                                          ("otb-bf16", "otb", otb,
-                                          runs / "precision-bf16" / "results")):
+                                          precision_runs(runs, "bf16") / "results")):
         folder = results / kind / tracker
         if not folder.is_dir():
             continue

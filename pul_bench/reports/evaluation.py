@@ -122,16 +122,16 @@ KEPT = REPO_ROOT / "reports" / "runs"
 MANIFEST = REPO_ROOT / "trackers" / "weights" / "MANIFEST.yaml"
 
 
-def _runs(base: Path, src: DataSource) -> Path:
-    """The folder of ``src``'s precision under a runs folder ``base`` (results of each precision
-    are kept apart)."""
-    return base if src.precision is None else base / f"precision-{src.precision}"
+def precision_runs(base: Path, precision: str | None) -> Path:
+    """The folder of one inference ``precision`` under a runs folder ``base`` (results of each
+    precision are kept apart; None: the specs' own, ``base`` itself)."""
+    return base if precision is None else base / f"precision-{precision}"
 
 
 def _folder(base: Path, entry: Entry, src: DataSource, bench: Benchmark) -> Path:
     """Where ``entry``'s results on ``src`` are under a runs folder ``base``."""
     kind = "localise" if src.localise is not None else "results"
-    return _out(_runs(base, src), entry) / kind / bench.name / entry.tracker
+    return _out(precision_runs(base, src.precision), entry) / kind / bench.name / entry.tracker
 
 
 def _out(base: Path, entry: Entry) -> Path:
@@ -162,7 +162,7 @@ def evaluate(ctx: Context, entry: Entry, src: DataSource) -> dict[str, Any]:
             extra = {"protocol": src.protocol} if src.protocol != "ope" else {}
             scores = runner.evaluate(
                 bench=bench, tracker=entry.tracker, root=ctx.root(src),
-                out=_out(_runs(ctx.runs, src), entry), workers=ctx.workers,
+                out=_out(precision_runs(ctx.runs, src.precision), entry), workers=ctx.workers,
                 sequences=list(src.sequences) if src.sequences else None,
                 checkpoint=_checkpoint(entry), overrides=_overrides(entry, src),
                 **extra)[entry.tracker]
@@ -417,7 +417,7 @@ def evaluate_clips(ctx: Context, entry: Entry, src: DataSource, length: int,
         return state
     bench = ctx.benchmark(src)
     seqs, _ = load_otb(bench, ctx.root(src), src.sequences)
-    folder = _runs(ctx.runs, src) / "clips" / src.key / f"L{length}"
+    folder = precision_runs(ctx.runs, src.precision) / "clips" / src.key / f"L{length}"
     names = make_clips(seqs, length, max_clips, folder / "sequences")
     if not names:
         return {"status": "no clips", "reason": f"no sequence has {length} frames"}
