@@ -61,14 +61,24 @@ def load(path: str | Path, text: str | None = None) -> yaml.Node:
         loader.dispose()
     if node is None:
         raise InputError(path, "empty file")
-    _refuse_duplicates(node, set())
+    _refuse(node, set())
     return node
 
 
-def _refuse_duplicates(node: yaml.Node, seen: set[int]) -> None:
+#: the tags a plain-data reader knows (str, int, map, timestamp, ...); any other tag, such as
+#: ``!!python/object/apply:os.system``, is refused before any value is built
+_DATA_TAGS = frozenset(t for t in yaml.constructor.SafeConstructor.yaml_constructors if t)
+
+
+def _refuse(node: yaml.Node, seen: set[int]) -> None:
+    """Refuse duplicate keys and non-data tags anywhere in ``node``, naming their line."""
     if id(node) in seen:  # an alias: already checked
         return
     seen.add(id(node))
+    if node.tag not in _DATA_TAGS:
+        tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+        raise fail(node, f"YAML tag {tag!r} is not allowed: only plain data (no objects, "
+                         f"nothing executed) is read")
     if isinstance(node, yaml.MappingNode):
         names: set[str] = set()
         for k, v in node.value:
@@ -76,10 +86,11 @@ def _refuse_duplicates(node: yaml.Node, seen: set[int]) -> None:
                 if k.value in names:
                     raise fail(k, f"duplicate key {k.value!r}")
                 names.add(k.value)
-            _refuse_duplicates(v, seen)
+            _refuse(k, seen)
+            _refuse(v, seen)
     elif isinstance(node, yaml.SequenceNode):
         for v in node.value:
-            _refuse_duplicates(v, seen)
+            _refuse(v, seen)
 
 
 def fail(node: yaml.Node, message: str) -> InputError:
@@ -233,6 +244,8 @@ def override(root: yaml.Node, item: str) -> None:
         raise PulBenchError(f"--set {item!r}: invalid YAML value ({e})") from None
     finally:
         loader.dispose()
+    if leaf is not None:
+        _refuse(leaf, set())
     node, parts = root, key.strip().split(".")
     for i, part in enumerate(parts):
         if not isinstance(node, yaml.MappingNode):
