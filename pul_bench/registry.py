@@ -136,6 +136,7 @@ class TrackerSpec:
         if self.error is not None:
             raise self.error
         factory = _load_factory(self.factory) if isinstance(self.factory, str) else self.factory
+        _refuse_non_factory(factory, self.factory, self.name)
         params = _parameters(factory)
         if params is None:
             return factory
@@ -158,7 +159,27 @@ class TrackerSpec:
         if missing:
             raise PulBenchError(f"tracker {self.name!r} ({self.source}): args lack {missing}, "
                                 f"which {self.factory} requires")
+        check_args = getattr(factory, "check_args", None)
+        if callable(check_args):  # what the signature cannot say, e.g. OpenCV parameter types
+            check_args(self.args, self.nodes)
         return factory
+
+
+def _refuse_non_factory(factory: Any, ref: Any, name: str) -> None:
+    """A factory is a tracker class (with ``init`` and ``update``) or a function defined in
+    Python; anything else (``os:system``, a builtin or C function) is refused before it could
+    be called. Checking never calls it: listing trackers runs no factory."""
+    if inspect.isclass(factory):
+        if all(callable(getattr(factory, m, None)) for m in ("init", "update")):
+            return
+        why = "a class without init() and update(), so not a tracker"
+    else:
+        function = inspect.unwrap(getattr(factory, "__func__", factory))
+        if inspect.isfunction(function):
+            return
+        why = f"a {type(factory).__name__}, not a tracker class or a function defined in Python"
+    shown = ref if isinstance(ref, str) else repr(factory)
+    raise PulBenchError(f"tracker {name!r}: factory {shown} is {why}")
 
 
 def _parameters(factory: Callable[..., Any]) -> Mapping[str, inspect.Parameter] | None:

@@ -8,12 +8,14 @@ returns an all-zero rectangle, which would otherwise count as a jump to the imag
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
 import cv2
 import numpy as np
+import yaml
 
+from pul_bench import schema
 from pul_bench.errors import PulBenchError
 from pul_bench.tracker import Box, Tracker
 
@@ -38,16 +40,31 @@ class OpenCVTracker(Tracker):
                 f"unknown OpenCV tracker {algorithm!r}; choose one of {sorted(ALGORITHMS)}")
         self.algorithm = algorithm
         self.name = algorithm
-        make_params = ALGORITHMS[algorithm][1]
-        self._params = make_params()
-        allowed = sorted(a for a in dir(self._params) if not a.startswith("_"))
+        self._params = ALGORITHMS[algorithm][1]()
         for key, value in (params or {}).items():
-            if key not in allowed:
-                raise PulBenchError(
-                    f"{algorithm}: unknown parameter {key!r}; allowed: {', '.join(allowed)}")
+            problem = _param_problem(algorithm, key, value)
+            if problem:
+                raise PulBenchError(problem)
             setattr(self._params, key, value)
         self._tracker: Any = None
         self._box = np.zeros(4)
+
+    @staticmethod
+    def check_args(args: Mapping[str, Any], nodes: Mapping[str, yaml.Node]) -> None:
+        """Refuse an unknown algorithm, or a parameter OpenCV does not have or would not take
+        (``detect_thresh: "high"``), when the spec is checked, at its line (``nodes``: the
+        YAML nodes the arguments were written as, where they come from a spec file)."""
+        algorithm = args.get("algorithm", "kcf")
+        if algorithm not in ALGORITHMS:
+            problem = f"unknown OpenCV tracker {algorithm!r}; choose one of {sorted(ALGORITHMS)}"
+            raise _at(nodes.get("algorithm"), "args.algorithm", problem)
+        params_node = nodes.get("params")
+        lines = schema.keys(params_node, "args.params") \
+            if isinstance(params_node, yaml.MappingNode) else {}
+        for key, value in (args.get("params") or {}).items():
+            problem = _param_problem(algorithm, key, value)
+            if problem:
+                raise _at(lines.get(key), f"args.params.{key}", problem)
 
     def init(self, image: np.ndarray, box: Sequence[float]) -> None:
         """Start a fresh OpenCV tracker on ``box`` (rounded to whole pixels, at least 1x1)."""
@@ -62,6 +79,30 @@ class OpenCVTracker(Tracker):
         if ok and rect[2] > 0 and rect[3] > 0:
             self._box = np.asarray(rect, dtype=np.float64)
         return self._box.copy()
+
+
+def param_types(algorithm: str) -> dict[str, type]:
+    """Each field of an algorithm's OpenCV Params struct and the type it holds (bool, int,
+    float or str, read from the defaults)."""
+    defaults = ALGORITHMS[algorithm][1]()
+    return {a: type(getattr(defaults, a)) for a in dir(defaults) if not a.startswith("_")}
+
+
+def _param_problem(algorithm: str, key: str, value: Any) -> str | None:
+    """Why OpenCV would refuse ``value`` for parameter ``key`` (None: it takes it). An int
+    goes where a float does; a bool is never taken for a number."""
+    types = param_types(algorithm)
+    if key not in types:
+        return f"{algorithm}: unknown parameter {key!r}; allowed: {', '.join(sorted(types))}"
+    want = types[key]
+    ok = isinstance(value, want) and (want is bool or not isinstance(value, bool)) \
+        or (want is float and isinstance(value, int) and not isinstance(value, bool))
+    return None if ok else f"{algorithm}: parameter {key} must be {want.__name__}, got {value!r}"
+
+
+def _at(node: yaml.Node | None, what: str, problem: str) -> PulBenchError:
+    """``problem`` at ``node``'s file and line where the value came from a spec file."""
+    return schema.fail(node, f"{what}: {problem}") if node is not None else PulBenchError(problem)
 
 
 def _bgr(image: np.ndarray) -> np.ndarray:
