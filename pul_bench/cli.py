@@ -9,7 +9,7 @@ import sys
 import click
 
 from pul_bench import __version__
-from pul_bench.errors import PulBenchError
+from pul_bench.errors import PulBenchError, os_error
 
 #: command name -> "module:attribute" of a click command
 COMMANDS: dict[str, str] = {
@@ -67,11 +67,15 @@ def cli() -> None:
 
 
 def run_group(group: click.Group, argv: list[str] | None = None) -> None:
-    """Run a click group so that user errors print one line and exit 2, never a traceback."""
+    """Run a click group so that user errors, and OS errors on the paths it reads or writes,
+    print one line and exit 2, never a traceback."""
     try:
         group.main(args=argv, standalone_mode=False)
     except PulBenchError as e:
         click.secho(f"error: {e}", fg="red", err=True)
+        sys.exit(2)
+    except OSError as e:  # an output or cache path that cannot be written: say which and why
+        click.secho(f"error: {os_error(e)}", fg="red", err=True)
         sys.exit(2)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from pul_bench.errors import InputError
+from pul_bench.errors import InputError, os_error
 
 _SPLIT = re.compile(r"[,\t ;]+")
 _UMASK = os.umask(0)
@@ -30,18 +30,25 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it over ``path`` only if the block succeeds.
 
     A killed run therefore leaves either the old file or the complete new one, never a half file.
+    An OS error on it (a folder where the file goes, a file where a folder goes, no permission,
+    a full disk) is raised as one :class:`PulBenchError` naming ``path``.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
-    os.chmod(tmp_path, 0o666 & ~_UMASK)  # mkstemp makes 0600; results should be shareable
+    tmp_path: Path | None = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.close(fd)
+        tmp_path = Path(tmp)
+        os.chmod(tmp_path, 0o666 & ~_UMASK)  # mkstemp makes 0600; results should be shareable
         yield tmp_path
         os.replace(tmp_path, path)
+    except OSError as e:
+        tmp_name = e.filename is None or Path(os.fsdecode(e.filename)).name.startswith(
+            f".{path.name}.")
+        raise os_error(e, path if tmp_name else None) from None
     finally:
-        if tmp_path.exists():
+        if tmp_path is not None and tmp_path.exists():
             tmp_path.unlink()
 
 
@@ -64,8 +71,12 @@ def update_json(path: str | Path, fn: Callable[[Any], Any]) -> Any:
     it, so none of their updates is lost; the write itself stays atomic for readers.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path.with_name(f".{path.name}.lock"), os.O_RDWR | os.O_CREAT, 0o666 & ~_UMASK)
+    lock = path.with_name(f".{path.name}.lock")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666 & ~_UMASK)
+    except OSError as e:
+        raise os_error(e, path if e.filename == str(lock) else None) from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         old: Any = {}
