@@ -52,7 +52,8 @@ def os_error(e: OSError, path: str | Path | None = None) -> PulBenchError:
         blocker = next((p for p in (where, *where.parents) if p.exists() and not p.is_dir()),
                        None)
         if blocker is not None:
-            return PulBenchError(f"{where}: {blocker} is a file, where a directory is needed")
+            shown = "" if blocker == where else f"{blocker} "
+            return PulBenchError(f"{where}: {shown}is a file, where a directory is needed")
         if e.errno == errno.EEXIST:
             return PulBenchError(f"{where}: file exists")
     reason = _OS_REASONS.get(e.errno) or (e.strerror or str(e)).lower()

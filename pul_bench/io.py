@@ -44,12 +44,21 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         yield tmp_path
         os.replace(tmp_path, path)
     except OSError as e:
-        tmp_name = e.filename is None or Path(os.fsdecode(e.filename)).name.startswith(
-            f".{path.name}.")
-        raise os_error(e, path if tmp_name else None) from None
+        raise os_error(e, path if _about(e, path) else None) from None
     finally:
         if tmp_path is not None and tmp_path.exists():
             tmp_path.unlink()
+
+
+def _about(e: OSError, path: Path) -> bool:
+    """Whether ``e`` concerns writing ``path``: it names no file, ``path`` or a folder above
+    it, or the temporary file beside it (not some other file the caller's block read)."""
+    if e.filename is None:
+        return True
+    name = Path(os.path.abspath(os.fsdecode(e.filename)))
+    target = Path(os.path.abspath(path))
+    return name == target or name in target.parents or (
+        name.parent == target.parent and name.name.startswith(f".{path.name}."))
 
 
 def write_text(path: str | Path, text: str) -> None:

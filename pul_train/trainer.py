@@ -288,6 +288,8 @@ def train(
     if state is not None and state.get("recipe") != _comparable(recipe):
         raise InputError(ckpt, f"was written by a different recipe than {recipe.source}; "
                                f"use another --out")
+    if d.main:  # an --out that cannot be written fails now, not after the first epoch
+        ckpt.parent.mkdir(parents=True, exist_ok=True)
     root = resolve_root(recipe, None if data_root is None else Path(data_root))
     show = progress and d.main
     torch.manual_seed(recipe.seed)

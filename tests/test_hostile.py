@@ -7,6 +7,8 @@ Every probe also checks that no raw traceback reaches the user."""
 from __future__ import annotations
 
 import dataclasses
+import errno
+import os
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -105,7 +107,113 @@ NAN_PROBES: list[Probe] = [
 
 # ---- OS errors, YAML tags, spec parameters (issue 23: 8-10) ---------------------------------
 
+TINY_TABLE = """title: tiny
+scale: "test scale"
+data:
+  otb: {benchmark: otb, root: otb, sequences: [Crossing, Football1]}
+sections:
+  - kind: table
+    id: tab
+    title: tiny table
+    metrics: [{data: otb, metric: auc}]
+    groups: [A]
+    rows:
+      - label: identity
+        cells: [identity]
+"""
+
+#: a recipe for one tiny BD epoch on one short clip (AlexNet, 6 patches)
+TINY_BD = """task: bd
+backbone: alexnet
+epochs: 1
+seed: 3
+data: {{root: {root}, kind: folders, stride: 20}}
+runtime: {{device: cpu, workers: 1, threads: 1}}
+bd: {{patches_per_video: 6, batch_size: 6, embed_batch: 8}}
+"""
+
+
+def a_file(c: Ctx, name: str = "afile") -> Path:
+    """A plain file where a probe then asks for a folder."""
+    (c.tmp / name).write_text("in the way\n")
+    return c.tmp / name
+
+
+def tiny_bd(c: Ctx) -> None:
+    """``tmp/tiny.yaml``: :data:`TINY_BD` on the unlabeled clip 'tree' (linked)."""
+    (c.tmp / "clips").mkdir()
+    (c.tmp / "clips" / "tree").symlink_to(c.data / "unlabeled" / "tree")
+    (c.tmp / "tiny.yaml").write_text(TINY_BD.format(root=c.tmp / "clips"))
+
+
+def tn_chunk(c: Ctx) -> None:
+    """A TrackingNet-layout chunk ``tmp/tn`` annotating Crossing (the published KCF has it)."""
+    (c.tmp / "tn" / "anno").mkdir(parents=True)
+    (c.tmp / "tn" / "anno" / "Crossing.txt").write_text(
+        (c.data / "reference" / "otb" / "anno" / "Crossing.txt").read_text())
+
+
+def results_kept(c: Ctx, out: str = "out", tracker: str = "kcf") -> None:
+    """Both sequences' results were written before the failure, and stay."""
+    folder = c.tmp / out / "results" / "otb" / tracker
+    for name in ("Crossing", "Football1"):
+        assert len((folder / f"{name}.txt").read_text().splitlines()) == 40
+
+
 OS_PROBES: list[Probe] = [
+    Probe("23.8 eval --out below a file",
+          lambda c: ["eval", "otb", "kcf", "--root", str(c.otb), "--out", str(c.tmp / "afile/o")],
+          2, r"afile/o/results/otb/kcf: \S*afile is a file, where a directory is needed",
+          prepare=a_file, check=lambda c: (c.tmp / "afile").is_file()),
+    Probe("23.8 eval result file is a directory",
+          lambda c: ["eval", "otb", "kcf", "--root", str(c.otb), "--out", str(c.tmp / "out")],
+          2, r"1 of 2 sequences failed \(the others are saved\):\n  Crossing: \S*/out/results/"
+             r"otb/kcf/Crossing\.txt: is a directory, where a file is needed",
+          prepare=lambda c: (c.tmp / "out/results/otb/kcf/Crossing.txt").mkdir(parents=True),
+          check=lambda c: len((c.tmp / "out/results/otb/kcf/Football1.txt").read_text()
+                              .splitlines()) == 40),
+    Probe("23.8 eval reports folder is a file: results kept",
+          lambda c: ["eval", "otb", "kcf", "--root", str(c.otb), "--out", str(c.tmp / "out")],
+          2, r"out/reports/otb: \S*out/reports is a file, where a directory is needed",
+          prepare=lambda c: (c.tmp / "out").mkdir() or a_file(c, "out/reports"),
+          check=results_kept),
+    Probe("23.8 eval --out read-only (/sys)",
+          lambda c: ["eval", "otb", "kcf", "--root", str(c.otb), "--out", "/sys/pulbench-probe"],
+          2, r"/sys/pulbench-probe\S*: permission denied"),
+    Probe("23.8 plot --out below a file",
+          lambda c: ["plot", "otb2015", str(c.data / "reference/otb/results/KCF"),
+                     "--out", str(c.tmp / "afile/plots")],
+          2, r"afile/plots\S*: \S*afile is a file, where a directory is needed", prepare=a_file),
+    Probe("23.8 submit --out below a file",
+          lambda c: ["submit", "trackingnet", str(c.data / "reference/otb/results/KCF"),
+                     "--root", str(c.tmp / "tn"), "--out", str(c.tmp / "afile/x.zip")],
+          2, r"afile/x\.zip: \S*afile is a file, where a directory is needed",
+          prepare=lambda c: (a_file(c), tn_chunk(c)) and None),
+    Probe("23.8 report --out below a file: runs kept",
+          lambda c: ["report", str(c.tmp / "r.yaml"), "--root", str(c.tmp), "--runs",
+                     str(c.tmp / "runs"), "--kept", str(c.tmp / "kept"),
+                     "--out", str(c.tmp / "afile/rep")],
+          2, r"afile/rep\S*: \S*afile is a file, where a directory is needed",
+          prepare=lambda c: (a_file(c), (c.tmp / "r.yaml").write_text(TINY_TABLE)) and None,
+          check=lambda c: results_kept(c, "runs", "identity")),
+    Probe("23.8 train --out below a file fails before training",
+          lambda c: ["train", "bd", "--config", str(c.tmp / "tiny.yaml"), "--quiet",
+                     "--out", str(c.tmp / "afile/run")],
+          2, r"afile/run/checkpoints: \S*afile is a file, where a directory is needed",
+          prepare=lambda c: (a_file(c), tiny_bd(c)) and None),
+    Probe("23.9 !!python tag in --set",
+          lambda c: ["train", "bd", "--config", str(c.tmp / "tiny.yaml"), "--out",
+                     str(c.tmp / "run"), "--set",
+                     f"seed=!!python/object/apply:os.system ['touch {c.tmp / 'PWNED'}']"],
+          2, r"--set seed=!!python.*: YAML tag '!!python/object/apply:os\.system' is not "
+             r"allowed", prepare=tiny_bd, check=lambda c: not (c.tmp / "PWNED").exists()),
+    Probe("23.9 !!python tag in a report recipe",
+          lambda c: ["report", str(c.tmp / "r.yaml"), "--root", str(c.tmp), "--out",
+                     str(c.tmp / "rep")],
+          2, r"r\.yaml:2: YAML tag '!!python/name:os\.system' is not allowed",
+          prepare=lambda c: (c.tmp / "r.yaml").write_text(
+              TINY_TABLE.replace('"test scale"', "!!python/name:os.system ''")),
+          check=lambda c: not (c.tmp / "rep").exists()),
 ]
 
 
@@ -126,3 +234,86 @@ def test_probe(probe: Probe, ctx: Ctx, capsys: pytest.CaptureFixture) -> None:
 
 
 # ---- OS-error probes that need more than one command ----------------------------------------
+
+
+SPECS = {  # spec file -> what it says; each would run a command or fail at eval on the old code
+    "tagged.yaml": "name: tagged\ndescription: a python tag\nfactory: pul_bench.tracker:"
+                   "IdentityTracker\nargs:\n"
+                   "  x: !!python/object/apply:os.system ['touch {mark}']\n",
+    "system.yaml": "name: system\ndescription: os.system as a factory\nfactory: os:system\n"
+                   "args:\n  command: touch {mark}\n",
+    "kcf-typo.yaml": "name: kcf-typo\ndescription: a mistyped OpenCV parameter\nfactory: "
+                     "pul_bench.trackers.opencv:OpenCVTracker\nargs:\n  algorithm: kcf\n"
+                     "  params: {{detect_thresh: high}}\n",
+}
+SPEC_ERRORS = {
+    "tagged": r"tagged\.yaml:5: YAML tag '!!python/object/apply:os\.system' is not allowed",
+    "system": r"factory os:system is a builtin_function_or_method, not a tracker class or a "
+              r"function defined in Python",
+    "kcf-typo": r"kcf-typo\.yaml:6: args\.params\.detect_thresh: kcf: parameter detect_thresh "
+                r"must be float, got 'high'",
+}
+
+
+def test_hostile_specs_are_listed_not_run(ctx: Ctx, capsys: pytest.CaptureFixture,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """23.9, 23.10 and spec trust: a spec folder holding a !!python tag, `factory: os:system`
+    and a mistyped OpenCV parameter still lists every tracker (those three not ready, with the
+    reason at file:line), eval refuses each in one line, runs no command, and kcf still runs."""
+    specs, mark = ctx.tmp / "specs", ctx.tmp / "PWNED"
+    specs.mkdir()
+    for name, text in SPECS.items():
+        (specs / name).write_text(text.format(mark=mark))
+    monkeypatch.setenv("PULBENCH_TRACKERS", str(specs))
+    text = run_probe(Probe("trackers", lambda c: ["trackers"], 0, r"\nkcf +ready"), ctx, capsys)
+    for name, says in SPEC_ERRORS.items():
+        assert re.search(rf"\n{re.escape(name)} +not ready .*\n +.*{says}", text), (name, text)
+    assert not mark.exists()
+    for name, says in SPEC_ERRORS.items():
+        refused = rf"^error: tracker '{name}' is not ready: .*{says}[^\n]*\n\Z"
+        run_probe(Probe(name, lambda c, n=name: ["eval", "otb", n, "--root", str(c.otb),
+                                                  "--out", str(c.tmp / "out")], 2, refused),
+                  ctx, capsys)
+        assert not mark.exists() and not (ctx.tmp / "out").exists()
+    run_probe(Probe("kcf", lambda c: ["eval", "otb", "kcf", "--root", str(c.otb), "--out",
+                                      str(c.tmp / "out")], 0), ctx, capsys)
+    results_kept(ctx)
+
+
+@pytest.mark.parametrize("code, says", [(errno.ENOSPC, "disk full"),
+                                        (errno.EROFS, "read-only file system"),
+                                        (errno.EACCES, "permission denied")])
+def test_report_write_fails_results_stay(ctx: Ctx, capsys: pytest.CaptureFixture,
+                                         monkeypatch: pytest.MonkeyPatch, code: int,
+                                         says: str) -> None:
+    """23.8: a full disk, a read-only file system or a denied write (tests run as root, so
+    emulated) when eval writes its scores is one line naming the file; the sequences' results
+    are kept, and the rerun after the fix reuses them."""
+    real = os.replace
+
+    def replace(src: str, dst: str) -> None:
+        if str(dst).endswith("performance.json"):
+            raise OSError(code, os.strerror(code))  # as a failed write: no file name
+        real(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    argv = ["eval", "otb", "kcf", "--root", str(ctx.otb), "--out", str(ctx.tmp / "out")]
+    says = rf"^error: \S*out/reports/otb/performance\.json: {says}[^\n]*\n\Z"
+    run_probe(Probe("full", lambda c: argv, 2, says), ctx, capsys)
+    results_kept(ctx)
+    stamp = (ctx.tmp / "out/results/otb/kcf/Crossing.txt").stat().st_mtime_ns
+    monkeypatch.setattr(os, "replace", real)
+    run_probe(Probe("again", lambda c: argv, 0), ctx, capsys)
+    assert (ctx.tmp / "out/results/otb/kcf/Crossing.txt").stat().st_mtime_ns == stamp
+    assert not list((ctx.tmp / "out/reports/otb").glob(".performance.json.*.tmp"))
+
+
+def test_proposal_cache_below_a_file(ctx: Ctx, capsys: pytest.CaptureFixture,
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """23.8: a proposal cache ($PUL_TRAIN_CACHE) where a file stands is one line naming it."""
+    tiny_bd(ctx)
+    monkeypatch.setenv("PUL_TRAIN_CACHE", str(a_file(ctx)))
+    run_probe(Probe("cache", lambda c: ["train", "proposals", str(c.tmp / "clips"), "--all",
+                                        "--stride", "30", "--workers", "1"],
+                    2, r"^error: \S*afile/proposals/\S+: \S*afile is a file, where a directory "
+                       r"is needed\n\Z"), ctx, capsys)
