@@ -255,26 +255,24 @@ SPEC_ERRORS = {
 }
 
 
-def test_hostile_specs_are_listed_not_run(ctx: Ctx, capsys: pytest.CaptureFixture,
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("name", SPEC_ERRORS)
+def test_hostile_spec_is_listed_not_run(name: str, ctx: Ctx, capsys: pytest.CaptureFixture,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
     """23.9, 23.10 and spec trust: a spec folder holding a !!python tag, `factory: os:system`
-    and a mistyped OpenCV parameter still lists every tracker (those three not ready, with the
-    reason at file:line), eval refuses each in one line, runs no command, and kcf still runs."""
+    or a mistyped OpenCV parameter still lists every tracker (that one not ready, with the
+    reason at file:line), eval refuses it in one line and runs no command, and kcf still runs."""
     specs, mark = ctx.tmp / "specs", ctx.tmp / "PWNED"
     specs.mkdir()
-    for name, text in SPECS.items():
-        (specs / name).write_text(text.format(mark=mark))
+    (specs / f"{name}.yaml").write_text(SPECS[f"{name}.yaml"].format(mark=mark))
     monkeypatch.setenv("PULBENCH_TRACKERS", str(specs))
-    text = run_probe(Probe("trackers", lambda c: ["trackers"], 0, r"\nkcf +ready"), ctx, capsys)
-    for name, says in SPEC_ERRORS.items():
-        assert re.search(rf"\n{re.escape(name)} +not ready .*\n +.*{says}", text), (name, text)
-    assert not mark.exists()
-    for name, says in SPEC_ERRORS.items():
-        refused = rf"^error: tracker '{name}' is not ready: .*{says}[^\n]*\n\Z"
-        run_probe(Probe(name, lambda c, n=name: ["eval", "otb", n, "--root", str(c.otb),
-                                                  "--out", str(c.tmp / "out")], 2, refused),
-                  ctx, capsys)
-        assert not mark.exists() and not (ctx.tmp / "out").exists()
+    says = SPEC_ERRORS[name]
+    text = run_probe(Probe("trackers", lambda c: ["trackers"], 0,
+                           rf"\n{re.escape(name)} +not ready .*\n +.*{says}"), ctx, capsys)
+    assert re.search(r"\nkcf +ready", text) and not mark.exists()
+    refused = rf"^error: tracker '{name}' is not ready: .*{says}[^\n]*\n\Z"
+    run_probe(Probe(name, lambda c: ["eval", "otb", name, "--root", str(c.otb),
+                                     "--out", str(c.tmp / "out")], 2, refused), ctx, capsys)
+    assert not mark.exists() and not (ctx.tmp / "out").exists()
     run_probe(Probe("kcf", lambda c: ["eval", "otb", "kcf", "--root", str(c.otb), "--out",
                                       str(c.tmp / "out")], 0), ctx, capsys)
     results_kept(ctx)
