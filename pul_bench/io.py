@@ -80,12 +80,8 @@ def update_json(path: str | Path, fn: Callable[[Any], Any]) -> Any:
     it, so none of their updates is lost; the write itself stays atomic for readers.
     """
     path = Path(path)
-    lock = path.with_name(f".{path.name}.lock")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666 & ~_UMASK)
-    except OSError as e:
-        raise os_error(e, path if e.filename == str(lock) else None) from None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path.with_name(f".{path.name}.lock"), os.O_RDWR | os.O_CREAT, 0o666 & ~_UMASK)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         old: Any = {}
