@@ -224,8 +224,9 @@ def strip_raster(tracks: Sequence[Track], colors: Sequence[str], start: int, sto
 # ---- video -------------------------------------------------------------------------------------
 
 
-class _VideoLayout:
-    """The fixed parts of every video frame: legend bar, labelled strip, sizes."""
+class VideoLayout:
+    """The fixed parts of every video frame: legend bar on top, the image (enlarged ``scale``
+    times, from row ``image_top``), the labelled IoU strip under it."""
 
     def __init__(self, scene: Scene, start: int, stop: int, shape: tuple[int, ...]) -> None:
         self.scene, self.start, self.stop = scene, start, stop
@@ -253,6 +254,7 @@ class _VideoLayout:
                       font=_font(max(9, row_h - 1)), anchor="rm")
         self.strip = np.asarray(strip)
         self.image_h = h
+        self.image_top = self.legend.shape[0]
         self.height = self.legend.shape[0] + h + self.strip.shape[0]
         self.height += self.height % 2
         self.bounds = column_frames(stop - start, self.strip_w)
@@ -268,7 +270,7 @@ class _VideoLayout:
                              [t.polygons[i] * s for t in scene.tracks],
                              [scene.color(k) for k in range(len(scene.tracks))])
         out = np.full((self.height, self.width, 3), 255, np.uint8)
-        top = self.legend.shape[0]
+        top = self.image_top
         out[:top] = self.legend
         out[top:top + drawn.shape[0], :drawn.shape[1]] = drawn
         strip = Image.fromarray(self.strip.copy())
@@ -292,7 +294,7 @@ class _VideoLayout:
 def video_frames(scene: Scene, start: int, stop: int):  # noqa: ANN201 (a generator of arrays)
     """Yield the composed RGB frames ``start..stop-1`` (0-based), all of one size."""
     first = read_frame(scene.frames[start])
-    layout = _VideoLayout(scene, start, stop, first.shape)
+    layout = VideoLayout(scene, start, stop, first.shape)
     for i in range(start, stop):
         image = first if i == start else read_frame(scene.frames[i])
         if image.shape != first.shape:

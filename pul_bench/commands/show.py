@@ -42,6 +42,10 @@ def _no_images(root: Path, sequence: str) -> PulBenchError:
                          "--root a folder holding the sequence's frames")
 
 
+def _some(names: list[str], k: int = 8) -> str:
+    return ", ".join(names[:k]) + (f", ... ({len(names)} in all)" if len(names) > k else "")
+
+
 def _fit(rows: np.ndarray, n: int) -> np.ndarray:
     """``rows`` cut or padded with NaN to ``n`` rows (a result the toolkit accepts short)."""
     out = np.full((n, rows.shape[1]), np.nan)
@@ -64,7 +68,10 @@ def _one_pass(bench: Benchmark, sequence: str, result_dirs: list[Path], root: Pa
 
     found, _ = load_otb(bench, root, [sequence])
     if not found:
-        raise PulBenchError(f"{root}: no sequence {sequence!r} of {bench.name} here")
+        here = sorted(p.name for p in root.iterdir() if p.is_dir()) if bench.layout == "otb" \
+            else []
+        raise PulBenchError(f"{root}: no sequence {sequence!r} of {bench.name} here"
+                            + (f" (folders: {_some(here)})" if here else ""))
     seq = found[0]
     if not seq.frames:
         raise _no_images(root, seq.name)
@@ -90,7 +97,7 @@ def _reset(bench: Benchmark, sequence: str, result_dirs: list[Path], root: Path)
         raise PulBenchError(f"not in benchmark {bench.name}: {sequence}")
     if sequence not in listed:
         raise PulBenchError(f"{root / 'list.txt'}: no sequence {sequence!r} (listed: "
-                            f"{', '.join(listed[:8])}{', ...' if len(listed) > 8 else ''})")
+                            f"{_some(listed)})")
     seq = load_sequence(root, sequence)
     if not seq.frames:
         raise _no_images(root, sequence)
