@@ -81,6 +81,16 @@ def test_gif_frames_follow_the_frames_option(atom: Path, otb_sequences: Path,
         assert gif.n_frames == CROSSING - 99
 
 
+def test_result_longer_than_the_frames_present_is_shown_on_them(
+        atom: Path, otb_sequences: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    # the shared Human3 holds the first 199 of the 1,698 frames ATOM's published file covers
+    out = tmp_path / "human3.gif"
+    assert show(["otb2015", "Human3", str(atom), "--frames", "197:", "--out", str(out)]) == 0
+    assert "1698 boxes for the 199 frames of Human3" in capsys.readouterr().err
+    with Image.open(out) as gif:
+        assert gif.n_frames == 3
+
+
 def test_frames_option_is_one_based_and_inclusive() -> None:
     assert frame_range("11:35", 120) == (10, 35)
     assert frame_range("100:", 120) == (99, 120)
