@@ -31,7 +31,13 @@ from pul_bench.overlay import (
     strip_raster,
 )
 from pul_bench.plots import COLORS, save
-from pul_bench.results import format_otb_boxes, vot_run_path, vot_sequence_dir, write_vot_run
+from pul_bench.results import (
+    format_otb_boxes,
+    vot_run_path,
+    vot_sequence_dir,
+    write_got10k_run,
+    write_vot_run,
+)
 
 CROSSING = 120  # frames
 
@@ -76,9 +82,9 @@ def test_mp4_has_one_frame_per_selected_frame(atom: Path, otb_sequences: Path,
 def test_gif_frames_follow_the_frames_option(atom: Path, otb_sequences: Path,
                                              tmp_path: Path) -> None:
     out = tmp_path / "crossing.gif"
-    assert show(["otb", "Crossing", str(atom), "--frames", "100:", "--out", str(out)]) == 0
+    assert show(["otb", "Crossing", str(atom), "--frames", "111:", "--out", str(out)]) == 0
     with Image.open(out) as gif:
-        assert gif.n_frames == CROSSING - 99
+        assert gif.n_frames == CROSSING - 110
 
 
 def test_result_longer_than_the_frames_present_is_shown_on_them(
@@ -233,3 +239,51 @@ def test_errors_are_one_line_exit_2(case: str, atom: Path, otb_sequences: Path,
     err = capsys.readouterr().err
     assert says in err and len(err.strip().splitlines()) == 1, err
     assert "Traceback" not in err and not Path(out).exists()
+
+
+def _linked_frames(src: Path, dst: Path, n: int, name: str = "{:08d}.jpg") -> None:
+    dst.mkdir(parents=True)
+    for i in range(1, n + 1):
+        (dst / name.format(i)).symlink_to(src / f"{i:04d}.jpg")
+
+
+def test_lasot_and_got10k_layouts(otb_sequences: Path, tmp_path: Path) -> None:
+    """Crossing's first 20 frames laid out as a LaSOT and a GOT-10k sequence, each with a
+    result in that benchmark's format: the one-pass readers place both where they belong."""
+    n = 20
+    gt_text = (otb_sequences / "Crossing" / "groundtruth_rect.txt").read_text()
+    gt = read_boxes(otb_sequences / "Crossing" / "groundtruth_rect.txt")[:n]
+    images = otb_sequences / "Crossing" / "img"
+    # LaSOT: <class>/<class>-<n>/img, 1-based boxes; frames 5-6 flagged out of view
+    lasot = tmp_path / "lasot" / "airplane" / "airplane-1"
+    _linked_frames(images, lasot / "img", n)
+    (lasot / "groundtruth.txt").write_text("".join(gt_text.splitlines(True)[:n]))
+    (lasot / "full_occlusion.txt").write_text(",".join("0" * n))
+    (lasot / "out_of_view.txt").write_text(",".join("0000110" + "0" * (n - 7)))
+    lasot_result = otb_result(tmp_path / "lasot-results" / "Same", "airplane-1",
+                              gt - [1, 1, 0, 0])
+    scene = load_scene(get_benchmark("lasot"), "airplane-1", [lasot_result], tmp_path / "lasot")
+    assert len(scene) == n and scene.frames[0].name == "00000001.jpg"
+    iou = scene.tracks[0].iou
+    assert np.isnan(iou[[4, 5]]).all() and np.allclose(np.delete(iou, [4, 5]), 1.0)
+    assert not scene.tracks[0].failures.any()
+    # GOT-10k val: <seq>/00000001.jpg, meta_info.ini; results <seq>/<seq>_001.txt
+    name = "GOT-10k_Val_000001"
+    got = tmp_path / "got10k" / "val"
+    _linked_frames(images, got / name, n)
+    (got / "list.txt").write_text(name + "\n")
+    (got / name / "groundtruth.txt").write_text(
+        "".join(f"{x},{y},{w},{h}\n" for x, y, w, h in gt))
+    (got / name / "meta_info.ini").write_text("[METAINFO]\nresolution: (360, 240)\n")
+    shifted = gt.copy()
+    shifted[10:, 0] += 1000  # lost from frame 11 on
+    write_got10k_run(tmp_path / "got-results" / "Lost" / name, name, 1, shifted, np.zeros(n))
+    scene = load_scene(get_benchmark("got10k-val"), name, [tmp_path / "got-results" / "Lost"],
+                       got)
+    assert scene.tracks[0].name == "Lost"
+    assert np.flatnonzero(scene.tracks[0].failures).tolist() == list(range(10, n))
+    out = tmp_path / "got.gif"
+    assert show(["got10k-val", name, str(tmp_path / "got-results" / "Lost"), "--root",
+                 str(got), "--frames", "15:", "--out", str(out)]) == 0
+    with Image.open(out) as gif:
+        assert gif.n_frames == n - 14

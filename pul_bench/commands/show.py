@@ -76,7 +76,8 @@ def _one_pass(bench: Benchmark, sequence: str, result_dirs: list[Path], root: Pa
     seq = found[0]
     if not seq.frames:
         raise _no_images(root, seq.name)
-    gt = np.where(seq.valid[:, None], seq.groundtruth, np.nan)
+    shown = seq.valid if seq.absent is None else seq.valid & ~seq.absent  # LaSOT: absent
+    gt = np.where(shown[:, None], seq.groundtruth, np.nan)
     tracks = []
     for d in result_dirs:
         path = results.find_otb_results(d, [seq.name]).get(seq.name)
