@@ -30,10 +30,13 @@ from functools import cache
 from pathlib import Path
 
 import numpy as np
-from matplotlib import font_manager, patheffects
+from matplotlib import font_manager, patheffects, rc_context
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.legend import Legend
 from matplotlib.lines import Line2D
 from matplotlib.patches import Polygon
+from matplotlib.textpath import TextPath
 from matplotlib.ticker import MaxNLocator
 from matplotlib.transforms import offset_copy
 from PIL import Image, ImageDraw, ImageFont
@@ -366,21 +369,25 @@ def contact_sheet(scene: Scene, start: int, stop: int, count: int, width_in: flo
     names = [t.name for t in scene.tracks]
     colors = [scene.color(k) for k in range(len(names))]
     font = 7.0
-    label_in = 0.1 + 0.058 * max([len(n) for n in names] + [4])
+    label_in = 0.1 + max([TextPath((0, 0), n, size=font).get_extents().width / 72
+                          for n in names] + [0.2])
     left, right, gap = label_in, 0.05, 0.04
     thumb_w = (width_in - left - right - gap * (cols - 1)) / cols
     thumb_h = thumb_w * h / w
-    legend_in, strip_row_in = 0.28, 0.13
+    fig = Figure(figsize=(width_in, 1.0), dpi=300)
+    outline = [patheffects.withStroke(linewidth=2.4, foreground="black")]
+    legend = _sheet_legend(fig, names, colors, font + 0.5, outline, left, right)
+    legend_in = legend.get_window_extent().height / fig.dpi + 0.04
+    strip_row_in = 0.13
     strip_in = strip_row_in * max(len(names), 1)
     above_in, below_in = 0.16, 0.34  # the strip's frame marks; its x labels and note
     height_in = legend_in + rows * thumb_h + (rows - 1) * gap + above_in + strip_in + below_in
-    fig = Figure(figsize=(width_in, height_in), dpi=300)
+    fig.set_size_inches(width_in, height_in)
 
     def axes(x_in: float, top_in: float, w_in: float, h_in: float):  # noqa: ANN202
         return fig.add_axes((x_in / width_in, 1 - (top_in + h_in) / height_in,
                              w_in / width_in, h_in / height_in))
 
-    outline = [patheffects.withStroke(linewidth=2.4, foreground="black")]
     for j, (i, image) in enumerate(zip(shown, images, strict=True)):
         r, c = divmod(j, cols)
         ax = axes(left + c * (thumb_w + gap), legend_in + r * (thumb_h + gap), thumb_w, thumb_h)
@@ -400,12 +407,6 @@ def contact_sheet(scene: Scene, start: int, stop: int, count: int, width_in: flo
         ax.text(0.03, 0.95, f"#{i + 1}", transform=ax.transAxes, ha="left", va="top",
                 fontsize=font, color="white", fontweight="bold",
                 bbox={"facecolor": "black", "alpha": 0.6, "pad": 1.2, "linewidth": 0})
-    handles = [Line2D([], [], color="white", lw=1.6, path_effects=outline)]
-    handles += [Line2D([], [], color=c, lw=1.8) for c in colors]
-    fig.legend(handles, [GROUND_TRUTH, *names], loc="upper center", ncol=len(handles),
-               bbox_to_anchor=(0.5 + (left - right) / 2 / width_in, 1.0), frameon=False,
-               fontsize=font + 0.5, handlelength=1.8, columnspacing=1.2,
-               borderaxespad=0.2)
     strip_top = legend_in + rows * thumb_h + (rows - 1) * gap + above_in
     ax = axes(left, strip_top, width_in - left - right, strip_in)
     cols_per_frame = max(1, math.ceil(1500 / (stop - start)))
@@ -428,6 +429,28 @@ def contact_sheet(scene: Scene, start: int, stop: int, count: int, width_in: flo
     return fig
 
 
+def _sheet_legend(fig: Figure, names: Sequence[str], colors: Sequence[str], font: float,
+                  outline: list, left_in: float, right_in: float) -> Legend:
+    """The sheet's legend at the top, on as few lines as fit the figure's width: over the
+    frames when it fits there, else centred on the figure."""
+    width_in = fig.get_figwidth()
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    handles = [Line2D([], [], color="white", lw=1.6, path_effects=outline)]
+    handles += [Line2D([], [], color=c, lw=1.8) for c in colors]
+    for ncol in range(len(handles), 0, -1):
+        legend = fig.legend(handles, [GROUND_TRUTH, *names], loc="upper center", ncol=ncol,
+                            bbox_to_anchor=(0.5, 1.0), frameon=False, fontsize=font,
+                            handlelength=1.8, columnspacing=1.2, borderaxespad=0.2)
+        wide = legend.get_window_extent(renderer).width / fig.dpi
+        if wide <= width_in - 0.1 or ncol == 1:
+            break
+        legend.remove()
+    if wide <= width_in - left_in - right_in:
+        legend.set_bbox_to_anchor((0.5 + (left_in - right_in) / 2 / width_in, 1.0),
+                                  transform=fig.transFigure)
+    return legend
+
+
 # ---- any output --------------------------------------------------------------------------------
 
 
@@ -441,8 +464,9 @@ def write(scene: Scene, out: Path, start: int, stop: int, fps: float = 25.0,
     if suffix == ".gif":
         return write_gif(scene, start, stop, out, fps)
     if suffix in SHEET_SUFFIXES:
-        save(contact_sheet(scene, start, stop, sheet), out, formats=(suffix[1:],),
-             palette=False)
+        with rc_context({"pdf.fonttype": 42}):  # TrueType fonts: publishers refuse Type 3
+            save(contact_sheet(scene, start, stop, sheet), out, formats=(suffix[1:],),
+                 palette=False)
         return len(sheet_frames(start, stop, sheet))
     raise PulBenchError(f"{out}: unknown output type {out.suffix or '(no suffix)'!r}; use one of "
                         f"{', '.join(VIDEO_SUFFIXES + SHEET_SUFFIXES)}")
