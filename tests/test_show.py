@@ -9,6 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image
 from test_hostile import cut_vot
@@ -25,6 +26,7 @@ from pul_bench.overlay import (
     SKIPPED,
     STRIP_BACKGROUND,
     VideoLayout,
+    contact_sheet,
     draw_regions,
     read_frame,
     rgb,
@@ -199,7 +201,26 @@ def test_contact_sheet_of_two_trackers(atom: Path, otb_sequences: Path, otb_refe
     kcf = otb_reference / "results" / "KCF"
     assert show(["otb2015", "Girl", str(atom), str(kcf), "--root", str(otb_sequences),
                  "--sheet", "4", "--out", str(out)]) == 0
-    assert out.read_bytes().startswith(b"%PDF") and not out.with_suffix(".png").exists()
+    pdf = out.read_bytes()
+    assert pdf.startswith(b"%PDF") and not out.with_suffix(".png").exists()
+    assert b"/FontFile2" in pdf and b"/Type3" not in pdf  # TrueType, as publishers require
+
+
+def test_sheet_legend_of_many_trackers_fits_the_page(otb_reference: Path,
+                                                     otb_sequences: Path) -> None:
+    dirs = sorted((otb_reference / "results").iterdir())
+    assert len(dirs) >= 9
+    scene = load_scene(get_benchmark("otb2015"), "Girl", dirs, otb_sequences)
+    fig = contact_sheet(scene, 0, 30, 3)
+    FigureCanvasAgg(fig)
+    box = fig.legends[0].get_window_extent()
+    assert 0 <= box.x0 and box.x1 <= fig.bbox.width
+    texts = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert texts == ["ground truth", *(d.name for d in dirs)]
+    # the legend sits above the frames, which sit above the strip
+    frames_top = max(ax.get_position().y1 for ax in fig.axes[:-1])
+    assert box.y0 >= frames_top * fig.bbox.height - 1
+    assert fig.axes[-1].get_position().y1 < min(ax.get_position().y0 for ax in fig.axes[:-1])
 
 
 def test_save_writes_only_the_format_asked_in_full_colour(tmp_path: Path) -> None:
