@@ -24,13 +24,14 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 import numpy as np
 from matplotlib import font_manager, patheffects, rc_context
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.legend import Legend
@@ -295,7 +296,7 @@ class VideoLayout:
         return out
 
 
-def video_frames(scene: Scene, start: int, stop: int):  # noqa: ANN201 (a generator of arrays)
+def video_frames(scene: Scene, start: int, stop: int) -> Iterator[np.ndarray]:
     """Yield the composed RGB frames ``start..stop-1`` (0-based), all of one size."""
     first = read_frame(scene.frames[start])
     layout = VideoLayout(scene, start, stop, first.shape)
@@ -384,7 +385,7 @@ def contact_sheet(scene: Scene, start: int, stop: int, count: int, width_in: flo
     height_in = legend_in + rows * thumb_h + (rows - 1) * gap + above_in + strip_in + below_in
     fig.set_size_inches(width_in, height_in)
 
-    def axes(x_in: float, top_in: float, w_in: float, h_in: float):  # noqa: ANN202
+    def axes(x_in: float, top_in: float, w_in: float, h_in: float) -> Axes:
         return fig.add_axes((x_in / width_in, 1 - (top_in + h_in) / height_in,
                              w_in / width_in, h_in / height_in))
 
@@ -454,19 +455,24 @@ def _sheet_legend(fig: Figure, names: Sequence[str], colors: Sequence[str], font
 # ---- any output --------------------------------------------------------------------------------
 
 
+def output_kind(out: Path) -> str:
+    """``mp4``, ``gif``, ``png`` or ``pdf``: what ``out``'s suffix asks for."""
+    suffix = out.suffix.lower()
+    if suffix not in VIDEO_SUFFIXES + SHEET_SUFFIXES:
+        raise PulBenchError(f"{out}: unknown output type {out.suffix or '(no suffix)'!r}; use "
+                            f"one of {', '.join(VIDEO_SUFFIXES + SHEET_SUFFIXES)}")
+    return suffix[1:]
+
+
 def write(scene: Scene, out: Path, start: int, stop: int, fps: float = 25.0,
           sheet: int = 6) -> int:
     """Write ``out`` by its suffix: ``.mp4``/``.gif`` every frame of ``start..stop-1``,
     ``.png``/``.pdf`` a contact sheet of ``sheet`` of them; return the frames drawn."""
-    suffix = out.suffix.lower()
-    if suffix == ".mp4":
+    kind = output_kind(out)
+    if kind == "mp4":
         return write_mp4(scene, start, stop, out, fps)
-    if suffix == ".gif":
+    if kind == "gif":
         return write_gif(scene, start, stop, out, fps)
-    if suffix in SHEET_SUFFIXES:
-        with rc_context({"pdf.fonttype": 42}):  # TrueType fonts: publishers refuse Type 3
-            save(contact_sheet(scene, start, stop, sheet), out, formats=(suffix[1:],),
-                 palette=False)
-        return len(sheet_frames(start, stop, sheet))
-    raise PulBenchError(f"{out}: unknown output type {out.suffix or '(no suffix)'!r}; use one of "
-                        f"{', '.join(VIDEO_SUFFIXES + SHEET_SUFFIXES)}")
+    with rc_context({"pdf.fonttype": 42}):  # TrueType fonts: publishers refuse Type 3
+        save(contact_sheet(scene, start, stop, sheet), out, formats=(kind,), palette=False)
+    return len(sheet_frames(start, stop, sheet))

@@ -19,7 +19,7 @@ from pul_bench import results
 from pul_bench.benchmarks import Benchmark, get_benchmark
 from pul_bench.errors import InputError, PulBenchError
 from pul_bench.geometry import box_to_polygon, iou
-from pul_bench.overlay import SHEET_SUFFIXES, VIDEO_SUFFIXES, Scene, Track, write
+from pul_bench.overlay import Scene, Track, output_kind, write
 
 
 def load_scene(bench: Benchmark, sequence: str, result_dirs: list[Path], root: Path) -> Scene:
@@ -206,9 +206,7 @@ def show_cmd(benchmark: str, sequence: str, result_dirs: tuple[Path, ...], out: 
       pulbench show otb Girl runs/results/otb/kcf --frames 1:120 --out girl.mp4
       pulbench show vot2018 bag ../shared/data/reference/vot2018/results/DaSiamRPN --out bag.gif
     """
-    if out.suffix.lower() not in VIDEO_SUFFIXES + SHEET_SUFFIXES:
-        raise PulBenchError(f"--out {out}: unknown output type {out.suffix or '(no suffix)'!r};"
-                            f" use one of {', '.join(VIDEO_SUFFIXES + SHEET_SUFFIXES)}")
+    output_kind(out)  # a wrong suffix fails before any reading
     bench = get_benchmark(benchmark)
     scene = load_scene(bench, sequence, list(result_dirs), root or bench.default_root())
     start, stop = frame_range(frames, len(scene))
