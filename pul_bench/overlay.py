@@ -131,11 +131,15 @@ def draw_regions(image: np.ndarray, groundtruth: np.ndarray | None,
     width = width or line_width(image.shape)
     im = Image.fromarray(np.ascontiguousarray(image))
     draw = ImageDraw.Draw(im)
+    # Pillow's integer coordinates wrap around far from the frame (a box at x = 1e30 drew
+    # inside it); clipping far out keeps every edge that shows where it is
+    far = 4.0 * max(image.shape[:2])
 
     def outline(poly: np.ndarray, color: tuple[int, int, int], w: int) -> None:
         if poly is None or not np.all(np.isfinite(poly)):
             return
-        points = [(float(x), float(y)) for x, y in np.asarray(poly).reshape(4, 2)]
+        corners = np.clip(np.asarray(poly, dtype=np.float64).reshape(4, 2), -far, far)
+        points = [(float(x), float(y)) for x, y in corners]
         draw.line([*points, points[0]], fill=color, width=w, joint="curve")
 
     if groundtruth is not None:

@@ -128,6 +128,18 @@ def test_box_drawn_in_its_colour_on_a_real_frame(otb_sequences: Path) -> None:
     assert not np.all(drawn == rgb(COLORS[1]), axis=-1).any()
 
 
+def test_boxes_far_outside_the_frame_draw_nothing_in_it(otb_sequences: Path) -> None:
+    image = read_frame(otb_sequences / "Crossing" / "img" / "0001.jpg")
+    far = box_to_polygon(np.array([[1e30, 5.0, 10.0, 10.0], [-1e9, -1e9, 10.0, 10.0]]))
+    assert np.array_equal(draw_regions(image, None, list(far), COLORS[:2]), image)
+    # a huge box from inside the frame: its left and top edges show where they are
+    huge = box_to_polygon(np.array([[50.0, 40.0, 1e12, 1e12]]))[0]
+    drawn = draw_regions(image, None, [huge], COLORS[:1], width=2)
+    assert np.all(drawn[45:200, 50] == rgb(COLORS[0])) and np.all(drawn[40, 55:300] ==
+                                                                    rgb(COLORS[0]))
+    assert np.array_equal(drawn[45:, 52:], image[45:, 52:])
+
+
 def test_video_frame_shows_a_known_box_where_it_is(otb_sequences: Path, tmp_path: Path) -> None:
     boxes = np.tile([150.0, 60.0, 40.0, 70.0], (CROSSING, 1))
     folder = otb_result(tmp_path / "fixed", "Crossing", boxes)
