@@ -246,7 +246,8 @@ def test_save_writes_only_the_format_asked_in_full_colour(tmp_path: Path) -> Non
 
 
 @pytest.mark.parametrize("case", ["unknown sequence", "no result for it", "bad frames",
-                                  "frames past the end", "unknown suffix", "no images"])
+                                  "frames past the end", "unknown suffix", "no images",
+                                  "one tracker twice"])
 def test_errors_are_one_line_exit_2(case: str, atom: Path, otb_sequences: Path,
                                     otb_reference: Path, tmp_path: Path,
                                     capsys: pytest.CaptureFixture) -> None:
@@ -263,6 +264,7 @@ def test_errors_are_one_line_exit_2(case: str, atom: Path, otb_sequences: Path,
                            "unknown output type '.avi'"),
         "no images": (["otb2015", "Crossing", str(atom), "--root", str(otb_reference)],
                       "no images of Crossing"),
+        "one tracker twice": (["otb", "Crossing", str(atom), str(atom)], "ATOM given twice"),
     }[case]
     if "--out" not in argv:
         argv += ["--out", out]
