@@ -190,12 +190,14 @@ def legend_bar(width: int, names: Sequence[str], colors: Sequence[str], font_px:
 # ---- the IoU strip -----------------------------------------------------------------------------
 
 
-def column_frames(n: int, width: int) -> np.ndarray:
-    """First frame (0..n-1) shown by each of ``width`` columns, and ``n`` at the end: each
-    column covers frames ``[out[c], out[c + 1])``, at least one, so a failure on any frame
-    shows however many frames share a column."""
-    starts = np.minimum((np.arange(width) * n) // width, n - 1)
-    return np.append(starts, n)
+def column_spans(n: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """The frames ``first[c] <= i < end[c]`` (of ``0..n-1``) each of ``width`` columns shows:
+    one frame over several columns, or several frames in one column, so that a failure on
+    any frame shows however many frames share a column (``np.ufunc.reduceat`` over ``first``
+    reduces exactly these spans)."""
+    first = np.minimum((np.arange(width) * n) // width, n - 1)
+    end = np.maximum(np.append(first[1:], n), first + 1)
+    return first, end
 
 
 def strip_raster(tracks: Sequence[Track], colors: Sequence[str], start: int, stop: int,
@@ -206,8 +208,7 @@ def strip_raster(tracks: Sequence[Track], colors: Sequence[str], start: int, sto
     n = stop - start
     if n <= 0 or width <= 0:
         raise PulBenchError("the IoU strip needs at least one frame and one column")
-    bounds = column_frames(n, width)
-    first = bounds[:-1]
+    first, _ = column_spans(n, width)
     out = np.full(((row_height + 1) * len(tracks), width, 3), 255, np.uint8)
     heights = np.arange(row_height)[::-1, None]  # pixel row -> height above the row's bottom
     for k, (track, color) in enumerate(zip(tracks, colors, strict=True)):
@@ -266,7 +267,7 @@ class VideoLayout:
         self.image_top = self.legend.shape[0]
         self.height = self.legend.shape[0] + h + self.strip.shape[0]
         self.height += self.height % 2
-        self.bounds = column_frames(stop - start, self.strip_w)
+        self.spans = column_spans(stop - start, self.strip_w)
 
     def render(self, i: int, image: np.ndarray) -> np.ndarray:
         """Frame ``i`` (0-based in the sequence) with its regions, legend, number and strip."""
@@ -284,8 +285,8 @@ class VideoLayout:
         out[top:top + drawn.shape[0], :drawn.shape[1]] = drawn
         strip = Image.fromarray(self.strip.copy())
         draw = ImageDraw.Draw(strip)
-        columns = np.flatnonzero((self.bounds[:-1] <= i - self.start)
-                                 & (self.bounds[1:] > i - self.start))
+        first, end = self.spans
+        columns = np.flatnonzero((first <= i - self.start) & (end > i - self.start))
         x = self.label_w + (int(columns[0]) + int(columns[-1])) / 2
         m = self.marker_h
         draw.polygon([(x - m, 0), (x + m, 0), (x, m)], fill=CURSOR)

@@ -21,17 +21,19 @@ from pul_bench.datasets.otb import read_boxes
 from pul_bench.errors import PulBenchError
 from pul_bench.geometry import box_to_polygon, polygon_to_box
 from pul_bench.metrics.vot import FAILURE, INIT, REGION, SKIP
-from pul_bench.overlay import FAILURE as FAILURE_RGB
 from pul_bench.overlay import (
+    CURSOR,
     SKIPPED,
     STRIP_BACKGROUND,
     VideoLayout,
+    column_spans,
     contact_sheet,
     draw_regions,
     read_frame,
     rgb,
     strip_raster,
 )
+from pul_bench.overlay import FAILURE as FAILURE_RGB
 from pul_bench.plots import COLORS, save
 from pul_bench.results import (
     format_otb_boxes,
@@ -155,6 +157,18 @@ def test_video_frame_shows_a_known_box_where_it_is(otb_sequences: Path, tmp_path
     assert abs(rows.min() - 60 * s) <= 2 and abs(rows.max() - 130 * s) <= 2
 
 
+def test_video_cursor_is_centred_on_its_frame(atom: Path, otb_sequences: Path) -> None:
+    scene = load_scene(get_benchmark("otb"), "Crossing", [atom], otb_sequences)
+    image = read_frame(scene.frames[0])
+    layout = VideoLayout(scene, 0, 3, image.shape)  # 3 frames: each a third of the strip
+    strip_top = layout.image_top + image.shape[0] * layout.scale
+    for k in range(3):
+        frame = layout.render(k, image)
+        marker = np.all(frame[strip_top:strip_top + 3] == CURSOR, axis=-1)
+        centre = np.flatnonzero(marker.any(axis=0)).mean() - layout.label_w
+        assert abs(centre - (k + 0.5) * layout.strip_w / 3) <= 2
+
+
 def test_strip_marks_a_vot_failure_and_the_reinitialisation(vot_sequences: Path,
                                                             tmp_path: Path) -> None:
     root = cut_vot(vot_sequences, tmp_path / "vot", names=("ball1",), n=30)
@@ -183,6 +197,12 @@ def test_strip_marks_a_vot_failure_and_the_reinitialisation(vot_sequences: Path,
     bar = round(track.iou[5] * 12)
     assert np.all(strip[12 - bar:, 20:24] == rgb(COLORS[0]))
     assert np.all(strip[:12 - bar, 20:24] == STRIP_BACKGROUND)
+    # a strip wider than the frames gives each frame its columns, the failure 4 of 120
+    first, end = column_spans(30, 120)
+    assert first[40:44].tolist() == [10] * 4 and end[40:44].tolist() == [11] * 4
+    first, end = column_spans(30, 7)  # ... a narrower one several frames a column, all of them
+    assert first.tolist() == [0, 4, 8, 12, 17, 21, 25] and end[:-1].tolist() == first[1:].tolist()
+    assert end[-1] == 30
     # a strip narrower than the frames still shows the one-frame failure
     narrow = strip_raster(scene.tracks, COLORS[:1], 0, 30, 7, 12)
     assert (narrow == FAILURE_RGB).all(axis=-1).all(axis=0).sum() == 1
