@@ -96,9 +96,29 @@ def test_result_longer_than_the_frames_present_is_shown_on_them(
     # the shared Human3 holds the first 199 of the 1,698 frames ATOM's published file covers
     out = tmp_path / "human3.gif"
     assert show(["otb2015", "Human3", str(atom), "--frames", "197:", "--out", str(out)]) == 0
-    assert "1698 boxes for the 199 frames of Human3" in capsys.readouterr().err
+    assert "1698 rows for the 199 frames of Human3" in capsys.readouterr().err
     with Image.open(out) as gif:
         assert gif.n_frames == 3
+
+
+def test_vot_result_longer_or_shorter_than_the_frames_present(
+        vot_sequences: Path, vot2018_reference: Path, tmp_path: Path,
+        capsys: pytest.CaptureFixture) -> None:
+    root = cut_vot(vot_sequences, tmp_path / "vot", names=("bag",), n=20)
+    published = vot2018_reference / "results" / "DaSiamRPN"
+    scene = load_scene(get_benchmark("vot2018"), "bag", [published], root)
+    assert "196 rows for the 20 frames of bag" in capsys.readouterr().err
+    assert len(scene.tracks[0].iou) == 20 and np.all(scene.tracks[0].iou[1:] > 0.4)
+    short = tmp_path / "results" / "Short"
+    status = np.full(12, REGION)
+    status[0] = INIT
+    write_vot_run(vot_run_path(vot_sequence_dir(short, "bag"), "bag", 1), status,
+                  polygon_to_box(scene.groundtruth[:12]), np.zeros(12))
+    track = load_scene(get_benchmark("vot2018"), "bag", [short], root).tracks[0]
+    assert "frames 13..20 have no region" in capsys.readouterr().err
+    # the bounds of bag's rotated polygons overlap them by about 0.5-0.8
+    assert np.all(track.iou[1:12] > 0.4) and np.isnan(track.iou[12:]).all()
+    assert not track.skipped.any() and not track.failures.any()
 
 
 def test_frames_option_is_one_based_and_inclusive() -> None:

@@ -17,7 +17,7 @@ import numpy as np
 
 from pul_bench import results
 from pul_bench.benchmarks import Benchmark, get_benchmark
-from pul_bench.errors import InputError, PulBenchError
+from pul_bench.errors import PulBenchError
 from pul_bench.geometry import box_to_polygon, iou
 from pul_bench.overlay import Scene, Track, output_kind, write
 
@@ -45,6 +45,17 @@ def _no_images(root: Path, sequence: str) -> PulBenchError:
 
 def _some(names: list[str], k: int = 8) -> str:
     return ", ".join(names[:k]) + (f", ... ({len(names)} in all)" if len(names) > k else "")
+
+
+def _note_length(path: Path, rows: int, frames: int, sequence: str, root: Path) -> None:
+    """Say so when a result covers more or fewer frames than ``root`` holds: it is shown on
+    the frames they share (the shared Human3 is the first 199 of the 1,698 published)."""
+    if rows == frames:
+        return
+    what = (f"showing its first {frames}" if rows > frames
+            else f"frames {rows + 1}..{frames} have no region")
+    click.echo(f"note: {path}: {rows} rows for the {frames} frames of {sequence} under "
+               f"{root}; {what}", err=True)
 
 
 def _fit(rows: np.ndarray, n: int) -> np.ndarray:
@@ -84,15 +95,12 @@ def _one_pass(bench: Benchmark, sequence: str, result_dirs: list[Path], root: Pa
         if path is None:
             raise PulBenchError(f"{d}: no result file for {seq.name}")
         rows = results.count_rows(path)
-        # a run over more frames than the root holds (the shared Human3 is the first 199 of
-        # 1,698) is shown on the frames present, a short one on its own frames
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             boxes, _ = results.read_otb_results(
                 d, [seq], "results" if rows > len(seq) + seq.ope_offset else "groundtruth")
-        if rows not in (len(seq), len(seq) + seq.ope_offset):
-            click.echo(f"note: {path}: {rows} boxes for the {len(seq)} frames of {seq.name} "
-                       f"under {root}; showing the first {min(rows, len(seq))}", err=True)
+        if rows != len(seq) + seq.ope_offset:
+            _note_length(path, rows, len(seq), seq.name, root)
         zero_based = boxes[seq.name] - np.array([1.0, 1.0, 0.0, 0.0])
         tracks.append(_box_track(d.name, _fit(zero_based, len(seq)), gt))
     return Scene(sequence=seq.name, frames=seq.frames, groundtruth=box_to_polygon(gt),
@@ -120,14 +128,14 @@ def _reset(bench: Benchmark, sequence: str, result_dirs: list[Path], root: Path)
             where = results.vot_run_path(results.vot_sequence_dir(d, sequence), sequence, 1)
             raise PulBenchError(f"{d}: no result file for {sequence} ({where})")
         traj = results.read_trajectory(files[0])
-        if len(traj) != len(seq):
-            raise InputError(files[0], f"{len(traj)} lines but {sequence} has {len(seq)} frames",
-                             min(len(traj), len(seq)) + 1)
-        status = traj.status
-        region = status == REGION
-        overlap = np.where(region, overlaps(traj.polygons, seq.polygons, seq.size), np.nan)
+        _note_length(files[0], len(traj), len(seq), sequence, root)
+        status = np.full(len(seq), REGION)  # past a short file's end: NaN regions, no IoU
+        status[:len(traj)] = traj.status[:len(seq)]
+        polygons = _fit(traj.polygons, len(seq))
+        region = (status == REGION) & np.isfinite(polygons).all(axis=1)
+        overlap = np.where(region, overlaps(polygons, seq.polygons, seq.size), np.nan)
         reinit = (status == INIT) & (np.arange(len(status)) > 0)
-        tracks.append(Track(name=tracker_name(d), polygons=traj.polygons, iou=overlap,
+        tracks.append(Track(name=tracker_name(d), polygons=polygons, iou=overlap,
                             failures=status == FAILURE, skipped=(status == SKIP) | reinit))
     return Scene(sequence=sequence, frames=seq.frames, groundtruth=seq.polygons, tracks=tracks,
                  failure_rule="black: failure (2), grey: skipped until re-initialised (0, 1); "
