@@ -443,8 +443,13 @@ def _sheet_legend(fig: Figure, names: Sequence[str], colors: Sequence[str], font
     renderer = FigureCanvasAgg(fig).get_renderer()
     handles = [Line2D([], [], color="white", lw=1.6, path_effects=outline)]
     handles += [Line2D([], [], color=c, lw=1.8) for c in colors]
+    labels = [GROUND_TRUTH, *names]
     for ncol in range(len(handles), 0, -1):
-        legend = fig.legend(handles, [GROUND_TRUTH, *names], loc="upper center", ncol=ncol,
+        # matplotlib fills columns first; this order reads left to right, line by line
+        n, rows = len(handles), math.ceil(len(handles) / ncol)
+        order = [r * ncol + c for c in range(ncol) for r in range(rows) if r * ncol + c < n]
+        legend = fig.legend([handles[i] for i in order], [labels[i] for i in order],
+                            loc="upper center", ncol=ncol,
                             bbox_to_anchor=(0.5, 1.0), frameon=False, fontsize=font,
                             handlelength=1.8, columnspacing=1.2, borderaxespad=0.2)
         wide = legend.get_window_extent(renderer).width / fig.dpi

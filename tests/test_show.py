@@ -264,11 +264,15 @@ def test_sheet_legend_of_many_trackers_fits_the_page(otb_reference: Path,
     assert len(dirs) >= 9
     scene = load_scene(get_benchmark("otb2015"), "Girl", dirs, otb_sequences)
     fig = contact_sheet(scene, 0, 30, 3)
-    FigureCanvasAgg(fig)
+    FigureCanvasAgg(fig).draw()
     box = fig.legends[0].get_window_extent()
     assert 0 <= box.x0 and box.x1 <= fig.bbox.width
-    texts = [t.get_text() for t in fig.legends[0].get_texts()]
-    assert texts == ["ground truth", *(d.name for d in dirs)]
+    # read line by line, left to right, the entries come in the order given
+    texts = fig.legends[0].get_texts()
+    places = [t.get_window_extent() for t in texts]
+    assert len({round(b.y0) for b in places}) >= 2  # more than one line
+    reading = sorted(zip(places, texts, strict=True), key=lambda p: (-round(p[0].y0), p[0].x0))
+    assert [t.get_text() for _, t in reading] == ["ground truth", *(d.name for d in dirs)]
     # the legend sits above the frames, which sit above the strip
     frames_top = max(ax.get_position().y1 for ax in fig.axes[:-1])
     assert box.y0 >= frames_top * fig.bbox.height - 1
