@@ -291,13 +291,16 @@ def test_save_writes_only_the_format_asked_in_full_colour(tmp_path: Path) -> Non
 
 @pytest.mark.parametrize("case", ["unknown sequence", "no result for it", "bad frames",
                                   "frames past the end", "unknown suffix", "no images",
-                                  "one tracker twice"])
+                                  "one tracker twice", "no image folder"])
 def test_errors_are_one_line_exit_2(case: str, atom: Path, otb_sequences: Path,
                                     otb_reference: Path, tmp_path: Path,
                                     capsys: pytest.CaptureFixture) -> None:
     kcf_crossing = otb_result(tmp_path / "kcf", "Crossing",
                               np.tile([1.0, 1.0, 5.0, 5.0], (CROSSING, 1)))
     out = str(tmp_path / "x.mp4")
+    (tmp_path / "bare" / "Crossing").mkdir(parents=True)  # ground truth, no img/
+    (tmp_path / "bare" / "Crossing" / "groundtruth_rect.txt").write_text(
+        (otb_sequences / "Crossing" / "groundtruth_rect.txt").read_text())
     argv, says = {
         "unknown sequence": (["otb", "Crossingg", str(atom)], "no sequence 'Crossingg'"),
         "no result for it": (["otb", "Girl", str(kcf_crossing)], "kcf: no result file for Girl"),
@@ -309,6 +312,8 @@ def test_errors_are_one_line_exit_2(case: str, atom: Path, otb_sequences: Path,
         "no images": (["otb2015", "Crossing", str(atom), "--root", str(otb_reference)],
                       "no images of Crossing"),
         "one tracker twice": (["otb", "Crossing", str(atom), str(atom)], "ATOM given twice"),
+        "no image folder": (["otb", "Crossing", str(atom), "--root", str(tmp_path / "bare")],
+                            "bare/Crossing/img: no images for sequence Crossing"),
     }[case]
     if "--out" not in argv:
         argv += ["--out", out]
