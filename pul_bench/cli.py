@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "bench": "pul_bench.commands.bench:bench_cmd",
     "export": "pul_bench.commands.export:export_cmd",
     "plot": "pul_bench.commands.plot:plot_cmd",
+    "show": "pul_bench.commands.show:show_cmd",
     "vot-toolkit": "pul_bench.commands.vot_toolkit:vot_toolkit_cmd",
     "localise": "pul_bench.commands.localise:localise_cmd",
     "report": "pul_bench.commands.report:report_cmd",

@@ -44,22 +44,34 @@ REPORT_DPI = 110
 Scores = Mapping[str, Mapping[str, Any]]
 
 
-def save(fig: Figure, stem: Path) -> list[Path]:
-    """Write ``stem``.png (at the figure's dpi) and ``stem``.pdf atomically; return both paths.
+def save(fig: Figure, stem: Path, formats: Sequence[str] = ("png", "pdf"),
+         palette: bool = True) -> list[Path]:
+    """Write ``stem``.png (at the figure's dpi) and ``stem``.pdf atomically; return the paths.
 
-    The PNG is reduced to a 256-colour palette (a quarter of the bytes, same look) and the PDF
-    carries no creation date, so re-drawing the same figure gives the same bytes.
+    The PNG is reduced to a 256-colour palette (a quarter of the bytes, same look for plots;
+    ``palette=False`` keeps full colour, for photographs) and the PDF carries no creation
+    date, so re-drawing the same figure gives the same bytes. ``formats`` picks which of the
+    two are written.
     """
-    png, pdf = Path(stem).with_suffix(".png"), Path(stem).with_suffix(".pdf")
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi="figure")
-    buf.seek(0)
-    with Image.open(buf) as img, atomic_path(png) as tmp:
-        img.convert("RGB").quantize(256, dither=Image.Dither.NONE).save(
-            tmp, format="png", optimize=True)
-    with atomic_path(pdf) as tmp:
-        fig.savefig(tmp, format="pdf", metadata={"CreationDate": None})
-    return [png, pdf]
+    written = []
+    for fmt in formats:
+        path = Path(stem).with_suffix(f".{fmt}")
+        if fmt == "png":
+            buf = io.BytesIO()
+            fig.savefig(buf, format="png", dpi="figure")
+            buf.seek(0)
+            with Image.open(buf) as img, atomic_path(path) as tmp:
+                img = img.convert("RGB")
+                if palette:
+                    img = img.quantize(256, dither=Image.Dither.NONE)
+                img.save(tmp, format="png", optimize=True)
+        elif fmt == "pdf":
+            with atomic_path(path) as tmp:
+                fig.savefig(tmp, format="pdf", metadata={"CreationDate": None})
+        else:
+            raise ValueError(f"save writes png and pdf, not {fmt!r}")
+        written.append(path)
+    return written
 
 
 def add_caption(fig: Figure, text: str, width: int = 110) -> None:
