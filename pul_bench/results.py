@@ -15,7 +15,6 @@ through this module for the files, so a format is written exactly as it is read 
 
 from __future__ import annotations
 
-import warnings
 import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -25,7 +24,7 @@ import numpy as np
 from pul_bench.datasets.otb import OTBSequence, match_names, read_boxes
 from pul_bench.errors import InputError, PulBenchError
 from pul_bench.geometry import box_to_polygon
-from pul_bench.io import atomic_path, read_table, write_text
+from pul_bench.io import atomic_path, note, read_table, write_text
 from pul_bench.metrics.vot import FAILURE, INIT, REGION, SKIP, Trajectory
 
 # ---- OTB text boxes and times -----------------------------------------------------------
@@ -95,15 +94,15 @@ def read_otb_results(result_dir: str | Path, sequences: Sequence[OTBSequence],
                              f"(from frame {s.start_frame}); extra rows start here", len(s) + 1)
             if strict or truncate != "results":
                 raise err
-            warnings.warn(f"{err}; cut to the ground truth, as the toolkit does", stacklevel=2)
+            note(f"{err}; cut to the ground truth, as the toolkit does")
             b = b[:len(s)]
         if len(b) < len(s):
             err = InputError(path, f"only {len(b)} boxes but {s.name} has {len(s)} evaluated "
                              f"frames (from frame {s.start_frame}); the file ends here", len(b))
             if strict or truncate != "groundtruth":
                 raise err
-            warnings.warn(f"{err}; scored on its {len(b)} frames (the ground truth cut to "
-                          "them), as the toolkit does", stacklevel=2)
+            note(f"{err}; scored on its {len(b)} frames (the ground truth cut to them), as "
+                 "the toolkit does")
         boxes[s.name] = b
     return boxes, [s.name for s in sequences if s.name not in boxes]
 

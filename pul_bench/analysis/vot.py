@@ -10,7 +10,6 @@ numbers), ``got10k`` intersects the outlines as they are (got10k's ``poly_iou``)
 from __future__ import annotations
 
 import math
-import sys
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ from pul_bench.analysis import stats
 from pul_bench.benchmarks import Benchmark
 from pul_bench.datasets.vot import VOTSequence, load_sequences
 from pul_bench.errors import PulBenchError
+from pul_bench.io import note
 from pul_bench.metrics import vot as M
 
 PIXEL_CONVENTIONS = {None: True, "vot": True, "matlab": True, "pysot": True, "got10k": False}
@@ -165,8 +165,8 @@ def score_details(bench: Benchmark, result_dirs: list[Path], root: Path,
     sequences, missing = load_sequences(root, bench.sequences)
     if missing:
         shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
-        print(f"note: {len(missing)} of {bench.name}'s sequences are not in {root} "
-              f"({shown}); scoring the {len(sequences)} present", file=sys.stderr)
+        note(f"{len(missing)} of {bench.name}'s sequences are not in {root} ({shown}); "
+             f"scoring the {len(sequences)} present")
     out = {}
     for d in result_dirs:
         out[tracker_name(d)] = score_tracker(sequences, Path(d), bench.eao_interval,

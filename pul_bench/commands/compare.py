@@ -9,7 +9,6 @@ compared on the sequences both cover; see :mod:`pul_bench.analysis.stats` for th
 from __future__ import annotations
 
 import importlib
-import json
 from pathlib import Path
 
 import click
@@ -25,6 +24,7 @@ from pul_bench.commands.evaluate import (
 )
 from pul_bench.errors import PulBenchError
 from pul_bench.experiments.common import runner
+from pul_bench.io import json_text
 
 #: The metric compared when --metric is not given, by benchmark kind.
 DEFAULT_METRIC = {"otb": "auc", "vot": "accuracy", "got10k": "ao"}
@@ -92,7 +92,7 @@ def compare_cmd(benchmark: str, trackers: tuple[str, ...], metric: str | None,
         raise PulBenchError(f"compare needs at least two trackers; got {', '.join(values)}")
     pairs = stats.compare(values, metric, resamples, seed)
     if as_json:
-        click.echo(json.dumps(pairs, indent=2))
+        click.echo(json_text(pairs))
         return
     families = any(p[k] > 1 for p in pairs for k in ("n_seeds_a", "n_seeds_b"))
     click.echo(f"{bench.name}{' ' + protocol.upper() if run else ''}: {metric}, "

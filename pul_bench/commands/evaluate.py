@@ -12,7 +12,6 @@ Each kind supplies two modules with the same small contract:
 from __future__ import annotations
 
 import importlib
-import json
 import os
 import re
 from collections.abc import Callable
@@ -23,6 +22,7 @@ import click
 from pul_bench.analysis import stats
 from pul_bench.benchmarks import Benchmark, get_benchmark
 from pul_bench.experiments.common import runner
+from pul_bench.io import json_text
 from pul_bench.protocols import PROTOCOLS
 from pul_bench.tracker import PRECISIONS
 
@@ -134,7 +134,7 @@ def eval_cmd(benchmark: str, tracker: str, root: Path | None, out: Path, workers
         shard=shard, **protocol_args(bench, protocol))
     if shard is not None:
         return  # the runner said what the shard did and how to score the whole
-    click.echo(json.dumps(scores, indent=2) if as_json else analysis.format_table(scores))
+    click.echo(json_text(scores) if as_json else analysis.format_table(scores))
 
 
 @click.command("score")
@@ -170,11 +170,11 @@ def score_cmd(benchmark: str, result_dirs: tuple[Path, ...], root: Path | None,
                             **protocol_args(bench, protocol),
                             **({"strict": True} if strict else {}))
     if not seeds:
-        click.echo(json.dumps(scores, indent=2) if as_json else analysis.format_table(scores))
+        click.echo(json_text(scores) if as_json else analysis.format_table(scores))
         return
     metrics = SEED_METRICS[bench.kind]
     families = stats.aggregate_seeds(scores, metrics, resamples, seed)
     if as_json:
-        click.echo(json.dumps({"trackers": scores, "seeds": families}, indent=2))
+        click.echo(json_text({"trackers": scores, "seeds": families}))
     else:
         click.echo(analysis.format_table(scores) + "\n\n" + stats.format_seeds(families, metrics))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
@@ -10,6 +9,7 @@ import click
 from pul_bench.analysis import stats
 from pul_bench.benchmarks import get_benchmark
 from pul_bench.errors import PulBenchError
+from pul_bench.io import json_text
 
 
 @click.command("localise")
@@ -67,7 +67,7 @@ def localise_cmd(trackers: tuple[str, ...], benchmark: str, root: Path | None, p
         values = {t: {s: v["error"] for s, v in r["per_sequence"].items()}
                   for t, r in out["trackers"].items()}
         out["comparisons"] = stats.compare(values, "loc_error", resamples=max(bootstrap, 1))
-    click.echo(json.dumps(out, indent=2) if as_json else _table(out))
+    click.echo(json_text(out) if as_json else _table(out))
 
 
 def _table(out: dict) -> str:

@@ -29,6 +29,7 @@ from pul_bench.benchmarks import Benchmark
 from pul_bench.datasets.got10k import load_got10k
 from pul_bench.errors import PulBenchError
 from pul_bench.experiments import common
+from pul_bench.io import note
 from pul_bench.registry import TrackerSpec, get_spec
 
 REPETITIONS = 3
@@ -63,8 +64,8 @@ def evaluate(bench: Benchmark, tracker: str, root: str | Path, out: str | Path,
             raise PulBenchError(f"not under {root}: {', '.join(unknown)}")
         seqs = [s for s in seqs if s.name in set(sequences)]
     elif missing:
-        tqdm.write(f"note: {len(missing)} of {bench.name}'s sequences are not under {root}; "
-                   f"running the {len(seqs)} present", file=sys.stderr)
+        note(f"{len(missing)} of {bench.name}'s sequences are not under {root}; running the "
+             f"{len(seqs)} present")
     if not seqs:
         raise PulBenchError(f"no {bench.name} sequences under {root}")
     for s in seqs:
