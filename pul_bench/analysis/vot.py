@@ -77,6 +77,11 @@ def score_tracker(sequences: list[VOTSequence], result_dir: Path,
         seq_acc = float((summed[counted > 0] / counted[counted > 0]).sum())
         seq_weight = int((counted > 0).sum())
         seq_failures = float(np.mean([r.failures.sum() for r in scored]))
+        if not seq_weight:
+            note(f"{results.vot_sequence_dir(result_dir, seq.name)}: no frame of {seq.name} is "
+                 "scored (each is a failure, skipped or in a burn-in), so its accuracy cannot be "
+                 "computed; the pooled accuracy weighs it by its 0 frames, as the VOT toolkit "
+                 "does, and compare leaves it out")
         per_sequence[seq.name] = {
             "accuracy": seq_acc / seq_weight if seq_weight else float("nan"),
             "accuracy_frames": seq_weight, "failures": seq_failures, "frames": len(seq)}
@@ -167,6 +172,11 @@ def score_details(bench: Benchmark, result_dirs: list[Path], root: Path,
         shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
         note(f"{len(missing)} of {bench.name}'s sequences are not in {root} ({shown}); "
              f"scoring the {len(sequences)} present")
+    longest = max((len(s) for s in sequences), default=0)
+    if bench.eao_interval and longest < bench.eao_interval[1]:
+        note(f"no sequence in {root} reaches the end of {bench.name}'s EAO interval "
+             f"{list(bench.eao_interval)} (the longest has {longest} frames), so EAO cannot be "
+             "computed (null in JSON)")
     out = {}
     for d in result_dirs:
         out[tracker_name(d)] = score_tracker(sequences, Path(d), bench.eao_interval,
