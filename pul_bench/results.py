@@ -282,6 +282,14 @@ def write_got10k_run(folder: Path, seq: str, rep: int, boxes: np.ndarray,
                "".join(",".join(f"{v:.3f}" for v in box) + "\n" for box in boxes))
 
 
+def require_all(where: str | Path, what: str, lacking: Sequence[str], total: int) -> None:
+    """An evaluation server scores a whole split, never part of one: refuse a submission that
+    lacks any sequence (in the results, or in the ``--root`` it was listed from)."""
+    if lacking:
+        raise PulBenchError(f"{where}: {what} {len(lacking)} of {total} sequences (first: "
+                            f"{lacking[0]}); the server needs all of them")
+
+
 def write_got10k_submission(result_dir: str | Path, sequences: Sequence[str],
                             out: str | Path) -> Path:
     """Zip ``result_dir`` as the GOT-10k server takes it: ``<seq>/<seq>_NNN.txt`` (and
@@ -295,9 +303,7 @@ def write_got10k_submission(result_dir: str | Path, sequences: Sequence[str],
         if not runs:
             lacking.append(name)
         files += runs + sorted((result_dir / name).glob(f"{name}_time.txt"))
-    if lacking:
-        raise PulBenchError(f"{result_dir}: no results for {len(lacking)} of {len(sequences)} "
-                            f"sequences (first: {lacking[0]}); the server needs all of them")
+    require_all(result_dir, "no results for", lacking, len(sequences))
     out = Path(out)
     with atomic_path(out) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
         for f in files:
@@ -315,10 +321,8 @@ def write_trackingnet_submission(result_dir: str | Path, sequences: Sequence[OTB
     chunk has frames (where its frames are present)."""
     result_dir, out = Path(result_dir), Path(out)
     found = find_otb_results(result_dir, [s.name for s in sequences])
-    lacking = [s.name for s in sequences if s.name not in found]
-    if lacking:
-        raise PulBenchError(f"{result_dir}: no results for {len(lacking)} of {len(sequences)} "
-                            f"sequences (first: {lacking[0]}); the server needs all of them")
+    require_all(result_dir, "no results for",
+                [s.name for s in sequences if s.name not in found], len(sequences))
     with atomic_path(out) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
         for s in sequences:
             path = found[s.name]

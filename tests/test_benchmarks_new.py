@@ -198,7 +198,7 @@ def test_got10k_test_submission_zip(tmp_path: Path) -> None:
     bench = get_benchmark("got10k-test")
     test = tmp_path / "test"
     res = tmp_path / "MyTracker"
-    names = bench.sequences[:2]
+    names = bench.sequences  # the server scores the whole split: a root with fewer is refused
     for name in names:
         (test / name).mkdir(parents=True)
         (test / name / "groundtruth.txt").write_text("10,20,30,40\n")
@@ -217,6 +217,11 @@ def test_got10k_test_submission_zip(tmp_path: Path) -> None:
     out = CliRunner().invoke(cli, ["submit", "got10k-test", str(res), "--root", str(test),
                                    "--out", str(tmp_path / "sub2.zip")])
     assert out.exit_code != 0 and "server needs all" in str(out.exception)
+    (test / "list.txt").write_text("\n".join(names[1:]))
+    out = CliRunner().invoke(cli, ["submit", "got10k-test", str(res), "--root", str(test),
+                                   "--out", str(tmp_path / "sub3.zip")])
+    assert "split lacks 1 of 180 sequences" in str(out.exception)
+    assert not (tmp_path / "sub3.zip").exists()
 
 
 def test_trackingnet_scores_locally_and_packs_a_submission(otb_reference: Path,
