@@ -25,7 +25,8 @@ from pul_bench.io import json_text
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the pair draw.")
 @click.option("--checkpoint", type=click.Path(path_type=Path, dir_okay=False, exists=True),
               help="Weights to use instead of the spec's (one tracker only).")
-@click.option("--bootstrap", type=int, default=stats.DEFAULT_RESAMPLES, show_default=True,
+@click.option("--bootstrap", type=click.IntRange(min=0), default=stats.DEFAULT_RESAMPLES,
+              show_default=True,
               help="Bootstrap resamples over sequences for intervals (0: none).")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 def localise_cmd(trackers: tuple[str, ...], benchmark: str, root: Path | None, per_sequence: int,
