@@ -167,7 +167,7 @@ def test_got10k_matches_the_got10k_package(otb_sequences: Path, otb_reference: P
             assert o["per_sequence"][seq]["ao"] == pytest.approx(v["ao"], abs=1e-12)
             assert o["per_sequence"][seq]["sr50"] == pytest.approx(v["sr"], abs=1e-12)
     assert ours["Published3"]["per_sequence"]["Girl"]["repetitions"] == 3
-    _plot_got10k(bench, tuple(trackers.values()), tmp_path / "plots", tmp_path)
+    _plot_got10k(bench, tuple(trackers.values()), tmp_path / "plots", tmp_path, None)
     assert (tmp_path / "plots" / "success.png").stat().st_size > 0
     perf = json.loads((tmp_path / "plots" / "performance.json").read_text())
     assert perf["DaSiamRPN"]["ao"] == ours["DaSiamRPN"]["ao"]

@@ -41,10 +41,13 @@ THRESHOLDS = np.linspace(0, 1, 101)
 
 def score(bench: Benchmark, result_dirs: Sequence[str | Path], root: str | Path,
           convention: str | None = None, resamples: int = stats.DEFAULT_RESAMPLES,
-          seed: int = stats.DEFAULT_SEED, **_: Any) -> dict[str, Any]:
+          seed: int = stats.DEFAULT_SEED, strict: bool = False) -> dict[str, Any]:
     """``{tracker: {ao, sr50, sr75, success_curve, per_sequence, n_sequences, missing}}``;
     with ``resamples`` > 0 also ``ao_ci``, ``sr50_ci``, ``sr75_ci`` (95% bootstrap intervals
-    over sequences, each resample pooling the drawn sequences' frames) and ``bootstrap``."""
+    over sequences, each resample pooling the drawn sequences' frames) and ``bootstrap``.
+
+    Results are always read strictly (``strict`` asks for what already holds): got10k refuses
+    any repetition whose row count is not its sequence's, so no file is scored on part of it."""
     if convention not in (None, "got10k"):
         raise PulBenchError(f"GOT-10k is scored by got10k's rules only, not {convention!r}")
     seqs, absent = load_got10k(bench, root)

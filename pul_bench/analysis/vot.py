@@ -186,9 +186,12 @@ def score_details(bench: Benchmark, result_dirs: list[Path], root: Path,
 
 def score(bench: Benchmark, result_dirs: list[Path], root: Path,
           convention: str | None = None, resamples: int = stats.DEFAULT_RESAMPLES,
-          seed: int = stats.DEFAULT_SEED) -> dict[str, dict]:
+          seed: int = stats.DEFAULT_SEED, strict: bool = False) -> dict[str, dict]:
     """``{tracker: {accuracy, robustness, failures, eao, ...}}`` for each result folder, with
-    ``accuracy_ci``, ``robustness_ci``, ``eao_ci`` and ``bootstrap`` when ``resamples`` > 0."""
+    ``accuracy_ci``, ``robustness_ci``, ``eao_ci`` and ``bootstrap`` when ``resamples`` > 0.
+
+    Results are always read strictly (``strict`` asks for what already holds): the VOT
+    toolkit refuses a trajectory whose length is not its sequence's, and so do we."""
     details = score_details(bench, result_dirs, root, convention, resamples, seed)
     return {k: v.scores for k, v in details.items()}
 

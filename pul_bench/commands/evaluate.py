@@ -5,8 +5,11 @@ Each kind supplies two modules with the same small contract:
 * ``pul_bench.experiments.<runner>.evaluate(bench, tracker, root, out, workers, sequences,
   checkpoint, overrides, shard) -> dict`` runs (resumably) and scores; the dict is
   ``{tracker: scores}`` (empty for a shard, which scores nothing).
-* ``pul_bench.analysis.<kind>.score(bench, result_dirs, root, convention) -> dict`` and
-  ``format_table(scores) -> str``.
+* ``pul_bench.analysis.<kind>.score(bench, result_dirs, root, convention, resamples, seed,
+  strict) -> dict`` and ``format_table(scores) -> str``.
+
+Neither takes ``**kwargs``: an option a kind cannot honour fails loudly (a TypeError in
+development, a one-line error for the user, e.g. ``--protocol`` outside OTB), never silently.
 """
 
 from __future__ import annotations
@@ -167,8 +170,7 @@ def score_cmd(benchmark: str, result_dirs: tuple[Path, ...], root: Path | None,
     scores = analysis.score(bench=bench, result_dirs=list(result_dirs),
                             root=root or bench.default_root(annotations_only=True),
                             convention=convention, resamples=resamples, seed=seed,
-                            **protocol_args(bench, protocol),
-                            **({"strict": True} if strict else {}))
+                            strict=strict, **protocol_args(bench, protocol))
     if not seeds:
         click.echo(json_text(scores) if as_json else analysis.format_table(scores))
         return
