@@ -22,3 +22,9 @@ class InputError(PulBenchError):
     def __reduce__(self) -> tuple[type[InputError], tuple[Path, str, int | None]]:
         """Rebuild from the constructor's arguments, so the error crosses process pools."""
         return type(self), (self.path, self.message, self.line)
+
+
+class RowCountError(InputError):
+    """A result file with more or fewer rows than its sequence has frames. Apart from a broken
+    file, the usual cause is scoring results against other annotations than they were made on
+    (another ``--root``), which the commands then say."""

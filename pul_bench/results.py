@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from pul_bench.datasets.otb import OTBSequence, match_names, read_boxes
-from pul_bench.errors import InputError, PulBenchError
+from pul_bench.errors import InputError, PulBenchError, RowCountError
 from pul_bench.geometry import box_to_polygon
 from pul_bench.io import atomic_path, note, read_table, write_text
 from pul_bench.metrics.vot import FAILURE, INIT, REGION, SKIP, Trajectory
@@ -90,15 +90,17 @@ def read_otb_results(result_dir: str | Path, sequences: Sequence[OTBSequence],
         if s.ope_offset and len(b) == len(s) + s.ope_offset:
             b = b[s.ope_offset:]
         if len(b) > len(s):
-            err = InputError(path, f"{len(b)} boxes but {s.name} has {len(s)} evaluated frames "
-                             f"(from frame {s.start_frame}); extra rows start here", len(s) + 1)
+            err = RowCountError(path, f"{len(b)} boxes but {s.name} has {len(s)} evaluated "
+                                f"frames (from frame {s.start_frame}); extra rows start here",
+                                len(s) + 1)
             if strict or truncate != "results":
                 raise err
             note(f"{err}; cut to the ground truth, as the toolkit does")
             b = b[:len(s)]
         if len(b) < len(s):
-            err = InputError(path, f"only {len(b)} boxes but {s.name} has {len(s)} evaluated "
-                             f"frames (from frame {s.start_frame}); the file ends here", len(b))
+            err = RowCountError(path, f"only {len(b)} boxes but {s.name} has {len(s)} "
+                                f"evaluated frames (from frame {s.start_frame}); the file ends "
+                                "here", len(b))
             if strict or truncate != "groundtruth":
                 raise err
             note(f"{err}; scored on its {len(b)} frames (the ground truth cut to them), as "
@@ -144,9 +146,9 @@ def read_runs(folder: str | Path, sequences: Sequence[OTBSequence],
             b = read_boxes(per_run[k])
             want = len(s) - row
             if len(b) != want:
-                raise InputError(per_run[k], f"{len(b)} boxes but run {k} of {s.name} covers "
-                                 f"{want} frames (rows {row + 1}..{len(s)} of {len(s)})",
-                                 min(len(b), want) + (len(b) > want))
+                raise RowCountError(per_run[k], f"{len(b)} boxes but run {k} of {s.name} "
+                                    f"covers {want} frames (rows {row + 1}..{len(s)} of "
+                                    f"{len(s)})", min(len(b), want) + (len(b) > want))
             parts.append(b)
         boxes[s.name] = np.concatenate(parts)
         starts[s.name] = rows
@@ -264,8 +266,8 @@ def read_got10k_run(path: Path, frames: int) -> np.ndarray:
     is an :class:`InputError` at the first missing or extra row."""
     boxes = read_boxes(path)
     if len(boxes) != frames:
-        raise InputError(path, f"{len(boxes)} boxes for {frames} frames (got10k requires one "
-                         "row per frame)", min(len(boxes), frames) + 1)
+        raise RowCountError(path, f"{len(boxes)} boxes for {frames} frames (got10k requires "
+                            "one row per frame)", min(len(boxes), frames) + 1)
     return boxes
 
 

@@ -8,7 +8,7 @@ compared on the sequences both cover; see :mod:`pul_bench.analysis.stats` for th
 
 from __future__ import annotations
 
-import importlib
+import os
 from pathlib import Path
 
 import click
@@ -16,11 +16,11 @@ import click
 from pul_bench.analysis import stats
 from pul_bench.benchmarks import get_benchmark
 from pul_bench.commands.evaluate import (
-    ANALYSES,
     CONVENTIONS,
     bootstrap_options,
     protocol_args,
     protocol_option,
+    score_folders,
 )
 from pul_bench.errors import PulBenchError
 from pul_bench.experiments.common import runner
@@ -77,13 +77,13 @@ def compare_cmd(benchmark: str, trackers: tuple[str, ...], metric: str | None,
         if Path(name).is_dir():
             dirs.append(Path(name))
             continue
+        if os.sep in name or "/" in name or Path(name).exists():  # a path, not a tracker name
+            raise PulBenchError(f"{name}: no such result folder (a tracker name has no "
+                                "'/'; for a tracker to evaluate first give its name alone)")
         runner(bench.kind).evaluate(bench=bench, tracker=name, root=root or bench.default_root(),
                                     out=out, workers=workers, resamples=0, **run)
         dirs.append(out / "results" / bench.name / name)
-    analysis = importlib.import_module(ANALYSES[bench.kind])
-    scores = analysis.score(bench=bench, result_dirs=dirs,
-                            root=root or bench.default_root(annotations_only=True),
-                            convention=convention, resamples=0, **run)
+    scores = score_folders(bench, dirs, root, convention=convention, resamples=0, **run)
     values = {t: {seq: stats.sequence_value(e, metric) for seq, e in s["per_sequence"].items()}
               for t, s in scores.items()}
     if seeds:

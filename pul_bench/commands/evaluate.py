@@ -19,11 +19,13 @@ import os
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
 from pul_bench.analysis import stats
 from pul_bench.benchmarks import Benchmark, get_benchmark
+from pul_bench.errors import PulBenchError, RowCountError
 from pul_bench.experiments.common import runner
 from pul_bench.io import json_text
 from pul_bench.protocols import PROTOCOLS
@@ -64,6 +66,28 @@ def protocol_args(bench: Benchmark, protocol: str) -> dict[str, str]:
         raise click.UsageError(f"--protocol {protocol} applies to OTB benchmarks, not "
                                f"{bench.name}")
     return {"protocol": protocol}
+
+
+def score_folders(bench: Benchmark, result_dirs: list[Path], root: Path | None,
+                  **options: Any) -> dict[str, Any]:
+    """``score`` of ``bench``'s kind on ``root``, else on the default annotations. Results made
+    by ``eval --root DIR`` have DIR's frame counts: when they do not fit the default
+    annotations (a cut sequence, such as the shared Human3), the error says to pass that root."""
+    analysis = importlib.import_module(ANALYSES[bench.kind])
+    default = root is None
+    root = root or bench.default_root(annotations_only=True)
+    try:
+        return analysis.score(bench=bench, result_dirs=result_dirs, root=root, **options)
+    except RowCountError as e:
+        if not default:
+            raise
+        try:
+            images = f" (eval's default is --root {bench.default_root()})"
+        except PulBenchError:
+            images = ""
+        raise PulBenchError(f"{e}; scored against {root}, the default annotations: results "
+                            f"made by eval --root DIR are scored with the same --root DIR"
+                            f"{images}") from None
 
 
 def _split(seqs: str | None) -> list[str] | None:
@@ -167,10 +191,9 @@ def score_cmd(benchmark: str, result_dirs: tuple[Path, ...], root: Path | None,
     """
     bench = get_benchmark(benchmark)
     analysis = importlib.import_module(ANALYSES[bench.kind])
-    scores = analysis.score(bench=bench, result_dirs=list(result_dirs),
-                            root=root or bench.default_root(annotations_only=True),
-                            convention=convention, resamples=resamples, seed=seed,
-                            strict=strict, **protocol_args(bench, protocol))
+    scores = score_folders(bench, list(result_dirs), root, convention=convention,
+                           resamples=resamples, seed=seed, strict=strict,
+                           **protocol_args(bench, protocol))
     if not seeds:
         click.echo(json_text(scores) if as_json else analysis.format_table(scores))
         return
