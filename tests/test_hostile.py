@@ -7,9 +7,7 @@ Every probe also checks that no raw traceback reaches the user."""
 from __future__ import annotations
 
 import dataclasses
-import json
 import re
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -280,6 +278,8 @@ def test_probe(probe: Probe, ctx: Ctx, capsys: pytest.CaptureFixture) -> None:
 
 def _strict_json(text: str) -> object:
     """``json.loads`` that refuses NaN and infinities (which Python's json would accept)."""
+    import json
+
     def refuse(word: str) -> None:
         raise AssertionError(f"{word} in JSON output")
     return json.loads(text, parse_constant=refuse)
@@ -303,6 +303,8 @@ def test_nan_json_is_null(ctx: Ctx, capsys: pytest.CaptureFixture) -> None:
 def test_export_without_the_onnx_extra(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                        capsys: pytest.CaptureFixture) -> None:
     """23.12: no onnx package -> one line naming the extra, no file, no traceback."""
+    import sys
+
     monkeypatch.setitem(sys.modules, "onnx", None)  # import onnx now raises ImportError
     with pytest.raises(SystemExit) as e:
         main(["export", "siamfc", "--onnx", str(tmp_path / "x.onnx")])
