@@ -58,3 +58,9 @@ def os_error(e: OSError, path: str | Path | None = None) -> PulBenchError:
             return PulBenchError(f"{where}: file exists")
     reason = _OS_REASONS.get(e.errno) or (e.strerror or str(e)).lower()
     return PulBenchError(f"{where}: {reason}")
+
+
+class RowCountError(InputError):
+    """A result file with more or fewer rows than its sequence has frames. Apart from a broken
+    file, the usual cause is scoring results against other annotations than they were made on
+    (another ``--root``), which the commands then say."""

@@ -1,11 +1,12 @@
-"""Atomic writes, locked JSON updates, file hashes, strict numeric-table reading and quiet
-progress bars: the file and terminal plumbing shared by every command."""
+"""Atomic writes, strict JSON, locked JSON updates, file hashes, strict numeric-table reading,
+quiet progress bars and notes: the file and terminal plumbing shared by every command."""
 
 from __future__ import annotations
 
 import fcntl
 import hashlib
 import json
+import math
 import os
 import re
 import sys
@@ -67,9 +68,29 @@ def write_text(path: str | Path, text: str) -> None:
         tmp.write_text(text)
 
 
+def finite(obj: Any) -> Any:
+    """``obj`` with every NaN or infinite float (numpy scalars included) replaced by None: JSON
+    has no NaN, and a score that cannot be computed is ``null`` there."""
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [finite(v) for v in obj]
+    return obj
+
+
+def json_text(obj: Any) -> str:
+    """``obj`` as indented, strictly valid JSON (NaN and infinities become ``null``): what every
+    ``--json`` output and JSON file of pul_bench is written with."""
+    return json.dumps(finite(obj), indent=2, allow_nan=False)
+
+
 def write_json(path: str | Path, obj: Any) -> None:
-    """Atomically write ``obj`` as indented JSON."""
-    write_text(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
+    """Atomically write ``obj`` as indented, strictly valid JSON (:func:`json_text`)."""
+    write_text(path, json_text(obj) + "\n")
 
 
 def update_json(path: str | Path, fn: Callable[[Any], Any]) -> Any:
@@ -114,6 +135,19 @@ def progress_bar(*args: Any, **kwargs: Any) -> tqdm:
     """
     kwargs["disable"] = kwargs.get("disable", False) or not sys.stderr.isatty()
     return tqdm(*args, **kwargs)
+
+
+_NOTED: set[str] = set()
+
+
+def note(message: str) -> None:
+    """Tell the user something that is not an error (a file scored by a toolkit's rule, a
+    sequence left out): one ``note:`` line on stderr, above any progress bar, never a Python
+    source line as ``warnings`` prints. A note already given in this process is not repeated
+    (two loaders reading one folder must not say the same thing twice)."""
+    if message not in _NOTED:
+        _NOTED.add(message)
+        tqdm.write(f"note: {message}", file=sys.stderr)
 
 
 def read_table(

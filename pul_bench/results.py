@@ -15,7 +15,6 @@ through this module for the files, so a format is written exactly as it is read 
 
 from __future__ import annotations
 
-import warnings
 import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -23,9 +22,9 @@ from pathlib import Path
 import numpy as np
 
 from pul_bench.datasets.otb import OTBSequence, match_names, read_boxes
-from pul_bench.errors import InputError, PulBenchError
+from pul_bench.errors import InputError, PulBenchError, RowCountError
 from pul_bench.geometry import box_to_polygon
-from pul_bench.io import atomic_path, read_table, write_text
+from pul_bench.io import atomic_path, note, read_table, write_text
 from pul_bench.metrics.vot import FAILURE, INIT, REGION, SKIP, Trajectory
 
 # ---- OTB text boxes and times -----------------------------------------------------------
@@ -91,19 +90,21 @@ def read_otb_results(result_dir: str | Path, sequences: Sequence[OTBSequence],
         if s.ope_offset and len(b) == len(s) + s.ope_offset:
             b = b[s.ope_offset:]
         if len(b) > len(s):
-            err = InputError(path, f"{len(b)} boxes but {s.name} has {len(s)} evaluated frames "
-                             f"(from frame {s.start_frame}); extra rows start here", len(s) + 1)
+            err = RowCountError(path, f"{len(b)} boxes but {s.name} has {len(s)} evaluated "
+                                f"frames (from frame {s.start_frame}); extra rows start here",
+                                len(s) + 1)
             if strict or truncate != "results":
                 raise err
-            warnings.warn(f"{err}; cut to the ground truth, as the toolkit does", stacklevel=2)
+            note(f"{err}; cut to the ground truth, as the toolkit does")
             b = b[:len(s)]
         if len(b) < len(s):
-            err = InputError(path, f"only {len(b)} boxes but {s.name} has {len(s)} evaluated "
-                             f"frames (from frame {s.start_frame}); the file ends here", len(b))
+            err = RowCountError(path, f"only {len(b)} boxes but {s.name} has {len(s)} "
+                                f"evaluated frames (from frame {s.start_frame}); the file ends "
+                                "here", len(b))
             if strict or truncate != "groundtruth":
                 raise err
-            warnings.warn(f"{err}; scored on its {len(b)} frames (the ground truth cut to "
-                          "them), as the toolkit does", stacklevel=2)
+            note(f"{err}; scored on its {len(b)} frames (the ground truth cut to them), as "
+                 "the toolkit does")
         boxes[s.name] = b
     return boxes, [s.name for s in sequences if s.name not in boxes]
 
@@ -145,9 +146,9 @@ def read_runs(folder: str | Path, sequences: Sequence[OTBSequence],
             b = read_boxes(per_run[k])
             want = len(s) - row
             if len(b) != want:
-                raise InputError(per_run[k], f"{len(b)} boxes but run {k} of {s.name} covers "
-                                 f"{want} frames (rows {row + 1}..{len(s)} of {len(s)})",
-                                 min(len(b), want) + (len(b) > want))
+                raise RowCountError(per_run[k], f"{len(b)} boxes but run {k} of {s.name} "
+                                    f"covers {want} frames (rows {row + 1}..{len(s)} of "
+                                    f"{len(s)})", min(len(b), want) + (len(b) > want))
             parts.append(b)
         boxes[s.name] = np.concatenate(parts)
         starts[s.name] = rows
@@ -265,8 +266,8 @@ def read_got10k_run(path: Path, frames: int) -> np.ndarray:
     is an :class:`InputError` at the first missing or extra row."""
     boxes = read_boxes(path)
     if len(boxes) != frames:
-        raise InputError(path, f"{len(boxes)} boxes for {frames} frames (got10k requires one "
-                         "row per frame)", min(len(boxes), frames) + 1)
+        raise RowCountError(path, f"{len(boxes)} boxes for {frames} frames (got10k requires "
+                            "one row per frame)", min(len(boxes), frames) + 1)
     return boxes
 
 
@@ -283,6 +284,14 @@ def write_got10k_run(folder: Path, seq: str, rep: int, boxes: np.ndarray,
                "".join(",".join(f"{v:.3f}" for v in box) + "\n" for box in boxes))
 
 
+def require_all(where: str | Path, what: str, lacking: Sequence[str], total: int) -> None:
+    """An evaluation server scores a whole split, never part of one: refuse a submission that
+    lacks any sequence (in the results, or in the ``--root`` it was listed from)."""
+    if lacking:
+        raise PulBenchError(f"{where}: {what} {len(lacking)} of {total} sequences (first: "
+                            f"{lacking[0]}); the server needs all of them")
+
+
 def write_got10k_submission(result_dir: str | Path, sequences: Sequence[str],
                             out: str | Path) -> Path:
     """Zip ``result_dir`` as the GOT-10k server takes it: ``<seq>/<seq>_NNN.txt`` (and
@@ -296,9 +305,7 @@ def write_got10k_submission(result_dir: str | Path, sequences: Sequence[str],
         if not runs:
             lacking.append(name)
         files += runs + sorted((result_dir / name).glob(f"{name}_time.txt"))
-    if lacking:
-        raise PulBenchError(f"{result_dir}: no results for {len(lacking)} of {len(sequences)} "
-                            f"sequences (first: {lacking[0]}); the server needs all of them")
+    require_all(result_dir, "no results for", lacking, len(sequences))
     out = Path(out)
     with atomic_path(out) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
         for f in files:
@@ -316,10 +323,8 @@ def write_trackingnet_submission(result_dir: str | Path, sequences: Sequence[OTB
     chunk has frames (where its frames are present)."""
     result_dir, out = Path(result_dir), Path(out)
     found = find_otb_results(result_dir, [s.name for s in sequences])
-    lacking = [s.name for s in sequences if s.name not in found]
-    if lacking:
-        raise PulBenchError(f"{result_dir}: no results for {len(lacking)} of {len(sequences)} "
-                            f"sequences (first: {lacking[0]}); the server needs all of them")
+    require_all(result_dir, "no results for",
+                [s.name for s in sequences if s.name not in found], len(sequences))
     with atomic_path(out) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
         for s in sequences:
             path = found[s.name]

@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 
 from pul_bench.errors import InputError, PulBenchError
+from pul_bench.io import note
 from pul_bench.tracker import read_image
 
 IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".bmp"}
@@ -86,11 +87,14 @@ def _images(folder: Path) -> tuple[FrameRef, ...]:
 
 
 def _frame_folders(folders: list[Path]) -> Iterator[Video]:
-    """One video per folder of images, named after the folder (``img`` folders: their parent)."""
+    """One video per folder of images, named after the folder (``img`` folders: their parent);
+    a folder without images is skipped with a note, so a clip never drops out unnoticed."""
     for d in folders:
         frames = _images(d)
         if frames:
             yield Video(d.parent.name if d.name == "img" else d.name, frames)
+        else:
+            note(f"{d}: no images ({', '.join(sorted(IMAGE_EXTS))}), so this clip is skipped")
 
 
 def _video_file(path: Path) -> Video:

@@ -29,7 +29,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from pul_bench.geometry import exemplar_crop
-from pul_bench.io import write_json
+from pul_bench.io import json_text, write_json
 from pul_bench.paths import data_root
 from pul_train.bd import BDTask
 from pul_train.recipe import load_recipe
@@ -173,7 +173,7 @@ def main() -> None:
 
         result["tc"] = bench("tc", tc, tc_model, tc_batches, tc_noise, modes, args.rounds,
                              args.steps, tc.recipe.optimizer.lr)
-    text = json.dumps(result, indent=2)
+    text = json_text(result)
     print(text)
     if args.json:
         write_json(args.json, result)

@@ -22,7 +22,6 @@ No stage reads an evaluation sequence for training: the OTB sequence is only tra
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import resource
 import shutil
@@ -38,7 +37,7 @@ import numpy as np
 import torch
 
 from pul_bench.datasets.otb import read_boxes
-from pul_bench.io import atomic_path, write_json
+from pul_bench.io import atomic_path, json_text, write_json
 from pul_bench.paths import REPO_ROOT, data_root
 from pul_bench.tracker import read_image
 from pul_train.proposals import CACHE_ENV, ProposalSettings, cache_path, frame_proposals
@@ -277,9 +276,9 @@ def main(argv: list[str] | None = None) -> int:
     except Exception:
         result["error"] = traceback.format_exc()
         saved()
-        print(json.dumps(result, indent=2))
+        print(json_text(result))
         return 1
-    print(json.dumps(result, indent=2))
+    print(json_text(result))
     return 0
 
 

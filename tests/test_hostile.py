@@ -101,7 +101,158 @@ SETUP_PROBES: list[Probe] = [
 
 # ---- NaN, JSON and scoring rules (issue 23: 5-7, 11, 12, score/eval options) ----------------
 
+
+def vot_pair(ctx: Ctx) -> None:
+    """Result folders A and B: NanoTrack's published VOT2018 runs cut to ctx.vot's 20 frames;
+    B fails on ball1's frame 2 and again once re-initialised, so no ball1 frame is scored
+    (its accuracy cannot be computed)."""
+    published = ctx.data / "reference" / "vot2018" / "results" / "NanoTrack" / "baseline"
+    for tracker in ("A", "B"):
+        for seq in ("bag", "ball1"):
+            f = ctx.tmp / tracker / "baseline" / seq / f"{seq}_001.txt"
+            f.parent.mkdir(parents=True)
+            f.write_text("\n".join((published / seq / f"{seq}_001.txt").read_text()
+                                   .splitlines()[:20]) + "\n")
+    rows = (ctx.tmp / "A" / "baseline" / "ball1" / "ball1_001.txt").read_text().splitlines()
+    lost = ["1", "2", "0", "0", "0", "0", "1", *rows[7:16], "2", "0", "0", "0"]
+    (ctx.tmp / "B" / "baseline" / "ball1" / "ball1_001.txt").write_text("\n".join(lost) + "\n")
+
+
+def got10k_split(ctx: Ctx, split: str = "val", count: int = 2) -> Path:
+    """ctx.otb's sequences as the first ``count`` GOT-10k ``split`` sequences (images linked;
+    val: cover labels, all visible); tracker folder T holds their ground truth as results,
+    with rows 6-9 NaN (a tracker that lost the target)."""
+    from pul_bench.benchmarks import get_benchmark
+    from pul_bench.datasets.otb import read_boxes
+
+    names = get_benchmark(f"got10k-{split}").sequences[:count]
+    root = ctx.tmp / "got10k" / split
+    for name, seq in zip(names, ["Crossing", "Football1"] * count, strict=False):
+        d = root / name
+        d.mkdir(parents=True)
+        gt = read_boxes(ctx.otb / seq / "groundtruth_rect.txt") - [1, 1, 0, 0]
+        rows = [",".join(f"{v:.3f}" for v in box) for box in gt]
+        (d / "groundtruth.txt").write_text("\n".join(rows if split == "val" else rows[:1])
+                                           + "\n")
+        (d / "meta_info.ini").write_text("[METAINFO]\nresolution: (360, 240)\n")
+        if split == "val":
+            (d / "cover.label").write_text("8\n" * len(gt))
+        for k, img in enumerate(sorted((ctx.otb / seq / "img").iterdir()), 1):
+            (d / f"{k:08d}.jpg").symlink_to(img.resolve())
+        rows[5:9] = ["nan,nan,nan,nan"] * 4
+        (ctx.tmp / "T" / name).mkdir(parents=True)
+        (ctx.tmp / "T" / name / f"{name}_001.txt").write_text("\n".join(rows) + "\n")
+    (root / "list.txt").write_text("\n".join(names) + "\n")
+    return root
+
+
+def tre_runs_cut(ctx: Ctx) -> None:
+    """kcf/tre/: 20 TRE runs of Crossing as eval writes them on ctx.otb (40 rows each)."""
+    rows = (ctx.otb / "Crossing" / "groundtruth_rect.txt").read_text()
+    for k in range(1, 21):
+        f = ctx.tmp / "kcf" / "tre" / f"Crossing_{k}.txt"
+        f.parent.mkdir(parents=True, exist_ok=True)
+        f.write_text(rows)
+
+
+def ope_cut(ctx: Ctx) -> None:
+    """kcf/Crossing.txt: a one-pass result made on ctx.otb's 40 frames of Crossing."""
+    (ctx.tmp / "kcf").mkdir()
+    (ctx.tmp / "kcf" / "Crossing.txt").write_text(
+        (ctx.otb / "Crossing" / "groundtruth_rect.txt").read_text())
+
+
+def published_crossing(ctx: Ctx) -> None:
+    """one/KCF and one/TLD: the published OTB results of Crossing only."""
+    for tracker in ("KCF", "TLD"):
+        (ctx.tmp / "one" / tracker).mkdir(parents=True)
+        (ctx.tmp / "one" / tracker / "Crossing.txt").write_text(
+            (ctx.data / "reference" / "otb" / "results" / tracker / "Crossing.txt").read_text())
+
+
+def unlabelled_girl(ctx: Ctx) -> None:
+    """ctx.otb/Girl: an OTB2015 sequence folder with images but no groundtruth_rect.txt."""
+    (ctx.otb / "Girl" / "img").mkdir(parents=True)
+    (ctx.otb / "Girl" / "img" / "0001.jpg").symlink_to(ctx.otb / "Crossing" / "img" / "0001.jpg")
+
+
+def clips_one_empty(ctx: Ctx) -> None:
+    """clips/a: three frames of an unlabeled clip; clips/b: an empty clip folder."""
+    (ctx.tmp / "clips" / "b").mkdir(parents=True)
+    (ctx.tmp / "clips" / "a").mkdir()
+    for k in range(1, 4):
+        (ctx.tmp / "clips" / "a" / f"{k:08d}.jpg").symlink_to(
+            ctx.data / "unlabeled" / "carphone" / f"{k:08d}.jpg")
+
+
 NAN_PROBES: list[Probe] = [
+    Probe("23.5 compare: a NaN accuracy is named and left out",
+          lambda c: ["compare", "vot2018", str(c.tmp / "A"), str(c.tmp / "B"), "--root",
+                     str(c.vot)], 0,
+          r"A vs B: one common sequence, nothing can be decided.*\(ball1 left out: no accuracy "
+          r"for B there\)", prepare=vot_pair),
+    Probe("23.5 score vot: a sequence without scored frames and an unreachable EAO are named",
+          lambda c: ["score", "vot2018", str(c.tmp / "A"), str(c.tmp / "B"), "--root",
+                     str(c.vot)], 0,
+          r"note: no sequence in \S+ reaches the end of vot2018's EAO interval \[100, 356\] "
+          r"\(the longest has 20 frames\)[\s\S]*note: \S+B/baseline/ball1: no frame of ball1 "
+          r"is scored", prepare=vot_pair),
+    Probe("23.6 score got10k-val: NaN rows are failures by got10k's rule, named",
+          lambda c: ["score", "got10k-val", str(c.tmp / "T"), "--root", str(got10k_split(c)),
+                     "--bootstrap", "0"], 0,
+          r"T\s+0\.897\s+0\.897[\s\S]*note: \S+GOT-10k_Val_000001_001\.txt:6: 4 scored "
+          r"row\(s\) with NaN \(first here\) count as failures, overlap 0, as got10k's"),
+    Probe("23.7 submit got10k-test from a root with 2 of 180 sequences",
+          lambda c: ["submit", "got10k-test", str(c.tmp / "T"), "--root",
+                     str(got10k_split(c, "test")), "--out", str(c.tmp / "sub.zip")], 2,
+          r"error: \S+test: the got10k-test split lacks 178 of 180 sequences \(first: "
+          r"GOT-10k_Test_000003\); the server needs all of them",
+          check=lambda c: not (c.tmp / "sub.zip").exists() or pytest.fail("zip written")),
+    Probe("23.11 localise --bootstrap -1",
+          lambda c: ["localise", "siamfc", "--root", str(c.otb), "--bootstrap", "-1"], 2,
+          r"Invalid value for '--bootstrap': -1 is not in the range x>=0"),
+    Probe("23.12 export of a tracker without a network",
+          lambda c: ["export", "kcf", "--onnx", str(c.tmp / "x.onnx")], 2,
+          r"error: tracker 'kcf' \(\S+OpenCVTracker\) has no network backbone to export",
+          check=lambda c: not (c.tmp / "x.onnx").exists() or pytest.fail("file written")),
+    Probe("23 score vot2018 --strict",
+          lambda c: ["score", "vot2018", str(c.tmp / "A"), "--root", str(c.vot), "--strict"], 0,
+          r"A\s+0\.713 \[", prepare=vot_pair),
+    Probe("23 eval got10k-val --bootstrap 0 is honoured",
+          lambda c: ["eval", "got10k-val", "kcf", "--root", str(got10k_split(c)), "--out",
+                     str(c.tmp / "runs"), "--bootstrap", "0"], 0,
+          r"\nkcf\s+0\.\d{3}\s+0\.\d{3}\s+0\.\d{3}\s+2\n"),
+    Probe("23 plot got10k-val --protocol tre is refused",
+          lambda c: ["plot", "got10k-val", str(c.tmp / "T"), "--root", str(got10k_split(c)),
+                     "--out", str(c.tmp / "plots"), "--protocol", "tre"], 2,
+          r"--protocol tre applies to OTB benchmarks, not got10k-val",
+          check=lambda c: not (c.tmp / "plots").exists() or pytest.fail("plots written")),
+    Probe("23 README: TRE results of another root say which --root",
+          lambda c: ["score", "otb2015", str(c.tmp / "kcf"), "--protocol", "tre"], 2,
+          r"Crossing_1\.txt:40: 40 boxes but run 1 of Crossing covers 120 frames .*; scored "
+          r"against \S+, the default annotations: results made by eval --root DIR are scored "
+          r"with the same --root DIR \(eval's default is --root \S+sequences/otb\)",
+          prepare=tre_runs_cut),
+    Probe("23 README: compare with a missing result folder",
+          lambda c: ["compare", "otb2015", str(c.tmp / "csrt"), str(c.tmp / "kcf")], 2,
+          r"error: \S+csrt: no such result folder", prepare=ope_cut),
+    Probe("23 README: a short OPE file is a note, not a UserWarning",
+          lambda c: ["score", "otb2015", str(c.tmp / "kcf"), "--bootstrap", "0"], 0,
+          r"^(?![\s\S]*(UserWarning|\.py:\d+))[\s\S]*note: \S+Crossing\.txt:40: only 40 "
+          r"boxes but Crossing has 120 evaluated frames", prepare=ope_cut),
+    Probe("23 no-groundtruth note said once",
+          lambda c: ["eval", "otb2015", "kcf", "--root", str(c.otb), "--out", str(c.tmp / "runs"),
+                     "--bootstrap", "0"], 0,
+          r"^(?![\s\S]*no groundtruth_rect[\s\S]*no groundtruth_rect)[\s\S]*note: \S+Girl: "
+          r"no groundtruth_rect\.txt, so Girl cannot be evaluated", prepare=unlabelled_girl),
+    Probe("23 compare on one sequence decides nothing",
+          lambda c: ["compare", "otb2015", str(c.tmp / "one" / "KCF"), str(c.tmp / "one" / "TLD")],
+          0, r"KCF vs TLD: one common sequence, nothing can be decided \(ΔAUC \+0\.317 on that "
+          r"sequence alone\)", prepare=published_crossing),
+    Probe("23 training clips: an empty clip folder is named",
+          lambda c: ["train", "proposals", str(c.tmp / "clips"), "--out", str(c.tmp / "p.png")],
+          0, r"note: \S+clips/b: no images \(.*\), so this clip is skipped",
+          prepare=clips_one_empty),
 ]
 
 
@@ -237,6 +388,47 @@ def test_probe(probe: Probe, ctx: Ctx, capsys: pytest.CaptureFixture) -> None:
 
 
 # ---- NaN probes that need more than one command ---------------------------------------------
+
+
+def _strict_json(text: str) -> object:
+    """``json.loads`` that refuses NaN and infinities (which Python's json would accept)."""
+    import json
+
+    def refuse(word: str) -> None:
+        raise AssertionError(f"{word} in JSON output")
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_nan_json_is_null(ctx: Ctx, capsys: pytest.CaptureFixture) -> None:
+    """23.5: every --json output with an undefined metric is valid JSON (null, never NaN):
+    compare (a NaN accuracy left out) and score (EAO on sequences shorter than its interval)."""
+    vot_pair(ctx)
+    dirs = [str(ctx.tmp / "A"), str(ctx.tmp / "B")]
+    main(["compare", "vot2018", *dirs, "--root", str(ctx.vot), "--json"])
+    (pair,) = _strict_json(capsys.readouterr().out)
+    assert pair["undefined"] == {"B": ["ball1"]} and pair["n_sequences"] == 1
+    assert pair["ci"] is None and pair["delta"] == 0.0
+    main(["score", "vot2018", *dirs, "--root", str(ctx.vot), "--json"])
+    scores = _strict_json(capsys.readouterr().out)
+    assert scores["B"]["eao"] is None and scores["B"]["per_sequence"]["ball1"]["accuracy"] is None
+    assert scores["A"]["accuracy"] > 0.7
+
+
+def test_export_without_the_onnx_extra(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                       capsys: pytest.CaptureFixture) -> None:
+    """23.12: no onnx package -> one line naming the extra, no file, no traceback."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "onnx", None)  # import onnx now raises ImportError
+    with pytest.raises(SystemExit) as e:
+        main(["export", "siamfc", "--onnx", str(tmp_path / "x.onnx")])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and "Traceback" not in err
+    assert "needs the onnx extra: pip install 'pul_bench[onnx]'" in err
+    assert not (tmp_path / "x.onnx").exists()
+    with pytest.raises(SystemExit) as e:  # kcf has no network: said first, whatever is installed
+        main(["export", "kcf", "--onnx", str(tmp_path / "x.onnx")])
+    assert e.value.code == 2 and "has no network backbone to export" in capsys.readouterr().err
 
 
 # ---- OS-error probes that need more than one command ----------------------------------------

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import warnings
 from pathlib import Path
@@ -90,8 +91,9 @@ def test_official_layout_scores_as_the_annotation_copy(lasot: Path, scores: dict
     assert set(out["per_attribute"]) <= set(ATTRIBUTES)
 
 
-def test_long_result_is_cut_with_a_warning_and_strict_refuses(lasot: Path, scores: dict,
-                                                              tmp_path: Path) -> None:
+def test_long_result_is_cut_with_a_note_and_strict_refuses(lasot: Path, scores: dict,
+                                                           tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture) -> None:
     res = tmp_path / "ATOM"
     res.mkdir()
     for n in SAMPLE:
@@ -99,8 +101,8 @@ def test_long_result_is_cut_with_a_warning_and_strict_refuses(lasot: Path, score
     rows = len((lasot / "anno" / "airplane-1.txt").read_text().split())
     with open(res / "airplane-1.txt", "a") as f:
         f.write("1,1,10,10\n")
-    with pytest.warns(UserWarning, match=rf"airplane-1.txt:{rows + 1}: .*cut"):
-        out = score(get_benchmark("lasot"), [res], lasot, resamples=0)["ATOM"]
+    out = score(get_benchmark("lasot"), [res], lasot, resamples=0)["ATOM"]
+    assert re.search(rf"note: .*airplane-1.txt:{rows + 1}: .*cut", capsys.readouterr().err)
     assert out["per_sequence"]["airplane-1"] == scores["ATOM"]["per_sequence"]["airplane-1"]
     with pytest.raises(InputError, match=rf"airplane-1.txt:{rows + 1}: "):
         score(get_benchmark("lasot"), [res], lasot, resamples=0, strict=True)

@@ -9,6 +9,12 @@ epsilon added to the union. A sequence's overlaps are pooled over its repetition
 SR@t (overlap > t) are means over every pooled frame of every sequence (frame-weighted), and the
 success curve uses ``linspace(0, 1, 101)``.
 
+A result row with a NaN value (a tracker that lost the target and wrote NaN) has a NaN overlap
+in got10k: its SR and success curve count it as a failure (``NaN > t`` is false at every
+threshold), while its AO, a plain ``np.mean``, turns NaN for the whole tracker. We follow the
+first rule everywhere: such a row is a failure, overlap 0 (so AO stays the area under that same
+success curve), and a note names the file, the rows and the rule.
+
 The test split has no ground truth: :func:`pul_bench.results.write_got10k_submission` packs the
 results in the layout the evaluation server takes (got10k's ``report`` zips the tracker folder the
 same way).
@@ -28,16 +34,20 @@ from pul_bench.benchmarks import Benchmark
 from pul_bench.datasets.got10k import load_got10k
 from pul_bench.errors import PulBenchError
 from pul_bench.geometry import iou
+from pul_bench.io import note
 
 THRESHOLDS = np.linspace(0, 1, 101)
 
 
 def score(bench: Benchmark, result_dirs: Sequence[str | Path], root: str | Path,
           convention: str | None = None, resamples: int = stats.DEFAULT_RESAMPLES,
-          seed: int = stats.DEFAULT_SEED, **_: Any) -> dict[str, Any]:
+          seed: int = stats.DEFAULT_SEED, strict: bool = False) -> dict[str, Any]:
     """``{tracker: {ao, sr50, sr75, success_curve, per_sequence, n_sequences, missing}}``;
     with ``resamples`` > 0 also ``ao_ci``, ``sr50_ci``, ``sr75_ci`` (95% bootstrap intervals
-    over sequences, each resample pooling the drawn sequences' frames) and ``bootstrap``."""
+    over sequences, each resample pooling the drawn sequences' frames) and ``bootstrap``.
+
+    Results are always read strictly (``strict`` asks for what already holds): got10k refuses
+    any repetition whose row count is not its sequence's, so no file is scored on part of it."""
     if convention not in (None, "got10k"):
         raise PulBenchError(f"GOT-10k is scored by got10k's rules only, not {convention!r}")
     seqs, absent = load_got10k(bench, root)
@@ -91,6 +101,11 @@ def _sequence_ious(path: Path, gt: np.ndarray, cover: np.ndarray,
     boxes = results.read_got10k_run(path, len(gt))
     ious = iou(bound_to_image(boxes[1:], resolution), bound_to_image(gt[1:], resolution),
                eps=np.finfo(np.float64).eps)
+    lost = np.flatnonzero(np.isnan(boxes[1:]).any(axis=1) & (cover[1:] > 0))
+    if len(lost):
+        ious[lost] = 0.0
+        note(f"{path}:{lost[0] + 2}: {len(lost)} scored row(s) with NaN (first here) count as "
+             "failures, overlap 0, as got10k's success rate and curve count them")
     return ious[cover[1:] > 0]
 
 

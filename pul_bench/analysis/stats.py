@@ -214,10 +214,15 @@ def compare(values: Mapping[str, Mapping[str, float | Sequence[float]]], metric:
             ) -> list[dict[str, Any]]:
     """Every pair of trackers in ``values`` (``{tracker: {sequence: value}}``, in order; or
     only the given ``pairs`` of its keys), each on the sequences both cover, Holm-corrected
-    over the pairs compared: ``a, b, metric, n_sequences, n_seeds_a, n_seeds_b, delta, ci,
-    se, detectable, p_value, p_holm, significant, too_few, verdict`` (``too_few``: even the
-    most one-sided outcome could not be significant, see :func:`smallest_p`; ``detectable``
-    is then None).
+    over the pairs compared: ``a, b, metric, n_sequences, n_seeds_a, n_seeds_b, undefined,
+    delta, ci, se, detectable, p_value, p_holm, significant, too_few, verdict`` (``too_few``:
+    even the most one-sided outcome could not be significant, see :func:`smallest_p`;
+    ``detectable`` is then None).
+
+    A sequence where either tracker's value is NaN (the metric cannot be computed there, e.g.
+    a VOT accuracy with no scored frame) is left out of that pair, and named: ``undefined`` is
+    ``{tracker: [sequence, ...]}`` and the verdict lists them. One common sequence gives no
+    interval (``ci`` None) and decides nothing.
 
     A seed family gives each sequence a list of its K per-seed values (the same K on every
     sequence, see :func:`sequence_values`): its pairs are then bootstrapped over sequences and
@@ -230,13 +235,19 @@ def compare(values: Mapping[str, Mapping[str, float | Sequence[float]]], metric:
     their mean; a few large differences of the other sign can split them, and then the data
     do not say which tracker is better.)"""
     seeds = {t: _seed_count(t, v) for t, v in values.items()}
+    undefined = {t: [s for s, v in vals.items() if np.isnan(np.atleast_1d(v)).any()]
+                 for t, vals in values.items()}
     results = [{"a": a, "b": b, "metric": metric, "n_sequences": 0, "n_seeds_a": seeds[a],
-                "n_seeds_b": seeds[b]}
+                "n_seeds_b": seeds[b], "undefined": {
+                    t: [s for s in undefined[t] if s in values[a] and s in values[b]]
+                    for t in (a, b)}}
                for a, b in (combinations(values, 2) if pairs is None else pairs)]
     # pairs on the same sequences are bootstrapped and tested together, one column each
     by_common: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for p in results:
-        common = tuple(s for s in values[p["a"]] if s in values[p["b"]])
+        left_out = {s for t in (p["a"], p["b"]) for s in p["undefined"][t]}
+        p["undefined"] = {t: names for t, names in p["undefined"].items() if names}
+        common = tuple(s for s in values[p["a"]] if s in values[p["b"]] and s not in left_out)
         if common:
             by_common.setdefault(common, []).append(p)
     for common, group in by_common.items():
@@ -247,6 +258,8 @@ def compare(values: Mapping[str, Mapping[str, float | Sequence[float]]], metric:
                                       seed)
         for p, result in zip(group, columns, strict=True):
             p.update(result)
+            if len(common) < 2:
+                p["ci"] = p["detectable"] = None  # one difference has no spread to resample
     tested = [p for p in results if p["n_sequences"]]
     for p in results:
         p.update(p_holm=None, significant=False, too_few=True)
@@ -277,9 +290,14 @@ def verdict(pair: Mapping[str, Any], alpha: float = ALPHA) -> str:
     the (Holm-corrected) p-value and the number of sequences; or, when the two tests split,
     which one says so; or that no difference was detectable at that size."""
     a, b, metric = pair["a"], pair["b"], pair["metric"]
-    if not pair["n_sequences"]:
-        return f"{a} vs {b}: no common sequence, nothing to compare"
     label, higher_better = METRICS.get(metric, (metric, True))
+    left_out = "".join(f" ({', '.join(seqs)} left out: no {metric} for {t} there)"
+                       for t, seqs in pair.get("undefined", {}).items())
+    if not pair["n_sequences"]:
+        return f"{a} vs {b}: no common sequence, nothing to compare{left_out}"
+    if pair["n_sequences"] == 1:
+        return (f"{a} vs {b}: one common sequence, nothing can be decided (Δ{label} "
+                f"{pair['delta']:+.3f} on that sequence alone){left_out}")
     first_better = (pair["delta"] > 0) == higher_better
     significant = pair["significant"] and pair["delta"] != 0
     # a verdict reads "X better than Y", so its delta is X - Y
@@ -300,9 +318,9 @@ def verdict(pair: Mapping[str, Any], alpha: float = ALPHA) -> str:
             split = f"undecided, the Wilcoxon p is below {alpha:g} but the interval includes 0"
         else:
             split = "no detectable difference"
-        return f"{a} vs {b}: {split} ({numbers}{reach})"
+        return f"{a} vs {b}: {split} ({numbers}{reach}){left_out}"
     better, worse = (a, b) if first_better else (b, a)
-    return f"{better} better than {worse}: {numbers}"
+    return f"{better} better than {worse}: {numbers}{left_out}"
 
 
 def _p(p: float) -> str:

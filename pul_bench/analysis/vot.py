@@ -10,7 +10,6 @@ numbers), ``got10k`` intersects the outlines as they are (got10k's ``poly_iou``)
 from __future__ import annotations
 
 import math
-import sys
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ from pul_bench.analysis import stats
 from pul_bench.benchmarks import Benchmark
 from pul_bench.datasets.vot import VOTSequence, load_sequences
 from pul_bench.errors import PulBenchError
+from pul_bench.io import note
 from pul_bench.metrics import vot as M
 
 PIXEL_CONVENTIONS = {None: True, "vot": True, "matlab": True, "pysot": True, "got10k": False}
@@ -77,6 +77,11 @@ def score_tracker(sequences: list[VOTSequence], result_dir: Path,
         seq_acc = float((summed[counted > 0] / counted[counted > 0]).sum())
         seq_weight = int((counted > 0).sum())
         seq_failures = float(np.mean([r.failures.sum() for r in scored]))
+        if not seq_weight:
+            note(f"{results.vot_sequence_dir(result_dir, seq.name)}: no frame of {seq.name} is "
+                 "scored (each is a failure, skipped or in a burn-in), so its accuracy cannot be "
+                 "computed; the pooled accuracy weighs it by its 0 frames, as the VOT toolkit "
+                 "does, and compare leaves it out")
         per_sequence[seq.name] = {
             "accuracy": seq_acc / seq_weight if seq_weight else float("nan"),
             "accuracy_frames": seq_weight, "failures": seq_failures, "frames": len(seq)}
@@ -165,8 +170,13 @@ def score_details(bench: Benchmark, result_dirs: list[Path], root: Path,
     sequences, missing = load_sequences(root, bench.sequences)
     if missing:
         shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
-        print(f"note: {len(missing)} of {bench.name}'s sequences are not in {root} "
-              f"({shown}); scoring the {len(sequences)} present", file=sys.stderr)
+        note(f"{len(missing)} of {bench.name}'s sequences are not in {root} ({shown}); "
+             f"scoring the {len(sequences)} present")
+    longest = max((len(s) for s in sequences), default=0)
+    if bench.eao_interval and longest < bench.eao_interval[1]:
+        note(f"no sequence in {root} reaches the end of {bench.name}'s EAO interval "
+             f"{list(bench.eao_interval)} (the longest has {longest} frames), so EAO cannot be "
+             "computed (null in JSON)")
     out = {}
     for d in result_dirs:
         out[tracker_name(d)] = score_tracker(sequences, Path(d), bench.eao_interval,
@@ -176,9 +186,12 @@ def score_details(bench: Benchmark, result_dirs: list[Path], root: Path,
 
 def score(bench: Benchmark, result_dirs: list[Path], root: Path,
           convention: str | None = None, resamples: int = stats.DEFAULT_RESAMPLES,
-          seed: int = stats.DEFAULT_SEED) -> dict[str, dict]:
+          seed: int = stats.DEFAULT_SEED, strict: bool = False) -> dict[str, dict]:
     """``{tracker: {accuracy, robustness, failures, eao, ...}}`` for each result folder, with
-    ``accuracy_ci``, ``robustness_ci``, ``eao_ci`` and ``bootstrap`` when ``resamples`` > 0."""
+    ``accuracy_ci``, ``robustness_ci``, ``eao_ci`` and ``bootstrap`` when ``resamples`` > 0.
+
+    Results are always read strictly (``strict`` asks for what already holds): the VOT
+    toolkit refuses a trajectory whose length is not its sequence's, and so do we."""
     details = score_details(bench, result_dirs, root, convention, resamples, seed)
     return {k: v.scores for k, v in details.items()}
 

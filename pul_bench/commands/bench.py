@@ -14,7 +14,6 @@ the same sequences and reports both AUCs and their difference.
 from __future__ import annotations
 
 import dataclasses
-import json
 import statistics
 import time
 from pathlib import Path
@@ -24,7 +23,7 @@ import numpy as np
 from tqdm import tqdm
 
 from pul_bench.errors import PulBenchError
-from pul_bench.io import progress_bar
+from pul_bench.io import json_text, progress_bar
 from pul_bench.paths import data_root
 from pul_bench.registry import get_spec
 from pul_bench.tracker import PRECISIONS, Tracker, read_image
@@ -141,7 +140,7 @@ def speed_cmd(tracker: str, precision: str, threads: int | None, root: Path | No
         "speedup": round(fps / eager_fps, 3), "note": note,
     }
     if as_json:
-        click.echo(json.dumps(result, indent=2))
+        click.echo(json_text(result))
         return
     if note:
         click.echo(f"note: {note}")
@@ -186,7 +185,7 @@ def precision_cmd(tracker: str, precision: str, root: Path | None, sequences: st
     result = {"tracker": tracker, "auc_fp32": aucs["fp32"], f"auc_{precision}": aucs[precision],
               "auc_change": aucs[precision] - aucs["fp32"]}
     if as_json:
-        click.echo(json.dumps(result, indent=2))
+        click.echo(json_text(result))
         return
     click.echo(f"{tracker}: AUC fp32 {aucs['fp32']:.4f}, {precision} {aucs[precision]:.4f}, "
                f"change {result['auc_change']:+.4f}")

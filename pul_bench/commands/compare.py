@@ -8,8 +8,7 @@ compared on the sequences both cover; see :mod:`pul_bench.analysis.stats` for th
 
 from __future__ import annotations
 
-import importlib
-import json
+import os
 from pathlib import Path
 
 import click
@@ -17,14 +16,15 @@ import click
 from pul_bench.analysis import stats
 from pul_bench.benchmarks import get_benchmark
 from pul_bench.commands.evaluate import (
-    ANALYSES,
     CONVENTIONS,
     bootstrap_options,
     protocol_args,
     protocol_option,
+    score_folders,
 )
 from pul_bench.errors import PulBenchError
 from pul_bench.experiments.common import runner
+from pul_bench.io import json_text
 
 #: The metric compared when --metric is not given, by benchmark kind.
 DEFAULT_METRIC = {"otb": "auc", "vot": "accuracy", "got10k": "ao"}
@@ -77,13 +77,13 @@ def compare_cmd(benchmark: str, trackers: tuple[str, ...], metric: str | None,
         if Path(name).is_dir():
             dirs.append(Path(name))
             continue
+        if os.sep in name or "/" in name or Path(name).exists():  # a path, not a tracker name
+            raise PulBenchError(f"{name}: no such result folder (a tracker name has no "
+                                "'/'; for a tracker to evaluate first give its name alone)")
         runner(bench.kind).evaluate(bench=bench, tracker=name, root=root or bench.default_root(),
                                     out=out, workers=workers, resamples=0, **run)
         dirs.append(out / "results" / bench.name / name)
-    analysis = importlib.import_module(ANALYSES[bench.kind])
-    scores = analysis.score(bench=bench, result_dirs=dirs,
-                            root=root or bench.default_root(annotations_only=True),
-                            convention=convention, resamples=0, **run)
+    scores = score_folders(bench, dirs, root, convention=convention, resamples=0, **run)
     values = {t: {seq: stats.sequence_value(e, metric) for seq, e in s["per_sequence"].items()}
               for t, s in scores.items()}
     if seeds:
@@ -92,7 +92,7 @@ def compare_cmd(benchmark: str, trackers: tuple[str, ...], metric: str | None,
         raise PulBenchError(f"compare needs at least two trackers; got {', '.join(values)}")
     pairs = stats.compare(values, metric, resamples, seed)
     if as_json:
-        click.echo(json.dumps(pairs, indent=2))
+        click.echo(json_text(pairs))
         return
     families = any(p[k] > 1 for p in pairs for k in ("n_seeds_a", "n_seeds_b"))
     click.echo(f"{bench.name}{' ' + protocol.upper() if run else ''}: {metric}, "

@@ -5,24 +5,29 @@ Each kind supplies two modules with the same small contract:
 * ``pul_bench.experiments.<runner>.evaluate(bench, tracker, root, out, workers, sequences,
   checkpoint, overrides, shard) -> dict`` runs (resumably) and scores; the dict is
   ``{tracker: scores}`` (empty for a shard, which scores nothing).
-* ``pul_bench.analysis.<kind>.score(bench, result_dirs, root, convention) -> dict`` and
-  ``format_table(scores) -> str``.
+* ``pul_bench.analysis.<kind>.score(bench, result_dirs, root, convention, resamples, seed,
+  strict) -> dict`` and ``format_table(scores) -> str``.
+
+Neither takes ``**kwargs``: an option a kind cannot honour fails loudly (a TypeError in
+development, a one-line error for the user, e.g. ``--protocol`` outside OTB), never silently.
 """
 
 from __future__ import annotations
 
 import importlib
-import json
 import os
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
 from pul_bench.analysis import stats
 from pul_bench.benchmarks import Benchmark, get_benchmark
+from pul_bench.errors import PulBenchError, RowCountError
 from pul_bench.experiments.common import runner
+from pul_bench.io import json_text
 from pul_bench.protocols import PROTOCOLS
 from pul_bench.tracker import PRECISIONS
 
@@ -61,6 +66,28 @@ def protocol_args(bench: Benchmark, protocol: str) -> dict[str, str]:
         raise click.UsageError(f"--protocol {protocol} applies to OTB benchmarks, not "
                                f"{bench.name}")
     return {"protocol": protocol}
+
+
+def score_folders(bench: Benchmark, result_dirs: list[Path], root: Path | None,
+                  **options: Any) -> dict[str, Any]:
+    """``score`` of ``bench``'s kind on ``root``, else on the default annotations. Results made
+    by ``eval --root DIR`` have DIR's frame counts: when they do not fit the default
+    annotations (a cut sequence, such as the shared Human3), the error says to pass that root."""
+    analysis = importlib.import_module(ANALYSES[bench.kind])
+    default = root is None
+    root = root or bench.default_root(annotations_only=True)
+    try:
+        return analysis.score(bench=bench, result_dirs=result_dirs, root=root, **options)
+    except RowCountError as e:
+        if not default:
+            raise
+        try:
+            images = f" (eval's default is --root {bench.default_root()})"
+        except PulBenchError:
+            images = ""
+        raise PulBenchError(f"{e}; scored against {root}, the default annotations: results "
+                            f"made by eval --root DIR are scored with the same --root DIR"
+                            f"{images}") from None
 
 
 def _split(seqs: str | None) -> list[str] | None:
@@ -134,7 +161,7 @@ def eval_cmd(benchmark: str, tracker: str, root: Path | None, out: Path, workers
         shard=shard, **protocol_args(bench, protocol))
     if shard is not None:
         return  # the runner said what the shard did and how to score the whole
-    click.echo(json.dumps(scores, indent=2) if as_json else analysis.format_table(scores))
+    click.echo(json_text(scores) if as_json else analysis.format_table(scores))
 
 
 @click.command("score")
@@ -164,17 +191,15 @@ def score_cmd(benchmark: str, result_dirs: tuple[Path, ...], root: Path | None,
     """
     bench = get_benchmark(benchmark)
     analysis = importlib.import_module(ANALYSES[bench.kind])
-    scores = analysis.score(bench=bench, result_dirs=list(result_dirs),
-                            root=root or bench.default_root(annotations_only=True),
-                            convention=convention, resamples=resamples, seed=seed,
-                            **protocol_args(bench, protocol),
-                            **({"strict": True} if strict else {}))
+    scores = score_folders(bench, list(result_dirs), root, convention=convention,
+                           resamples=resamples, seed=seed, strict=strict,
+                           **protocol_args(bench, protocol))
     if not seeds:
-        click.echo(json.dumps(scores, indent=2) if as_json else analysis.format_table(scores))
+        click.echo(json_text(scores) if as_json else analysis.format_table(scores))
         return
     metrics = SEED_METRICS[bench.kind]
     families = stats.aggregate_seeds(scores, metrics, resamples, seed)
     if as_json:
-        click.echo(json.dumps({"trackers": scores, "seeds": families}, indent=2))
+        click.echo(json_text({"trackers": scores, "seeds": families}))
     else:
         click.echo(analysis.format_table(scores) + "\n\n" + stats.format_seeds(families, metrics))

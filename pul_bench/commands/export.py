@@ -20,22 +20,30 @@ from pul_bench.registry import get_spec
 
 def export_onnx(tracker: str, out: Path, checkpoint: Path | None = None,
                 opset: int = 17) -> dict[str, str]:
-    """Write ``tracker``'s backbone to ``out`` (atomically); returns the metadata stored."""
-    import onnx
+    """Write ``tracker``'s backbone to ``out`` (atomically); returns the metadata stored.
+
+    What cannot work is refused first, in one line each: a tracker without a network, a
+    missing checkpoint, then the ``onnx`` extra not installed."""
+    spec = get_spec(tracker)
+    args = spec.args
+    if "backbone" not in args or "head_scale" not in args:
+        raise PulBenchError(f"tracker {tracker!r} ({spec.factory}) has no network backbone to "
+                            "export; export applies to Siamese trackers (siamfc, alexpul, ...)")
+    ckpt = checkpoint or spec.checkpoint
+    if ckpt is not None and not Path(ckpt).is_file():
+        hint = f"; train it with: {spec.train}" if spec.train else ""
+        raise PulBenchError(f"tracker {tracker!r}: checkpoint not found: {ckpt}{hint}")
+    try:
+        import onnx
+    except ImportError:
+        raise PulBenchError("export writes ONNX, which needs the onnx extra: "
+                            "pip install 'pul_bench[onnx]'") from None
     import torch
 
     from pul_bench.checkpoint import load_checkpoint
     from pul_bench.io import atomic_path
     from pul_bench.trackers.siamfc import load_net
 
-    spec = get_spec(tracker)
-    ckpt = checkpoint or spec.checkpoint
-    if ckpt is not None and not Path(ckpt).is_file():
-        hint = f"; train it with: {spec.train}" if spec.train else ""
-        raise PulBenchError(f"tracker {tracker!r}: checkpoint not found: {ckpt}{hint}")
-    args = spec.args
-    if "backbone" not in args or "head_scale" not in args:
-        raise PulBenchError(f"tracker {tracker!r} is not a Siamese tracker (no backbone)")
     net = load_net(args["backbone"], args["head_scale"], ckpt, args.get("init"),
                    args.get("seed", 0))
     meta = {"tracker": tracker, "architecture": args["backbone"],

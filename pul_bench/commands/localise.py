@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
@@ -10,6 +9,7 @@ import click
 from pul_bench.analysis import stats
 from pul_bench.benchmarks import get_benchmark
 from pul_bench.errors import PulBenchError
+from pul_bench.io import json_text
 
 
 @click.command("localise")
@@ -25,7 +25,8 @@ from pul_bench.errors import PulBenchError
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the pair draw.")
 @click.option("--checkpoint", type=click.Path(path_type=Path, dir_okay=False, exists=True),
               help="Weights to use instead of the spec's (one tracker only).")
-@click.option("--bootstrap", type=int, default=stats.DEFAULT_RESAMPLES, show_default=True,
+@click.option("--bootstrap", type=click.IntRange(min=0), default=stats.DEFAULT_RESAMPLES,
+              show_default=True,
               help="Bootstrap resamples over sequences for intervals (0: none).")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 def localise_cmd(trackers: tuple[str, ...], benchmark: str, root: Path | None, per_sequence: int,
@@ -67,7 +68,7 @@ def localise_cmd(trackers: tuple[str, ...], benchmark: str, root: Path | None, p
         values = {t: {s: v["error"] for s, v in r["per_sequence"].items()}
                   for t, r in out["trackers"].items()}
         out["comparisons"] = stats.compare(values, "loc_error", resamples=max(bootstrap, 1))
-    click.echo(json.dumps(out, indent=2) if as_json else _table(out))
+    click.echo(json_text(out) if as_json else _table(out))
 
 
 def _table(out: dict) -> str:

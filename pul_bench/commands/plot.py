@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from pul_bench.benchmarks import Benchmark, get_benchmark
-from pul_bench.commands.evaluate import protocol_option
+from pul_bench.commands.evaluate import protocol_args, protocol_option
 from pul_bench.errors import PulBenchError
 from pul_bench.io import write_json
 
@@ -33,7 +33,8 @@ def plot_cmd(benchmark: str, result_dirs: tuple[Path, ...], out: Path, root: Pat
 
     bench = get_benchmark(benchmark)
     if bench.kind == "got10k":
-        _plot_got10k(bench, result_dirs, out, root)
+        protocol_args(bench, protocol)  # refuses --protocol tre/sre, as eval and score do
+        _plot_got10k(bench, result_dirs, out, root, convention)
         return
     if bench.kind != "otb":
         raise PulBenchError(f"plot draws OTB one-pass plots; {bench.name!r} is a {bench.kind} "
@@ -67,12 +68,13 @@ def plot_cmd(benchmark: str, result_dirs: tuple[Path, ...], out: Path, root: Pat
 
 
 def _plot_got10k(bench: Benchmark, result_dirs: tuple[Path, ...], out: Path,
-                 root: Path | None) -> None:
+                 root: Path | None, convention: str | None) -> None:
     """GOT-10k's success plot (101 thresholds), legend by AO, as got10k's ``plot_curves``."""
     from pul_bench.analysis.got10k import format_table, score
     from pul_bench.plots import save, success_plot
 
-    scores = score(bench, list(result_dirs), root or bench.default_root(annotations_only=True))
+    scores = score(bench, list(result_dirs), root or bench.default_root(annotations_only=True),
+                   convention)
     write_json(out / "performance.json", scores)
     as_auc = {name: {**s, "auc": s["ao"]} for name, s in scores.items()}
     save(success_plot(as_auc, f"Success plots on {bench.name.upper()} (legend: AO)"),

@@ -27,14 +27,18 @@ def submit_cmd(benchmark: str, result_dir: Path, root: Path | None, out: Path) -
     if bench.kind == "got10k":
         from pul_bench.datasets.got10k import load_got10k
 
-        seqs, _ = load_got10k(bench, root)
+        seqs, missing = load_got10k(bench, root)
+        results.require_all(root, f"the {bench.name} split lacks", missing,
+                            len(seqs) + len(missing))
         path = results.write_got10k_submission(result_dir, [s.name for s in seqs], out)
     elif bench.layout == "trackingnet":
         from pul_bench.datasets.otb import load_otb
 
-        chunk, _ = load_otb(bench, root)
+        chunk, missing = load_otb(bench, root)
         if not chunk:
             raise PulBenchError(f"no {bench.name} sequences under {root}")
+        results.require_all(root, f"the {bench.name} chunk lacks", missing,
+                            len(chunk) + len(missing))
         path = results.write_trackingnet_submission(result_dir, chunk, out)
     else:
         raise PulBenchError(f"{bench.name} is scored locally (`pulbench score`); no server "

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
 from pul_bench.benchmarks import all_benchmarks
+from pul_bench.io import json_text
 from pul_bench.registry import all_specs
 
 
@@ -20,7 +19,7 @@ def trackers_cmd(as_json: bool) -> None:
         rows.append({"name": name, "ready": ok, "status": why, "description": spec.description,
                      "source": spec.source})
     if as_json:
-        click.echo(json.dumps({r["name"]: r for r in rows}, indent=2))
+        click.echo(json_text({r["name"]: r for r in rows}))
         return
     width = max((len(r["name"]) for r in rows), default=4)
     for r in rows:
@@ -40,7 +39,7 @@ def benchmarks_cmd(as_json: bool) -> None:
                    "convention": b.convention, "metric": b.metric, "source": b.source,
                    "description": b.description} for name, b in all_benchmarks().items()}
     if as_json:
-        click.echo(json.dumps(rows, indent=2))
+        click.echo(json_text(rows))
         return
     for name, r in rows.items():
         n = f"{r['sequences']} seqs" if r["sequences"] is not None else "folder"

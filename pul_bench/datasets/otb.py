@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import io
 import re
-import sys
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -28,7 +27,7 @@ import numpy as np
 
 from pul_bench.benchmarks import Benchmark
 from pul_bench.errors import InputError, PulBenchError
-from pul_bench.io import read_table
+from pul_bench.io import note, read_table
 from pul_bench.paths import data_root
 
 #: Column order of the toolkit's ``anno_att/<Seq>.txt`` flags.
@@ -206,8 +205,7 @@ def load_otb(
     found: list[OTBSequence] = []
     missing: list[str] = []
     for name, folder in match_names(wanted, unlabelled).items():
-        print(f"note: {root / folder}: no groundtruth_rect.txt, so {name} cannot be evaluated",
-              file=sys.stderr)
+        note(f"{root / folder}: no groundtruth_rect.txt, so {name} cannot be evaluated")
     for name in wanted:
         if name not in found_names:
             missing.append(name)

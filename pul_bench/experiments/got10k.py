@@ -25,10 +25,12 @@ from tqdm import tqdm
 
 from pul_bench import results
 from pul_bench.analysis import got10k as analysis
+from pul_bench.analysis import stats
 from pul_bench.benchmarks import Benchmark
 from pul_bench.datasets.got10k import load_got10k
 from pul_bench.errors import PulBenchError
 from pul_bench.experiments import common
+from pul_bench.io import note
 from pul_bench.registry import TrackerSpec, get_spec
 
 REPETITIONS = 3
@@ -48,11 +50,13 @@ class _Job:
 
 def evaluate(bench: Benchmark, tracker: str, root: str | Path, out: str | Path,
              workers: int = 1, sequences: Sequence[str] | None = None,
-             checkpoint: str | Path | None = None, overrides: Mapping[str, Any] | None = None,
-             shard: tuple[int, int] | None = None, **_: Any) -> dict[str, Any]:
+             checkpoint: str | Path | None = None, resamples: int = stats.DEFAULT_RESAMPLES,
+             seed: int = stats.DEFAULT_SEED, overrides: Mapping[str, Any] | None = None,
+             shard: tuple[int, int] | None = None) -> dict[str, Any]:
     """Run ``tracker`` (resuming) on the listed sequences under ``root``; return the val
-    split's ``{tracker: scores}``, or ``{}`` for the test split or a ``shard`` (K, N), which
-    runs only its sequences (:func:`common.in_shard`). ``overrides`` replace spec arguments."""
+    split's ``{tracker: scores}`` (intervals from ``resamples`` bootstrap resamples, none if
+    0), or ``{}`` for the test split or a ``shard`` (K, N), which runs only its sequences
+    (:func:`common.in_shard`). ``overrides`` replace spec arguments."""
     spec = get_spec(tracker)
     spec.check(checkpoint=checkpoint is not None)
     spec = common.with_overrides(spec, overrides, checkpoint is not None)
@@ -63,8 +67,8 @@ def evaluate(bench: Benchmark, tracker: str, root: str | Path, out: str | Path,
             raise PulBenchError(f"not under {root}: {', '.join(unknown)}")
         seqs = [s for s in seqs if s.name in set(sequences)]
     elif missing:
-        tqdm.write(f"note: {len(missing)} of {bench.name}'s sequences are not under {root}; "
-                   f"running the {len(seqs)} present", file=sys.stderr)
+        note(f"{len(missing)} of {bench.name}'s sequences are not under {root}; running the "
+             f"{len(seqs)} present")
     if not seqs:
         raise PulBenchError(f"no {bench.name} sequences under {root}")
     for s in seqs:
@@ -90,7 +94,7 @@ def evaluate(bench: Benchmark, tracker: str, root: str | Path, out: str | Path,
                    file=sys.stderr)
         return {}
     scored = dataclasses.replace(bench, sequences=tuple(s.name for s in seqs))
-    scores = analysis.score(scored, [result_dir], root)
+    scores = analysis.score(scored, [result_dir], root, resamples=resamples, seed=seed)
     common.merge_scores(Path(out) / "reports" / bench.name, scores)
     return scores
 

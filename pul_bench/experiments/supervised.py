@@ -30,6 +30,7 @@ from pul_bench.datasets.vot import VOTSequence, load_sequences, read_sequence_na
 from pul_bench.errors import PulBenchError
 from pul_bench.experiments import common
 from pul_bench.geometry import box_to_polygon
+from pul_bench.io import note
 from pul_bench.metrics import vot as M
 from pul_bench.registry import TrackerSpec, get_spec
 from pul_bench.tracker import Tracker, read_image
@@ -132,8 +133,8 @@ def evaluate(bench: Benchmark, tracker: str, root: Path, out: Path, workers: int
     names = _names(bench, root, sequences)
     seqs, missing = load_sequences(root, names, need_images=True)
     if missing:
-        tqdm.write(f"note: {len(missing)} of {bench.name}'s sequences are not in {root}; "
-                   f"running the {len(seqs)} present", file=sys.stderr)
+        note(f"{len(missing)} of {bench.name}'s sequences are not in {root}; running the "
+             f"{len(seqs)} present")
     result_dir = out / "results" / bench.name / tracker
     total, seqs = len(seqs), common.in_shard(seqs, shard)
     if seqs:

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import shapely
 
-from pul_bench.errors import InputError
+from pul_bench.errors import RowCountError
 
 REGION, SKIP, INIT, FAILURE = -1, 0, 1, 2
 BURNIN = 10
@@ -277,9 +277,9 @@ def score_run(traj: Trajectory, gt: np.ndarray, size: tuple[int, int], burnin: i
               pixels: bool = True, path: Path | None = None) -> RunScore:
     """Overlaps, accuracy mask and failures of one run against (N, 8) ground truth."""
     if len(traj) != len(gt):
-        raise InputError(path or Path("<trajectory>"),
-                         f"{len(traj)} result lines for {len(gt)} ground-truth frames",
-                         len(gt) + 1 if len(traj) > len(gt) else None)
+        raise RowCountError(path or Path("<trajectory>"),
+                            f"{len(traj)} result lines for {len(gt)} ground-truth frames",
+                            len(gt) + 1 if len(traj) > len(gt) else None)
     ov = overlaps(traj.polygons, gt, size, pixels)
     ov[traj.status != REGION] = 0.0
     return RunScore(overlaps=ov, valid=accuracy_mask(traj.status, burnin),

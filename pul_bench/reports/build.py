@@ -64,7 +64,7 @@ def run_report(recipe: Recipe, data_root: Path, out: Path, runs: Path, workers: 
         "runs": str(runs), "data": data,
         "sections": [b.json for b in built], "not_ready": not_ready,
     }
-    write_json(Path(out) / "report.json", _finite(result))
+    write_json(Path(out) / "report.json", result)
     write_text(Path(out) / "report.md", _markdown(recipe, data, built, not_ready, command, out))
     return result
 
@@ -724,19 +724,6 @@ def _markdown(recipe: Recipe, data: dict[str, Any], built: list[_Built],
             how = f": `{n['train']}`" if n.get("train") else ""
             lines.append(f"- {what} ({n['reason']}){how}")
     return "\n".join(lines) + "\n"
-
-
-def _finite(obj: Any) -> Any:
-    """NaN -> None, so report.json is strict JSON."""
-    if isinstance(obj, float):
-        return None if math.isnan(obj) or math.isinf(obj) else obj
-    if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_finite(v) for v in obj]
-    if isinstance(obj, np.generic):
-        return _finite(obj.item())
-    return obj
 
 
 _BUILDERS: dict[str, Callable[..., _Built]] = {
