@@ -7,7 +7,12 @@ Every probe also checks that no raw traceback reaches the user."""
 from __future__ import annotations
 
 import dataclasses
+import json
+import os
 import re
+import subprocess
+import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -93,7 +98,31 @@ def run_probe(probe: Probe, ctx: Ctx, capsys: pytest.CaptureFixture) -> str:
 
 # ---- set-up records, names and folders (issue 23: 1-4) --------------------------------------
 
+def quiet_main(argv: list[str]) -> None:
+    """Run a command that must succeed (a probe's preparation)."""
+    try:
+        main(argv)
+    except SystemExit as e:
+        assert e.code in (0, None), f"{argv} exited {e.code}"
+
+
+def out_dir(ctx: Ctx) -> Path:
+    return ctx.tmp / "out"
+
+
+def otb_results(ctx: Ctx, tracker: str = "alexpul") -> Path:
+    return out_dir(ctx) / "results" / "otb" / tracker
+
+
+def eval_otb(ctx: Ctx, *extra: str) -> list[str]:
+    return ["eval", "otb", "alexpul", "--root", str(ctx.otb), "--out", str(out_dir(ctx)),
+            "--device", "cpu", "--bootstrap", "0", *extra]
+
+
 SETUP_PROBES: list[Probe] = [
+    Probe("23.2 complete bf16 folder, then the default precision",
+          lambda c: eval_otb(c), 2, r"different set-up: args\.precision bf16 -> fp32",
+          prepare=lambda c: quiet_main(eval_otb(c, "--precision", "bf16"))),
 ]
 
 
@@ -120,6 +149,72 @@ def test_probe(probe: Probe, ctx: Ctx, capsys: pytest.CaptureFixture) -> None:
 
 
 # ---- set-up probes that need processes racing (issue 23: 1) ---------------------------------
+
+_RACER = """import sys, time
+from pathlib import Path
+from pul_bench.cli import main
+go = Path(sys.argv[1])
+while not go.exists():
+    time.sleep(0.002)
+main(sys.argv[2:])
+"""
+
+
+def race(ctx: Ctx, *argvs: list[str]) -> list[subprocess.CompletedProcess]:
+    """Run each command in its own process, all released at the same instant (a start file)."""
+    import pul_bench
+
+    env = {**os.environ, "PULBENCH_DATA": str(ctx.data),
+           "PYTHONPATH": os.pathsep.join([str(Path(pul_bench.__file__).parents[1]),
+                                          os.environ.get("PYTHONPATH", "")])}
+    go = ctx.tmp / "go"
+    procs = [subprocess.Popen([sys.executable, "-c", _RACER, str(go), *argv], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for argv in argvs]
+    time.sleep(3)  # every process has imported the CLI and waits
+    go.touch()
+    done = []
+    for p, argv in zip(procs, argvs, strict=True):
+        out, err = p.communicate(timeout=300)
+        done.append(subprocess.CompletedProcess(argv, p.returncode, out, err))
+    return done
+
+
+WEIGHTS = Path(__file__).resolve().parents[1] / "trackers" / "weights"
+
+
+@pytest.mark.parametrize(("kind", "first", "second", "record_key"), [  # differing set-ups
+    ("otb", [], ["--precision", "bf16"], "precision"),
+    ("otb", ["--checkpoint", str(WEIGHTS / "alexpul-bd.pt")],
+     ["--checkpoint", str(WEIGHTS / "alexpul-tcl10.pt")], "checkpoint_sha256"),
+    ("vot", [], ["--precision", "bf16"], "precision"),
+], ids=["otb-precision", "otb-checkpoint", "vot-precision"])
+def test_shards_of_two_set_ups_started_at_once(ctx: Ctx, kind: str, first: list[str],
+                                               second: list[str], record_key: str) -> None:
+    """23.1: shards 1/2 and 2/2 with different set-ups, started at the same instant: one set-up
+    runs, the other is refused with the reason before it tracks, and leaves no result."""
+    root = ctx.otb if kind == "otb" else ctx.vot
+    base = ["eval", kind, "alexpul", "--root", str(root), "--out", str(out_dir(ctx)),
+            "--device", "cpu"]
+    # shard K of N takes the K-th of the sorted names
+    names = ["Crossing", "Football1"] if kind == "otb" else ["bag", "ball1"]
+    runs = race(ctx, [*base, "--shard", "1/2", *first], [*base, "--shard", "2/2", *second])
+    for r in runs:
+        assert "Traceback" not in r.stderr, r.stderr
+    assert sorted(r.returncode for r in runs) == [0, 2], [(r.returncode, r.stderr) for r in runs]
+    won = 0 if runs[0].returncode == 0 else 1
+    lost = runs[1 - won]
+    assert re.search(r"(holds results of|in use by a run of) a different set-up[^:]*: "
+                     rf"(args\.)?{record_key.replace('_', ' ')} ", lost.stderr), lost.stderr
+    folder = out_dir(ctx) / "results" / kind / "alexpul"
+    made = {p.name for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".")}
+    assert any(names[won] in m for m in made), made
+    assert not any(names[1 - won] in m for m in made), made
+    record = json.loads((folder / "run.json").read_text())
+    if record_key == "precision":
+        assert record["args"]["precision"] == ("fp32", "bf16")[won], record
+    else:
+        assert Path(record["checkpoint"]).name == Path((first, second)[won][1]).name, record
 
 
 # ---- NaN probes that need more than one command ---------------------------------------------

@@ -5,8 +5,10 @@
   arguments and the checkpoint's *content* hash. Results made by another set-up are never
   resumed into; the same weights at another path are the same set-up. The record is written
   only once the tracker has been built, so a run that fails on a bad checkpoint or argument
-  leaves nothing behind that would refuse the corrected run. It is checked and written under a
-  file lock, so shards starting at once leave one record. An ``auto`` argument is recorded as
+  leaves nothing behind that would refuse the corrected run. Then it is compared and written
+  under one lock, before any tracking, and each run holds a claim on the folder while it
+  lives: of shards started at once with different set-ups, one runs and the others are
+  refused (:func:`build_tracker`). An ``auto`` argument is compared and recorded as
   the built tracker resolved it (``precision: fp16``), and where a tracker runs
   (:data:`RUNTIME_ARGS`: device, threads) is recorded but not compared.
 * :func:`with_overrides`: command-line overrides of spec arguments (``--device``, ``--precision``).
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import dataclasses
+import fcntl
 import functools
 import importlib
 import json
@@ -171,16 +174,47 @@ def tracker_for(spec: TrackerSpec, checkpoint: str | Path | None,
 
 def build_tracker(spec: TrackerSpec, checkpoint: str | Path | None, benchmark: str,
                   result_dir: Path, made_by: dict[str, Any]) -> Tracker:
-    """Build the tracker (proving checkpoint and arguments work), then record the set-up.
+    """Build the tracker (proving checkpoint and arguments work), then decide, once and under
+    the record's lock, whether this set-up may add to ``result_dir``.
 
-    The record is compared and written under a lock: of shards starting at once, the first
-    writes it, the others find it (a differing one is refused once results exist).
+    The record is written if absent and kept if it names this set-up (``auto`` arguments
+    resolved); a differing one is replaced only where the folder holds no results and no
+    running process claims it (a run that stopped before its first result), else refused.
+    Every process that passes holds a shared claim (:data:`CLAIM`) until it ends, so shards of
+    one set-up run together while a different set-up started at the same moment is refused
+    before it tracks anything.
     """
     tracker = tracker_for(spec, checkpoint, benchmark)
     made_by = _resolved(made_by, tracker)
-    update_json(result_dir / RECORD, functools.partial(_keep_or_replace, result_dir / RECORD,
-                                                       made_by))
+    update_json(result_dir / RECORD, functools.partial(_decide, result_dir / RECORD, made_by))
     return tracker
+
+
+#: Held (shared) by every process using a results folder; taken exclusively, without waiting,
+#: by a set-up that would replace the record: it fails while any such process runs.
+CLAIM = ".run.json.claim"
+_claims: dict[Path, int] = {}
+
+
+def _claim(result_dir: Path, exclusive: bool) -> bool:
+    """Hold this process's claim on ``result_dir`` (shared; ``exclusive``: only if no other
+    process holds one, then shared again); return False, holding nothing, if that failed."""
+    path = result_dir / CLAIM
+    key = path.resolve()
+    fd = _claims.get(key)
+    if fd is not None and (not path.exists() or os.fstat(fd).st_ino != path.stat().st_ino):
+        os.close(_claims.pop(key))  # the folder was deleted and made again: a new claim file
+        fd = None
+    if fd is None:
+        fd = _claims[key] = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB if exclusive else fcntl.LOCK_SH)
+    except BlockingIOError:
+        os.close(_claims.pop(key))
+        return False
+    if exclusive:
+        fcntl.flock(fd, fcntl.LOCK_SH)
+    return True
 
 
 def _resolved(made_by: dict[str, Any], tracker: Tracker) -> dict[str, Any]:
@@ -191,12 +225,21 @@ def _resolved(made_by: dict[str, Any], tracker: Tracker) -> dict[str, Any]:
     return {**made_by, "args": args}
 
 
-def _keep_or_replace(record: Path, made_by: dict[str, Any], before: Any) -> Any:
-    """The record to leave (called under its lock): the one there if it names this set-up,
-    else this one (a differing record over results raises)."""
+def _decide(record: Path, made_by: dict[str, Any], before: Any) -> Any:
+    """The record to leave (called under its lock, which every decision takes): this one if
+    there is none, the one there if it names this set-up, this one if the other set-up left
+    no results and no process runs it; otherwise raise, naming the differences."""
     if before == {}:
+        _claim(record.parent, exclusive=False)
         return made_by
-    return made_by if _refuse_other(record, before, made_by) else before
+    if not _refuse_other(record, before, made_by):
+        _claim(record.parent, exclusive=False)
+        return before
+    if not _claim(record.parent, exclusive=True):
+        raise PulBenchError(f"{record.parent} is in use by a run of a different set-up that "
+                            f"has no results yet: {'; '.join(_differences(before, made_by))}. "
+                            "Wait for it to finish, or use another --out.")
+    return made_by
 
 
 def prepare(spec: TrackerSpec, checkpoint: str | Path | None, benchmark: str,
