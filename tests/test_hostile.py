@@ -119,10 +119,64 @@ def eval_otb(ctx: Ctx, *extra: str) -> list[str]:
             "--device", "cpu", "--bootstrap", "0", *extra]
 
 
+def eval_identity(ctx: Ctx, sequences: str) -> list[str]:
+    return ["eval", "otb", "identity", "--root", str(ctx.otb), "--out", str(out_dir(ctx)),
+            "--bootstrap", "0", "--sequences", sequences]
+
+
+def nothing_written(ctx: Ctx) -> None:
+    assert not out_dir(ctx).exists(), sorted(out_dir(ctx).rglob("*"))
+
+
+def recipe(ctx: Ctx, name: str = "tiny", section: str = "tab",
+           sequences: str = "[Crossing]") -> list[str]:
+    """``pulbench report`` of a one-table recipe (identity on the cut OTB root, --root = tmp)."""
+    path = ctx.tmp / "recipe.yaml"
+    path.write_text(f"""name: "{name}"
+title: t
+scale: s
+data:
+  otb: {{benchmark: otb, root: otb, sequences: {sequences}}}
+sections:
+  - kind: table
+    id: "{section}"
+    title: t
+    metrics: [{{data: otb, metric: auc}}]
+    groups: [A]
+    rows:
+      - {{label: identity, cells: [identity]}}
+""")
+    return ["report", str(path), "--root", str(ctx.tmp), "--out", str(ctx.tmp / "a" / "rep"),
+            "--runs", str(ctx.tmp / "a" / "runs")]
+
+
+def nothing_escaped(ctx: Ctx) -> None:
+    """No file named ``escaped*`` anywhere under the scratch folder."""
+    assert not [p for p in ctx.tmp.rglob("escaped*")], sorted(ctx.tmp.rglob("escaped*"))
+
+
 SETUP_PROBES: list[Probe] = [
     Probe("23.2 complete bf16 folder, then the default precision",
           lambda c: eval_otb(c), 2, r"different set-up: args\.precision bf16 -> fp32",
           prepare=lambda c: quiet_main(eval_otb(c, "--precision", "bf16"))),
+    Probe("23.3 a sequence named twice in --sequences",
+          lambda c: eval_identity(c, "Crossing,Crossing,Football1"), 2,
+          r"--sequences names Crossing more than once", check=nothing_written),
+    Probe("23.3 a sequence named twice in a recipe's data",
+          lambda c: recipe(c, sequences="[Crossing, Football1, Crossing]"), 2,
+          r"recipe\.yaml:5: .*sequences names Crossing more than once"),
+    Probe("23.4 a --sequences name that climbs out of the root",
+          lambda c: eval_identity(c, "../otb/Crossing"), 2,
+          r"sequence '\.\./otb/Crossing' holds '/'", check=nothing_written),
+    Probe("23.4 a report section id that climbs out of --out",
+          lambda c: recipe(c, section="../../escaped-section"), 2,
+          r"recipe\.yaml:\d+: .*id '\.\./\.\./escaped-section' holds '/'",
+          check=nothing_escaped),
+    Probe("23.4 a report name that climbs out of reports/",
+          lambda c: recipe(c, name="../../escaped-report"), 2,
+          r"recipe\.yaml:1: name '\.\./\.\./escaped-report' holds '/'"),
+    Probe("23.4 a report name on the command line that climbs out of reports/",
+          lambda c: ["report", "../../escaped"], 2, r"report '\.\./\.\./escaped' holds '/'"),
 ]
 
 
@@ -215,6 +269,30 @@ def test_shards_of_two_set_ups_started_at_once(ctx: Ctx, kind: str, first: list[
         assert record["args"]["precision"] == ("fp32", "bf16")[won], record
     else:
         assert Path(record["checkpoint"]).name == Path((first, second)[won][1]).name, record
+
+
+@pytest.mark.parametrize(("env", "file", "text", "argv"), [
+    ("PULBENCH_TRACKERS", "climber.yaml",
+     "name: ../../../../escaped2\ndescription: d\nfactory: pul_bench.trackers.opencv:OpenCVTracker"
+     "\nargs: {algorithm: kcf}\n", ["eval", "otb", "../../../../escaped2"]),
+    ("PULBENCH_DATASETS", "climber.yaml",
+     "name: ../../../../escaped3\nkind: otb\n", ["eval", "../../../../escaped3", "identity"]),
+], ids=["spec-name", "benchmark-name"])
+def test_names_from_specs_and_manifests_stay_under_out(
+        ctx: Ctx, env: str, file: str, text: str, argv: list[str],
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    """23.4: a spec or manifest whose ``name:`` climbs out (``../``) is refused where it is read,
+    naming its file and line, and nothing is written outside --out."""
+    folder = ctx.tmp / "specs"
+    folder.mkdir()
+    (folder / file).write_text(text)
+    monkeypatch.setenv(env, str(folder))
+    out = ctx.tmp / "o1" / "o2" / "out"
+    probe = Probe("23.4", lambda c: [*argv, "--root", str(c.otb), "--out", str(out),
+                                     "--sequences", "Crossing", "--bootstrap", "0"],
+                  2, r"climber\.yaml:1: .*name '\.\./\.\./\.\./\.\./escaped\d' holds '/'",
+                  check=nothing_escaped)
+    run_probe(probe, ctx, capsys)
 
 
 # ---- NaN probes that need more than one command ---------------------------------------------
