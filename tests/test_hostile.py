@@ -106,6 +106,9 @@ def quiet_main(argv: list[str]) -> None:
         assert e.code in (0, None), f"{argv} exited {e.code}"
 
 
+WEIGHTS = Path(__file__).resolve().parents[1] / "trackers" / "weights"
+
+
 def out_dir(ctx: Ctx) -> Path:
     return ctx.tmp / "out"
 
@@ -150,6 +153,40 @@ sections:
             "--runs", str(ctx.tmp / "a" / "runs")]
 
 
+def resave(ctx: Ctx, date: str) -> Path:
+    """alexpul-bd's tensors saved again at one path, with only the date changed."""
+    from pul_bench.checkpoint import load_checkpoint, save_checkpoint
+
+    weights, meta = load_checkpoint(WEIGHTS / "alexpul-bd.pt")
+    path = ctx.tmp / "retrained.pt"
+    save_checkpoint(path, weights, {**meta, "date": date}, fp16=meta["dtype"] == "float16")
+    return path
+
+
+def eval_resaved(ctx: Ctx, *extra: str) -> list[str]:
+    return eval_otb(ctx, "--checkpoint", str(ctx.tmp / "retrained.pt"), *extra)
+
+
+def resaved_first(ctx: Ctx) -> None:
+    """Crossing run with the checkpoint saved on one date, then the file saved again (the
+    set-up is compared even when nothing is left to run)."""
+    resave(ctx, "2026-01-01T00:00:00+00:00")
+    quiet_main(eval_resaved(ctx, "--sequences", "Crossing"))
+    resave(ctx, "2026-02-01T00:00:00+00:00")
+
+
+def record_of_old_format(ctx: Ctx) -> None:
+    """A complete folder whose record predates tensor hashes (no ``weights_sha256``), then the
+    same tensors saved again: the file differs, so the old record refuses it."""
+    resave(ctx, "2026-01-01T00:00:00+00:00")
+    quiet_main(eval_resaved(ctx, "--sequences", "Crossing"))
+    record = otb_results(ctx) / "run.json"
+    old = json.loads(record.read_text())
+    old.pop("weights_sha256", None)
+    record.write_text(json.dumps(old))
+    resave(ctx, "2026-02-01T00:00:00+00:00")
+
+
 def nothing_escaped(ctx: Ctx) -> None:
     """No file named ``escaped*`` anywhere under the scratch folder."""
     assert not [p for p in ctx.tmp.rglob("escaped*")], sorted(ctx.tmp.rglob("escaped*"))
@@ -159,6 +196,13 @@ SETUP_PROBES: list[Probe] = [
     Probe("23.2 complete bf16 folder, then the default precision",
           lambda c: eval_otb(c), 2, r"different set-up: args\.precision bf16 -> fp32",
           prepare=lambda c: quiet_main(eval_otb(c, "--precision", "bf16"))),
+    Probe("23 minor a: the same tensors saved again over the checkpoint are the same set-up",
+          lambda c: eval_resaved(c, "--sequences", "Crossing"), 0, r"alexpul",
+          prepare=resaved_first),
+    Probe("23 minor a: a record from before tensor hashes compares the file",
+          lambda c: eval_resaved(c, "--sequences", "Crossing"), 2,
+          r"different set-up: checkpoint sha256 ",
+          prepare=record_of_old_format),
     Probe("23.3 a sequence named twice in --sequences",
           lambda c: eval_identity(c, "Crossing,Crossing,Football1"), 2,
           r"--sequences names Crossing more than once", check=nothing_written),
@@ -234,13 +278,11 @@ def race(ctx: Ctx, *argvs: list[str]) -> list[subprocess.CompletedProcess]:
     return done
 
 
-WEIGHTS = Path(__file__).resolve().parents[1] / "trackers" / "weights"
-
 
 @pytest.mark.parametrize(("kind", "first", "second", "record_key"), [  # differing set-ups
     ("otb", [], ["--precision", "bf16"], "precision"),
     ("otb", ["--checkpoint", str(WEIGHTS / "alexpul-bd.pt")],
-     ["--checkpoint", str(WEIGHTS / "alexpul-tcl10.pt")], "checkpoint_sha256"),
+     ["--checkpoint", str(WEIGHTS / "alexpul-tcl10.pt")], "weights_sha256"),
     ("vot", [], ["--precision", "bf16"], "precision"),
 ], ids=["otb-precision", "otb-checkpoint", "vot-precision"])
 def test_shards_of_two_set_ups_started_at_once(ctx: Ctx, kind: str, first: list[str],

@@ -68,7 +68,9 @@ def set_up(spec: TrackerSpec, checkpoint: str | Path | None,
            sha256: str | None = None) -> dict[str, Any]:
     """What decides a tracker's output: factory, resolved arguments, checkpoint content (its
     path is kept for the reader, and compared only with records that predate the hash).
-    ``sha256`` stands for the content of a checkpoint that is absent (one the manifest lists)."""
+    ``sha256`` stands for the content of a checkpoint that is absent (one the manifest lists).
+    A pul_bench checkpoint's tensors are identified apart (``weights_sha256``), so the same
+    weights saved again on another date are the same set-up (:func:`_differences`)."""
     ckpt = Path(checkpoint) if checkpoint is not None else spec.checkpoint
     if ckpt is not None and sha256 is None and not ckpt.is_file():
         hint = f"\n  train it with: {spec.train}" if spec.train else ""
@@ -78,7 +80,14 @@ def set_up(spec: TrackerSpec, checkpoint: str | Path | None,
     return {"tracker": spec.name, "factory": factory,
             "args": json.loads(json.dumps(spec.args, default=str)),
             "checkpoint_sha256": None if ckpt is None else sha256 or file_sha256(ckpt),
+            "weights_sha256": None if ckpt is None or sha256 else _weights_sha256(ckpt),
             "checkpoint": None if ckpt is None else str(ckpt.resolve())}
+
+
+def _weights_sha256(ckpt: Path) -> str | None:
+    from pul_bench.checkpoint import stored_weights_sha256  # imports torch: only when needed
+
+    return stored_weights_sha256(ckpt)
 
 
 def with_overrides(spec: TrackerSpec, overrides: Mapping[str, Any] | None,
@@ -255,16 +264,21 @@ def prepare(spec: TrackerSpec, checkpoint: str | Path | None, benchmark: str,
 
 
 def _differences(before: dict[str, Any], now: dict[str, Any]) -> list[str]:
-    """Readable ``key: old -> new`` items (nested arguments as ``args.name``). A record written
-    before checkpoints were hashed names its checkpoint by path: the same path then matches.
+    """Readable ``key: old -> new`` items (nested arguments as ``args.name``). Checkpoints are
+    compared by their tensors where both sides know them (``weights_sha256``), else by the
+    file's sha256 (records written before tensors were hashed, checkpoints of other formats);
+    a record written before checkpoints were hashed names its checkpoint by path: the same
+    path then matches.
     :data:`RUNTIME_ARGS` are not compared; nor is an ``auto`` argument before the tracker has
     resolved it (it is compared again, resolved, when the record is written), or in a record
     written before ``auto`` was resolved."""
     legacy = "checkpoint_sha256" not in before and before.get("checkpoint") == now["checkpoint"]
+    tensors = bool(before.get("weights_sha256") and now.get("weights_sha256"))
     out = []
     for key, value in now.items():
         old = before.get(key)
-        if key == "checkpoint" or (key == "checkpoint_sha256" and legacy):
+        if key == "checkpoint" or (key == "checkpoint_sha256" and (legacy or tensors)) or (
+                key == "weights_sha256" and not tensors):
             continue
         if key == "args" and isinstance(old, dict) and isinstance(value, dict):
             out += [f"args.{k} {_short(old.get(k))} -> {_short(value.get(k))}"
