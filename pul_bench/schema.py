@@ -35,14 +35,17 @@ _MAPPINGS = (dict, collections.abc.Mapping)
 def bounded(default: Any = dataclasses.MISSING, *, lo: float | None = None,
             hi: float | None = None, choices: Collection[Any] | None = None,
             nonempty: bool = False, increasing: bool = False, filename: bool = False,
-            distinct: bool = False, default_factory: Any = dataclasses.MISSING) -> Any:
+            distinct: bool = False, path: bool = False,
+            default_factory: Any = dataclasses.MISSING) -> Any:
     """A dataclass field with limits :func:`read` enforces; on a list or mapping they apply to
     each item (``nonempty``: a non-blank string or a list with items; ``increasing``: strictly;
     ``filename``: a name that becomes a file or folder under ``--out``,
-    :func:`pul_bench.paths.name_problem`; ``distinct``: a list without repeats)."""
+    :func:`pul_bench.paths.name_problem`; ``distinct``: a list without repeats; ``path``: a file
+    path, which a ``--set`` value gives relative to the working folder, as any command-line path,
+    and is made absolute here: a file's relative paths keep the base its reader gives them)."""
     return dataclasses.field(default=default, default_factory=default_factory, metadata={
         "lo": lo, "hi": hi, "choices": choices, "nonempty": nonempty, "increasing": increasing,
-        "filename": filename, "distinct": distinct})
+        "filename": filename, "distinct": distinct, "path": path})
 
 
 def load(path: str | Path, text: str | None = None) -> yaml.Node:
@@ -186,6 +189,9 @@ def read(node: yaml.Node, hint: Any, what: str, meta: Mapping[str, Any] | None =
     value = float(raw) if hint is float else Path(raw) if hint is Path else raw
     if meta.get("nonempty") and isinstance(raw, str) and not raw.strip():
         raise fail(node, f"{what} must not be empty")
+    if meta.get("path") and isinstance(value, str) and node.start_mark.name.startswith(SET_PREFIX):
+        given = Path(value).expanduser()
+        value = str(given if given.is_absolute() else Path.cwd() / given)
     if meta.get("filename") and (why := name_problem(raw)):
         raise fail(node, f"{what} {raw!r} {why}: it names a file or folder, so it must be a "
                    "plain name")

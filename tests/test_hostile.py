@@ -337,6 +337,17 @@ def test_names_from_specs_and_manifests_stay_under_out(
     run_probe(probe, ctx, capsys)
 
 
+def test_a_set_path_is_relative_to_the_working_folder(
+        ctx: Ctx, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    """23 minor b: ``--set tc.init=mine.pt`` names ./mine.pt, as any path on a command line
+    does, not a file in the checkout (a recipe file's own paths stay under the checkout)."""
+    monkeypatch.chdir(ctx.tmp)
+    probe = Probe("23 minor b", lambda c: ["train", "tc", "--config", "alexpul-tcl10", "--set",
+                                          "tc.init=mine.pt", "--out", str(c.tmp / "train")],
+                  2, "checkpoint not found: " + re.escape(str(ctx.tmp / "mine.pt")))
+    run_probe(probe, ctx, capsys)
+
+
 # ---- NaN probes that need more than one command ---------------------------------------------
 
 
