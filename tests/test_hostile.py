@@ -251,10 +251,11 @@ def test_probe(probe: Probe, ctx: Ctx, capsys: pytest.CaptureFixture) -> None:
 _RACER = """import sys, time
 from pathlib import Path
 from pul_bench.cli import main
+Path(sys.argv[2]).touch()
 go = Path(sys.argv[1])
 while not go.exists():
     time.sleep(0.002)
-main(sys.argv[2:])
+main(sys.argv[3:])
 """
 
 
@@ -265,11 +266,13 @@ def race(ctx: Ctx, *argvs: list[str]) -> list[subprocess.CompletedProcess]:
     env = {**os.environ, "PULBENCH_DATA": str(ctx.data),
            "PYTHONPATH": os.pathsep.join([str(Path(pul_bench.__file__).parents[1]),
                                           os.environ.get("PYTHONPATH", "")])}
-    go = ctx.tmp / "go"
-    procs = [subprocess.Popen([sys.executable, "-c", _RACER, str(go), *argv], env=env,
+    go, ready = ctx.tmp / "go", [ctx.tmp / f"ready-{i}" for i in range(len(argvs))]
+    procs = [subprocess.Popen([sys.executable, "-c", _RACER, str(go), str(r), *argv], env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for argv in argvs]
-    time.sleep(3)  # every process has imported the CLI and waits
+             for r, argv in zip(ready, argvs, strict=True)]
+    deadline = time.monotonic() + 120
+    while not all(r.exists() for r in ready) and time.monotonic() < deadline:
+        time.sleep(0.01)  # until every process has imported the CLI and waits
     go.touch()
     done = []
     for p, argv in zip(procs, argvs, strict=True):
