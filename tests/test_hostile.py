@@ -316,6 +316,45 @@ def test_shards_of_two_set_ups_started_at_once(ctx: Ctx, kind: str, first: list[
         assert Path(record["checkpoint"]).name == Path((first, second)[won][1]).name, record
 
 
+_HOLDER = """import sys, time
+from pathlib import Path
+from pul_bench.experiments import common
+from pul_bench.registry import get_spec
+spec = get_spec("kcf")
+common.build_tracker(spec, None, "otb", Path(sys.argv[1]), common.set_up(spec, None))
+Path(sys.argv[2]).touch()
+time.sleep(float(sys.argv[3]))
+"""
+
+
+def test_a_record_claims_its_folder_only_while_its_run_lives(ctx: Ctx) -> None:
+    """23.1: a run recorded but without results yet refuses a different set-up while its
+    process lives; once it has died (killed before its first result), it blocks nothing."""
+    import pul_bench
+    from pul_bench.errors import PulBenchError
+    from pul_bench.experiments import common
+    from pul_bench.registry import get_spec
+
+    env = {**os.environ, "PYTHONPATH": str(Path(pul_bench.__file__).parents[1])}
+    folder, ready = otb_results(ctx, "kcf"), ctx.tmp / "ready"
+    spec = get_spec("kcf")
+    csrt = {**common.set_up(spec, None), "args": {**spec.args, "algorithm": "csrt"}}
+    holder = subprocess.Popen([sys.executable, "-c", _HOLDER, str(folder), str(ready), "60"],
+                              env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while not ready.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        with pytest.raises(PulBenchError, match="in use by a run of a different set-up that "
+                           "has no results yet: args.algorithm kcf -> csrt"):
+            common.build_tracker(spec, None, "otb", folder, csrt)
+    finally:
+        holder.kill()
+        holder.wait()
+    common.build_tracker(spec, None, "otb", folder, csrt)  # the holder died without results
+    assert json.loads((folder / "run.json").read_text())["args"]["algorithm"] == "csrt"
+
+
 @pytest.mark.parametrize(("env", "file", "text", "argv"), [
     ("PULBENCH_TRACKERS", "climber.yaml",
      "name: ../../../../escaped2\ndescription: d\nfactory: pul_bench.trackers.opencv:OpenCVTracker"
