@@ -128,9 +128,9 @@ def shard_note(shard: tuple[int, int], ran: int, total: int, result_dir: Path) -
 
 
 def check_set_up(result_dir: Path, made_by: dict[str, Any]) -> None:
-    """Refuse to add to ``result_dir`` if it holds results of another set-up.
-
-    A record left in a folder without results (a run that made nothing) refuses nothing.
+    """Refuse early (before the tracker is built) to add to ``result_dir`` if it holds results
+    of another set-up. A record over no results passes here; :func:`build_tracker` then
+    decides, refusing it only while the run that wrote it still lives.
     """
     record = result_dir / RECORD
     if record.is_file():
