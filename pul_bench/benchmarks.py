@@ -28,10 +28,10 @@ LAYOUTS = ("otb", "lasot", "uav123", "trackingnet", "got10k", "vot")
 class Benchmark:
     """One benchmark: ``sequences`` is None when it means 'every sequence under the root'."""
 
-    name: str = bounded(nonempty=True)
+    name: str = bounded(nonempty=True, filename=True)
     kind: str = bounded(choices=KINDS)
     description: str = ""
-    sequences: tuple[str, ...] | None = None
+    sequences: tuple[str, ...] | None = bounded(None, filename=True, distinct=True)
     eao_interval: tuple[int, int] | None = bounded(None, increasing=True)
     images: str | None = None
     annotations: str | None = None

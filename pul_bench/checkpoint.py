@@ -129,6 +129,19 @@ def load_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str
     return weights, meta
 
 
+def stored_weights_sha256(path: str | Path) -> str | None:
+    """The sha256 of a pul_bench checkpoint's tensors as stored with them (checked against the
+    tensors whenever the file is loaded), or None for a file of another format. It identifies
+    the weights: the file's own sha256 also covers the date and revision it was saved with."""
+    try:
+        obj = _torch_load(Path(path))
+    except InputError:
+        return None
+    meta = obj.get("meta") if isinstance(obj, dict) and obj.get("format") == FORMAT else None
+    sha = meta.get("sha256") if isinstance(meta, dict) else None
+    return sha if isinstance(sha, str) else None
+
+
 def apply_state_dict(module: nn.Module, state_dict: Mapping[str, torch.Tensor],
                      path: str | Path) -> None:
     """Load weights that must match ``module`` exactly; a mismatch names keys and the file."""

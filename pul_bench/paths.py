@@ -29,6 +29,31 @@ def data_root(required: bool = True) -> Path | None:
     return None
 
 
+def name_problem(name: str) -> str | None:
+    """Why ``name`` cannot be one file or folder name inside an output folder, or None.
+
+    Tracker, benchmark, sequence, report and section names become parts of paths under
+    ``--out``: a separator or ``..`` would write outside it, a leading dot would hide the
+    file (hidden files are not results), an empty name would write into the parent."""
+    if not name.strip():
+        return "is empty"
+    if any(c in name for c in "/\\\0"):
+        return "holds '/', '\\' or a NUL"
+    if name.startswith("."):
+        return "starts with '.'"
+    return None
+
+
+def safe_name(name: str, what: str) -> str:
+    """``name``, if it can name one file or folder under ``--out`` (:func:`name_problem`);
+    the check every name from a command line, spec, manifest or recipe passes."""
+    why = name_problem(name)
+    if why is not None:
+        raise PulBenchError(f"{what} {name!r} {why}: it names a file or folder under --out, "
+                            "so it must be a plain name")
+    return name
+
+
 def resource_dirs(kind: str) -> list[Path]:
     """Folders holding ``kind`` ('trackers' or 'datasets') YAML files, most specific first.
 

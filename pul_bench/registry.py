@@ -25,7 +25,7 @@ import yaml
 
 from pul_bench import schema
 from pul_bench.errors import InputError, PulBenchError
-from pul_bench.paths import REPO_ROOT, resource_dirs
+from pul_bench.paths import REPO_ROOT, name_problem, resource_dirs, safe_name
 from pul_bench.schema import bounded
 from pul_bench.tracker import Tracker
 
@@ -37,7 +37,7 @@ _REQUIRED = ("name", "description", "factory")
 class _SpecFile:
     """What one spec file may say; ``extends`` supplies what it leaves out."""
 
-    name: str = bounded("", nonempty=True)
+    name: str = bounded("", nonempty=True, filename=True)
     description: str = bounded("", nonempty=True)
     factory: str = bounded("", nonempty=True)
     args: dict[str, yaml.Node] = field(default_factory=dict)  # checked against the factory
@@ -269,6 +269,10 @@ def _fill(path: Path, data: dict[str, Any], combo: dict[str, Any]) -> dict[str, 
 
 
 def _build_spec(path: Path, data: dict[str, Any]) -> TrackerSpec:
+    why = name_problem(data["name"])  # read as a plain name, but a matrix fills it in
+    if why is not None:
+        raise InputError(path, f"name {data['name']!r} {why}: it names the tracker's results "
+                         "folder, so it must be a plain name")
     ckpt = data.get("checkpoint")
     ckpt_path = None
     if ckpt is not None:
@@ -304,8 +308,9 @@ def register(
     **fields: Any,
 ) -> TrackerSpec:
     """Register a tracker from Python (e.g. a wrapped got10k tracker) for this process."""
-    spec = TrackerSpec(name=name, description=description or _doc_line(factory),
-                       factory=factory, source="register()", **fields)
+    spec = TrackerSpec(name=safe_name(name, "tracker"),
+                       description=description or _doc_line(factory), factory=factory,
+                       source="register()", **fields)
     _registered[name] = spec
     return spec
 
@@ -325,7 +330,12 @@ def _entry_point_specs() -> dict[str, TrackerSpec]:
                 ep.name, f"(failed to load: {type(e).__name__}: {e})", factory=ep.value,
                 source=f"entry point {ep.value}")
             continue
-        if isinstance(obj, TrackerSpec):
+        why = name_problem(obj.name if isinstance(obj, TrackerSpec) else ep.name)
+        if why is not None:  # listed as broken: the name would write outside --out
+            specs[ep.name] = TrackerSpec(ep.name, "(unusable name)", factory=ep.value,
+                                         source=f"entry point {ep.value}",
+                                         error=PulBenchError(f"tracker name {why}"))
+        elif isinstance(obj, TrackerSpec):
             specs[obj.name] = obj
         else:
             specs[ep.name] = TrackerSpec(ep.name, _doc_line(obj), factory=obj,
@@ -362,7 +372,10 @@ def get_spec(name: str) -> TrackerSpec:
 
     close = difflib.get_close_matches(name, specs, n=3)
     hint = f" Did you mean {', '.join(close)}?" if close else ""
-    raise PulBenchError(f"unknown tracker {name!r}.{hint} Run 'pulbench trackers' to list them.")
+    # the spec meant may be one that failed to load: say why
+    broken = "".join(f" Not loaded: {s.error}." for s in specs.values() if s.error is not None)
+    raise PulBenchError(f"unknown tracker {name!r}.{hint}{broken} Run 'pulbench trackers' to "
+                        "list them.")
 
 
 def create(name: str, checkpoint: str | Path | None = None, **overrides: Any) -> Tracker:

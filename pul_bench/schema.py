@@ -24,6 +24,7 @@ from typing import Any
 import yaml
 
 from pul_bench.errors import InputError, PulBenchError
+from pul_bench.paths import name_problem
 
 #: the file name given to values that came from ``--set KEY=VALUE`` on the command line
 SET_PREFIX = "--set "
@@ -33,12 +34,18 @@ _MAPPINGS = (dict, collections.abc.Mapping)
 
 def bounded(default: Any = dataclasses.MISSING, *, lo: float | None = None,
             hi: float | None = None, choices: Collection[Any] | None = None,
-            nonempty: bool = False, increasing: bool = False,
+            nonempty: bool = False, increasing: bool = False, filename: bool = False,
+            distinct: bool = False, path: bool = False,
             default_factory: Any = dataclasses.MISSING) -> Any:
     """A dataclass field with limits :func:`read` enforces; on a list or mapping they apply to
-    each item (``nonempty``: a non-blank string or a list with items; ``increasing``: strictly)."""
+    each item (``nonempty``: a non-blank string or a list with items; ``increasing``: strictly;
+    ``filename``: a name that becomes a file or folder under ``--out``,
+    :func:`pul_bench.paths.name_problem`; ``distinct``: a list without repeats; ``path``: a file
+    path, which a ``--set`` value gives relative to the working folder, as any command-line path,
+    and is made absolute here: a file's relative paths keep the base its reader gives them)."""
     return dataclasses.field(default=default, default_factory=default_factory, metadata={
-        "lo": lo, "hi": hi, "choices": choices, "nonempty": nonempty, "increasing": increasing})
+        "lo": lo, "hi": hi, "choices": choices, "nonempty": nonempty, "increasing": increasing,
+        "filename": filename, "distinct": distinct, "path": path})
 
 
 def load(path: str | Path, text: str | None = None) -> yaml.Node:
@@ -193,6 +200,12 @@ def read(node: yaml.Node, hint: Any, what: str, meta: Mapping[str, Any] | None =
     value = float(raw) if hint is float else Path(raw) if hint is Path else raw
     if meta.get("nonempty") and isinstance(raw, str) and not raw.strip():
         raise fail(node, f"{what} must not be empty")
+    if meta.get("path") and isinstance(value, str) and node.start_mark.name.startswith(SET_PREFIX):
+        given = Path(value).expanduser()
+        value = str(given if given.is_absolute() else Path.cwd() / given)
+    if meta.get("filename") and (why := name_problem(raw)):
+        raise fail(node, f"{what} {raw!r} {why}: it names a file or folder, so it must be a "
+                   "plain name")
     if meta.get("choices") and value not in meta["choices"]:
         raise fail(node, f"{what} must be one of {list(meta['choices'])}, got {raw!r}")
     if meta.get("lo") is not None and value < meta["lo"]:
@@ -215,6 +228,9 @@ def _sequence(node: yaml.Node, hint: Any, what: str, meta: Mapping[str, Any]) ->
              for i, n in enumerate(node.value)]
     if meta.get("nonempty") and not items:
         raise fail(node, f"{what} must not be empty")
+    if meta.get("distinct") and len(set(items)) < len(items):
+        twice = sorted({str(v) for v in items if items.count(v) > 1})
+        raise fail(node, f"{what} names {', '.join(twice)} more than once")
     if meta.get("increasing") and any(a >= b for a, b in zip(items, items[1:], strict=False)):
         raise fail(node, f"{what} must increase, got {items}")
     return list(items) if origin is list else tuple(items)

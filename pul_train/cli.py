@@ -77,8 +77,11 @@ def seed_overrides(recipe: Any, seed: int) -> list[str]:
 
     A TC recipe also takes its inputs from the same seed's chain: a checkpoint ``DIR/NAME.pt``
     becomes ``runs/weights/NAME-s<seed>.pt`` and a mined-pairs folder ``DIR/NAME-L<n>-s<r>``
-    becomes ``DIR/NAME-s<seed>-L<n>-s<seed>`` (what that seed's earlier stages write).
+    becomes ``DIR/NAME-s<seed>-L<n>-s<seed>`` (what that seed's earlier stages write), each
+    given absolute: a ``--set`` path is relative to the working folder, these to the checkout.
     """
+    from pul_bench.paths import REPO_ROOT
+
     items = [f"seed={seed}"]
     if recipe.task != "tc" or seed == recipe.seed:
         return items
@@ -86,10 +89,11 @@ def seed_overrides(recipe: Any, seed: int) -> list[str]:
     for key in ("init", "mine_with"):
         value = getattr(cfg, key)
         if value:
-            items.append(f"tc.{key}={(SEED_WEIGHTS / f'{Path(value).stem}-s{seed}.pt').as_posix()}")
+            weights = REPO_ROOT / SEED_WEIGHTS / f"{Path(value).stem}-s{seed}.pt"
+            items.append(f"tc.{key}={weights.as_posix()}")
     pairs = []
     for folder in cfg.extra_pairs:
-        path = Path(folder)
+        path = REPO_ROOT / folder  # a recipe's relative path is under the checkout
         m = re.fullmatch(r"(.+)-L(\d+)-s\d+", path.name)
         if m is None:
             raise PulBenchError(f"{recipe.source}: tc.extra_pairs folder {folder!r} is not named "

@@ -43,7 +43,7 @@ class SupervisedConfig:
     max_gap: int = bounded(50, lo=1)  # frames between exemplar and instance
     head_scale: float = bounded(0.001, lo=0.0)
     shift_px: int = bounded(8, lo=0, hi=64)
-    init: str | None = None  # optional backbone checkpoint to start from
+    init: str | None = bounded(None, path=True)  # optional backbone checkpoint to start from
 
 
 def noisy_boxes(boxes: np.ndarray, noise_px: float, rng: np.random.Generator) -> np.ndarray:

@@ -39,12 +39,15 @@ STRIDE = 8.0  # total stride of both backbones: search pixels per response cell
 class TCConfig:
     """The ``tc`` recipe section. Paths are relative to the repository root."""
 
-    init: str = "trackers/weights/alexpul-bd.pt"  # backbone to fine-tune
-    mine_with: str | None = None  # checkpoint that mines the pairs (default: ``init``)
+    init: str = bounded("trackers/weights/alexpul-bd.pt", path=True)  # backbone to fine-tune
+    #: checkpoint that mines the pairs (default: ``init``)
+    mine_with: str | None = bounded(None, path=True)
     tracker: str = "alexpul-bd"  # tracker spec whose SiamFC settings mine
     lengths: tuple[int, ...] = bounded((10,), lo=1)  # tracking lengths to mine with ``mine_with``
-    extra_pairs: tuple[str, ...] = ()  # mined folders also trained on (TCL-20: the L=10 set)
-    pairs_dir: str = "runs/mined"  # where mined pairs are stored (one folder per model/length)
+    #: mined folders also trained on (TCL-20: the L=10 set)
+    extra_pairs: tuple[str, ...] = bounded((), path=True)
+    #: where mined pairs are stored (one folder per model/length)
+    pairs_dir: str = bounded("runs/mined", path=True)
     per_frame: int = bounded(2, lo=1)  # proposals tracked from each sampled frame
     mine_batch: int = bounded(64, lo=1)  # tracks advanced together while mining
     min_confidence: float = bounded(0.0, lo=0.0, hi=1.0)  # pairs below are not trained on
@@ -59,6 +62,8 @@ class TCConfig:
 
 
 def _repo_path(p: str) -> Path:
+    """A recipe file's relative path is under the checkout (``--set`` ones arrive absolute:
+    relative to the working folder, see :func:`pul_bench.schema.bounded`)."""
     path = Path(p).expanduser()
     return path if path.is_absolute() else REPO_ROOT / path
 

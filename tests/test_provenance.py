@@ -67,7 +67,7 @@ def test_vot_rerun_with_another_checkpoint_is_refused(vot_root: Path, tmp_path: 
     with pytest.raises(PulBenchError, match="results of a different set-up") as err:
         supervised.evaluate(VOT_SHORT, "alexpul-bd", vot_root, out,
                             checkpoint=WEIGHTS / "alexpul-tcl20.pt")
-    assert "checkpoint sha256" in str(err.value)
+    assert "weights sha256" in str(err.value)
 
 
 def test_retrained_checkpoint_at_the_same_path_is_detected(otb_root: Path,
@@ -81,7 +81,7 @@ def test_retrained_checkpoint_at_the_same_path_is_detected(otb_root: Path,
         ope.evaluate(OTB, "alexpul-bd", otb_root, out, checkpoint=ckpt)
     message = str(err.value)
     # one short paragraph naming what changed, not two dicts
-    assert "checkpoint sha256" in message and "{" not in message and len(message) < 600
+    assert "weights sha256" in message and "{" not in message and len(message) < 600
 
 
 def test_same_weights_at_another_path_are_accepted(otb_root: Path, tmp_path: Path) -> None:
@@ -101,7 +101,7 @@ def test_record_from_before_the_hash_is_read_by_path(otb_root: Path, tmp_path: P
     ope.evaluate(OTB, "alexpul-bd", otb_root, out)
     record = out / "results" / "otb" / "alexpul-bd" / "run.json"
     old = json.loads(record.read_text())
-    del old["checkpoint_sha256"]  # what the path-only record held
+    del old["checkpoint_sha256"], old["weights_sha256"]  # what the path-only record held
     record.write_text(json.dumps(old))
     ope.evaluate(OTB, "alexpul-bd", otb_root, out)
     record.write_text(json.dumps({**old, "checkpoint": str(tmp_path / "other.pt")}))

@@ -22,6 +22,7 @@ import click
 import numpy as np
 from tqdm import tqdm
 
+from pul_bench.commands.evaluate import sequence_names
 from pul_bench.errors import PulBenchError
 from pul_bench.io import json_text, progress_bar
 from pul_bench.paths import data_root
@@ -116,7 +117,7 @@ def speed_cmd(tracker: str, precision: str, threads: int | None, root: Path | No
     eager = spec.create(checkpoint=checkpoint, precision="fp32", threads=threads,
                         optimize=False)
     root = root or data_root() / "sequences" / "otb"
-    names = [s.strip() for s in sequences.split(",")] if sequences else None
+    names = sequence_names(sequences)
     clips = _frames(root, names, per_sequence, total)
     n = sum(len(images) - 1 for images, _ in clips)
     times: dict[str, list[float]] = {"eager": [], "fast": []}
@@ -173,7 +174,7 @@ def precision_cmd(tracker: str, precision: str, root: Path | None, sequences: st
 
     spec = get_spec(tracker)
     bench = get_benchmark("otb")
-    names = [s.strip() for s in sequences.split(",")] if sequences else None
+    names = sequence_names(sequences)
     aucs = {}
     for prec in ("fp32", precision):
         variant = f"{tracker}@{prec}"

@@ -28,6 +28,7 @@ from pul_bench.benchmarks import Benchmark, get_benchmark
 from pul_bench.errors import PulBenchError, RowCountError
 from pul_bench.experiments.common import runner
 from pul_bench.io import json_text
+from pul_bench.paths import safe_name
 from pul_bench.protocols import PROTOCOLS
 from pul_bench.tracker import PRECISIONS
 
@@ -90,8 +91,19 @@ def score_folders(bench: Benchmark, result_dirs: list[Path], root: Path | None,
                             f"{images}") from None
 
 
-def _split(seqs: str | None) -> list[str] | None:
-    return [s.strip() for s in seqs.split(",") if s.strip()] if seqs else None
+
+def sequence_names(text: str | None) -> list[str] | None:
+    """``--sequences A,B``: the names, each a plain name (it becomes a result file's name) and
+    given once. A repeat is refused rather than dropped: it is most likely a slip for another
+    sequence, and scoring a different list than the one typed would hide that."""
+    if not text:
+        return None
+    names = [safe_name(s.strip(), "--sequences: sequence") for s in text.split(",") if s.strip()]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise PulBenchError(f"--sequences names {', '.join(twice)} more than once; list each "
+                            "sequence once")
+    return names
 
 
 def _shard(ctx: click.Context, param: click.Parameter, value: str | None
@@ -156,7 +168,7 @@ def eval_cmd(benchmark: str, tracker: str, root: Path | None, out: Path, workers
     analysis = importlib.import_module(ANALYSES[bench.kind])
     scores = runner(bench.kind).evaluate(
         bench=bench, tracker=tracker, root=root or bench.default_root(), out=out,
-        workers=workers, sequences=_split(sequences), checkpoint=checkpoint,
+        workers=workers, sequences=sequence_names(sequences), checkpoint=checkpoint,
         resamples=resamples, seed=seed, overrides={"device": device, "precision": precision},
         shard=shard, **protocol_args(bench, protocol))
     if shard is not None:

@@ -17,6 +17,7 @@ import numpy as np
 from pul_bench.benchmarks import Benchmark
 from pul_bench.datasets.otb import read_boxes
 from pul_bench.errors import InputError, PulBenchError
+from pul_bench.paths import name_problem
 
 
 @dataclass
@@ -45,6 +46,9 @@ def load_got10k(bench: Benchmark, root: str | Path) -> tuple[list[GOT10kSequence
     names missing)."""
     base = split_dir(bench, root)
     listed = (base / "list.txt").read_text().split()
+    for name in listed:
+        if why := name_problem(name):  # results are written under this name
+            raise InputError(base / "list.txt", f"not a sequence name: {name!r} ({why})")
     wanted = list(bench.sequences) if bench.sequences is not None else listed
     found: list[GOT10kSequence] = []
     missing: list[str] = []

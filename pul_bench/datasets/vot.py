@@ -21,6 +21,7 @@ from PIL import Image, UnidentifiedImageError
 from pul_bench.errors import InputError, PulBenchError
 from pul_bench.geometry import box_to_polygon, polygon_to_box
 from pul_bench.io import read_table
+from pul_bench.paths import name_problem
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 
@@ -65,10 +66,13 @@ def read_sequence_names(root: Path) -> list[str]:
     path = root / "list.txt"
     if not path.is_file():
         raise PulBenchError(f"{root}: not a VOT folder (no list.txt)")
-    names = [s.strip() for s in path.read_text().splitlines() if s.strip()]
-    for i, n in enumerate(names):
-        if "/" in n or "\\" in n or n in (".", ".."):
-            raise InputError(path, f"not a sequence name: {n!r}", i + 1)
+    names = []
+    for i, line in enumerate(path.read_text().splitlines()):
+        if not (name := line.strip()):
+            continue
+        if why := name_problem(name):  # results are written under this name
+            raise InputError(path, f"not a sequence name: {name!r} ({why})", i + 1)
+        names.append(name)
     return names
 
 

@@ -5,8 +5,10 @@
   arguments and the checkpoint's *content* hash. Results made by another set-up are never
   resumed into; the same weights at another path are the same set-up. The record is written
   only once the tracker has been built, so a run that fails on a bad checkpoint or argument
-  leaves nothing behind that would refuse the corrected run. It is checked and written under a
-  file lock, so shards starting at once leave one record. An ``auto`` argument is recorded as
+  leaves nothing behind that would refuse the corrected run. Then it is compared and written
+  under one lock, before any tracking, and each run holds a claim on the folder while it
+  lives: of shards started at once with different set-ups, one runs and the others are
+  refused (:func:`build_tracker`). An ``auto`` argument is compared and recorded as
   the built tracker resolved it (``precision: fp16``), and where a tracker runs
   (:data:`RUNTIME_ARGS`: device, threads) is recorded but not compared.
 * :func:`with_overrides`: command-line overrides of spec arguments (``--device``, ``--precision``).
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import dataclasses
+import fcntl
 import functools
 import importlib
 import json
@@ -65,7 +68,9 @@ def set_up(spec: TrackerSpec, checkpoint: str | Path | None,
            sha256: str | None = None) -> dict[str, Any]:
     """What decides a tracker's output: factory, resolved arguments, checkpoint content (its
     path is kept for the reader, and compared only with records that predate the hash).
-    ``sha256`` stands for the content of a checkpoint that is absent (one the manifest lists)."""
+    ``sha256`` stands for the content of a checkpoint that is absent (one the manifest lists).
+    A pul_bench checkpoint's tensors are identified apart (``weights_sha256``), so the same
+    weights saved again on another date are the same set-up (:func:`_differences`)."""
     ckpt = Path(checkpoint) if checkpoint is not None else spec.checkpoint
     if ckpt is not None and sha256 is None and not ckpt.is_file():
         hint = f"\n  train it with: {spec.train}" if spec.train else ""
@@ -75,7 +80,14 @@ def set_up(spec: TrackerSpec, checkpoint: str | Path | None,
     return {"tracker": spec.name, "factory": factory,
             "args": json.loads(json.dumps(spec.args, default=str)),
             "checkpoint_sha256": None if ckpt is None else sha256 or file_sha256(ckpt),
+            "weights_sha256": None if ckpt is None or sha256 else _weights_sha256(ckpt),
             "checkpoint": None if ckpt is None else str(ckpt.resolve())}
+
+
+def _weights_sha256(ckpt: Path) -> str | None:
+    from pul_bench.checkpoint import stored_weights_sha256  # imports torch: only when needed
+
+    return stored_weights_sha256(ckpt)
 
 
 def with_overrides(spec: TrackerSpec, overrides: Mapping[str, Any] | None,
@@ -116,9 +128,9 @@ def shard_note(shard: tuple[int, int], ran: int, total: int, result_dir: Path) -
 
 
 def check_set_up(result_dir: Path, made_by: dict[str, Any]) -> None:
-    """Refuse to add to ``result_dir`` if it holds results of another set-up.
-
-    A record left in a folder without results (a run that made nothing) refuses nothing.
+    """Refuse early (before the tracker is built) to add to ``result_dir`` if it holds results
+    of another set-up. A record over no results passes here; :func:`build_tracker` then
+    decides, refusing it only while the run that wrote it still lives.
     """
     record = result_dir / RECORD
     if record.is_file():
@@ -171,16 +183,47 @@ def tracker_for(spec: TrackerSpec, checkpoint: str | Path | None,
 
 def build_tracker(spec: TrackerSpec, checkpoint: str | Path | None, benchmark: str,
                   result_dir: Path, made_by: dict[str, Any]) -> Tracker:
-    """Build the tracker (proving checkpoint and arguments work), then record the set-up.
+    """Build the tracker (proving checkpoint and arguments work), then decide, once and under
+    the record's lock, whether this set-up may add to ``result_dir``.
 
-    The record is compared and written under a lock: of shards starting at once, the first
-    writes it, the others find it (a differing one is refused once results exist).
+    The record is written if absent and kept if it names this set-up (``auto`` arguments
+    resolved); a differing one is replaced only where the folder holds no results and no
+    running process claims it (a run that stopped before its first result), else refused.
+    Every process that passes holds a shared claim (:data:`CLAIM`) until it ends, so shards of
+    one set-up run together while a different set-up started at the same moment is refused
+    before it tracks anything.
     """
     tracker = tracker_for(spec, checkpoint, benchmark)
     made_by = _resolved(made_by, tracker)
-    update_json(result_dir / RECORD, functools.partial(_keep_or_replace, result_dir / RECORD,
-                                                       made_by))
+    update_json(result_dir / RECORD, functools.partial(_decide, result_dir / RECORD, made_by))
     return tracker
+
+
+#: Held (shared) by every process using a results folder; taken exclusively, without waiting,
+#: by a set-up that would replace the record: it fails while any such process runs.
+CLAIM = ".run.json.claim"
+_claims: dict[Path, int] = {}
+
+
+def _claim(result_dir: Path, exclusive: bool) -> bool:
+    """Hold this process's claim on ``result_dir`` (shared; ``exclusive``: only if no other
+    process holds one, then shared again); return False, holding nothing, if that failed."""
+    path = result_dir / CLAIM
+    key = path.resolve()
+    fd = _claims.get(key)
+    if fd is not None and (not path.exists() or os.fstat(fd).st_ino != path.stat().st_ino):
+        os.close(_claims.pop(key))  # the folder was deleted and made again: a new claim file
+        fd = None
+    if fd is None:
+        fd = _claims[key] = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB if exclusive else fcntl.LOCK_SH)
+    except BlockingIOError:
+        os.close(_claims.pop(key))
+        return False
+    if exclusive:
+        fcntl.flock(fd, fcntl.LOCK_SH)
+    return True
 
 
 def _resolved(made_by: dict[str, Any], tracker: Tracker) -> dict[str, Any]:
@@ -191,12 +234,21 @@ def _resolved(made_by: dict[str, Any], tracker: Tracker) -> dict[str, Any]:
     return {**made_by, "args": args}
 
 
-def _keep_or_replace(record: Path, made_by: dict[str, Any], before: Any) -> Any:
-    """The record to leave (called under its lock): the one there if it names this set-up,
-    else this one (a differing record over results raises)."""
+def _decide(record: Path, made_by: dict[str, Any], before: Any) -> Any:
+    """The record to leave (called under its lock, which every decision takes): this one if
+    there is none, the one there if it names this set-up, this one if the other set-up left
+    no results and no process runs it; otherwise raise, naming the differences."""
     if before == {}:
+        _claim(record.parent, exclusive=False)
         return made_by
-    return made_by if _refuse_other(record, before, made_by) else before
+    if not _refuse_other(record, before, made_by):
+        _claim(record.parent, exclusive=False)
+        return before
+    if not _claim(record.parent, exclusive=True):
+        raise PulBenchError(f"{record.parent} is in use by a run of a different set-up that "
+                            f"has no results yet: {'; '.join(_differences(before, made_by))}. "
+                            "Wait for it to finish, or use another --out.")
+    return made_by
 
 
 def prepare(spec: TrackerSpec, checkpoint: str | Path | None, benchmark: str,
@@ -212,16 +264,21 @@ def prepare(spec: TrackerSpec, checkpoint: str | Path | None, benchmark: str,
 
 
 def _differences(before: dict[str, Any], now: dict[str, Any]) -> list[str]:
-    """Readable ``key: old -> new`` items (nested arguments as ``args.name``). A record written
-    before checkpoints were hashed names its checkpoint by path: the same path then matches.
+    """Readable ``key: old -> new`` items (nested arguments as ``args.name``). Checkpoints are
+    compared by their tensors where both sides know them (``weights_sha256``), else by the
+    file's sha256 (records written before tensors were hashed, checkpoints of other formats);
+    a record written before checkpoints were hashed names its checkpoint by path: the same
+    path then matches.
     :data:`RUNTIME_ARGS` are not compared; nor is an ``auto`` argument before the tracker has
     resolved it (it is compared again, resolved, when the record is written), or in a record
     written before ``auto`` was resolved."""
     legacy = "checkpoint_sha256" not in before and before.get("checkpoint") == now["checkpoint"]
+    tensors = bool(before.get("weights_sha256") and now.get("weights_sha256"))
     out = []
     for key, value in now.items():
         old = before.get(key)
-        if key == "checkpoint" or (key == "checkpoint_sha256" and legacy):
+        if key == "checkpoint" or (key == "checkpoint_sha256" and (legacy or tensors)) or (
+                key == "weights_sha256" and not tensors):
             continue
         if key == "args" and isinstance(old, dict) and isinstance(value, dict):
             out += [f"args.{k} {_short(old.get(k))} -> {_short(value.get(k))}"

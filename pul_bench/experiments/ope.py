@@ -118,8 +118,9 @@ def evaluate(
         _check_first_box(s.groundtruth[0], s.source or root, s.ope_offset + 1)
         jobs += [j for j in _jobs(s, bench.name, result_dir, protocol, omit_dirs)
                  if not _finished(j)]
-    if jobs:
+    if seqs:  # even with every run done: ``auto`` is compared as this machine resolves it
         common.build_tracker(spec, checkpoint, bench.name, result_dir, made_by)
+    if jobs:
         common.run_jobs(jobs, functools.partial(_run_one, spec, checkpoint), workers, spec.name)
     if shard is not None:
         common.shard_note(shard, len(seqs), total, result_dir)

@@ -34,7 +34,7 @@ import yaml
 
 from pul_bench import schema
 from pul_bench.errors import PulBenchError
-from pul_bench.paths import resource_dirs
+from pul_bench.paths import resource_dirs, safe_name
 from pul_bench.schema import bounded
 from pul_bench.tracker import PRECISIONS
 
@@ -67,7 +67,8 @@ class DataSource:
     key: str
     benchmark: str = bounded(nonempty=True)
     root: str = bounded(nonempty=True)
-    sequences: tuple[str, ...] | None = bounded(None, nonempty=True)
+    sequences: tuple[str, ...] | None = bounded(None, nonempty=True, filename=True,
+                                                distinct=True)
     #: replaces the manifest's, for short sequences
     eao_interval: tuple[int, int] | None = bounded(None, lo=1, increasing=True)
     #: OTB-kind data: one-pass, or the toolkit's temporal / spatial robustness runs
@@ -153,7 +154,7 @@ class Section:
     """One table/figure of a report; which fields are used depends on ``kind``."""
 
     kind: str
-    id: str = bounded(nonempty=True)
+    id: str = bounded(nonempty=True, filename=True)
     title: str = bounded(nonempty=True)
     caption: str = ""
     data: str | None = None
@@ -192,6 +193,7 @@ def find_recipe(name: str) -> Path:
     p = Path(name)
     if p.suffix in (".yaml", ".yml") and p.is_file():
         return p
+    safe_name(name, "report")
     for folder in resource_dirs("reports"):
         f = folder / f"{name}.yaml"
         if f.is_file():
@@ -223,7 +225,9 @@ def load_recipe(path: str | Path) -> Recipe:
     if twice:
         raise schema.fail(top["sections"], f"section ids must be distinct: {', '.join(twice)}")
     parser.check_trackers()
-    return Recipe(name=_text(top["name"], "name") if "name" in top else path.stem,
+    name = schema.read(top["name"], str, "name", {"nonempty": True, "filename": True}) \
+        if "name" in top else path.stem  # the report's default folder, reports/<name>
+    return Recipe(name=name,
                   title=_text(top["title"], "title"), scale=_text(top["scale"], "scale"),
                   data=data, sections=sections, source=path)
 
