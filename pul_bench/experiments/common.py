@@ -8,7 +8,9 @@
   leaves nothing behind that would refuse the corrected run. It is checked and written under a
   file lock, so shards starting at once leave one record. An ``auto`` argument is recorded as
   the built tracker resolved it (``precision: fp16``), and where a tracker runs
-  (:data:`RUNTIME_ARGS`: device, threads) is recorded but not compared.
+  (:data:`RUNTIME_ARGS`: device, threads) is recorded but not compared. A model of several
+  files (NanoTrack's backbone and head) records each file's hash; a spec's non-default
+  ``init_box`` (how VOT polygons become start boxes) is recorded too.
 * :func:`with_overrides`: command-line overrides of spec arguments (``--device``, ``--precision``).
 * :func:`in_shard`: the sequences shard K of N runs (one task of a Slurm job array).
 * :func:`run_jobs`: one job per sequence, serially or in spawned worker processes, one progress
@@ -38,7 +40,7 @@ from tqdm import tqdm
 
 from pul_bench.errors import InputError, PulBenchError
 from pul_bench.io import file_sha256, progress_bar, update_json
-from pul_bench.registry import TrackerSpec
+from pul_bench.registry import INIT_BOXES, TrackerSpec
 from pul_bench.tracker import Tracker
 
 RUNNERS = {"otb": "pul_bench.experiments.ope", "vot": "pul_bench.experiments.supervised",
@@ -67,15 +69,22 @@ def set_up(spec: TrackerSpec, checkpoint: str | Path | None,
     path is kept for the reader, and compared only with records that predate the hash).
     ``sha256`` stands for the content of a checkpoint that is absent (one the manifest lists)."""
     ckpt = Path(checkpoint) if checkpoint is not None else spec.checkpoint
-    if ckpt is not None and sha256 is None and not ckpt.is_file():
+    files = spec.model_files(ckpt)
+    if files is None and ckpt is not None and sha256 is None and not ckpt.is_file():
         hint = f"\n  train it with: {spec.train}" if spec.train else ""
         raise PulBenchError(f"tracker {spec.name!r}: checkpoint not found: {ckpt}{hint}")
     factory = spec.factory if isinstance(spec.factory, str) else \
         f"{getattr(spec.factory, '__module__', '?')}:{getattr(spec.factory, '__qualname__', '?')}"
-    return {"tracker": spec.name, "factory": factory,
-            "args": json.loads(json.dumps(spec.args, default=str)),
-            "checkpoint_sha256": None if ckpt is None else sha256 or file_sha256(ckpt),
-            "checkpoint": None if ckpt is None else str(ckpt.resolve())}
+    record = {"tracker": spec.name, "factory": factory,
+              "args": json.loads(json.dumps(spec.args, default=str)),
+              "checkpoint_sha256": None if ckpt is None else sha256 or file_sha256(ckpt),
+              "checkpoint": None if ckpt is None else str(ckpt.resolve())}
+    if files is not None:  # a model of several files (NanoTrack's ONNX pair): each one's hash
+        record["checkpoint_sha256"] = {role: file_sha256(p) for role, p in files.items()}
+        record["checkpoint"] = {role: str(p.resolve()) for role, p in files.items()}
+    if spec.init_box != INIT_BOXES[0]:  # absent from the default's record, as before it existed
+        record["init_box"] = spec.init_box
+    return record
 
 
 def with_overrides(spec: TrackerSpec, overrides: Mapping[str, Any] | None,
@@ -219,8 +228,8 @@ def _differences(before: dict[str, Any], now: dict[str, Any]) -> list[str]:
     written before ``auto`` was resolved."""
     legacy = "checkpoint_sha256" not in before and before.get("checkpoint") == now["checkpoint"]
     out = []
-    for key, value in now.items():
-        old = before.get(key)
+    for key in [*now, *(k for k in ("init_box",) if k in before and k not in now)]:
+        value, old = now.get(key), before.get(key)
         if key == "checkpoint" or (key == "checkpoint_sha256" and legacy):
             continue
         if key == "args" and isinstance(old, dict) and isinstance(value, dict):
@@ -233,6 +242,8 @@ def _differences(before: dict[str, Any], now: dict[str, Any]) -> list[str]:
 
 
 def _short(value: Any) -> str:
+    if isinstance(value, dict):  # a several-file model's hashes, by role
+        return "{" + ", ".join(f"{k}: {_short(v)}" for k, v in value.items()) + "}"
     if value is None:
         return "none"
     text = str(value)
