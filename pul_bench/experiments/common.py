@@ -76,12 +76,13 @@ def set_up(spec: TrackerSpec, checkpoint: str | Path | None,
     factory = spec.factory if isinstance(spec.factory, str) else \
         f"{getattr(spec.factory, '__module__', '?')}:{getattr(spec.factory, '__qualname__', '?')}"
     record = {"tracker": spec.name, "factory": factory,
-              "args": json.loads(json.dumps(spec.args, default=str)),
-              "checkpoint_sha256": None if ckpt is None else sha256 or file_sha256(ckpt),
-              "checkpoint": None if ckpt is None else str(ckpt.resolve())}
+              "args": json.loads(json.dumps(spec.args, default=str))}
     if files is not None:  # a model of several files (NanoTrack's ONNX pair): each one's hash
         record["checkpoint_sha256"] = {role: file_sha256(p) for role, p in files.items()}
         record["checkpoint"] = {role: str(p.resolve()) for role, p in files.items()}
+    else:
+        record["checkpoint_sha256"] = None if ckpt is None else sha256 or file_sha256(ckpt)
+        record["checkpoint"] = None if ckpt is None else str(ckpt.resolve())
     if spec.init_box != INIT_BOXES[0]:  # absent from the default's record, as before it existed
         record["init_box"] = spec.init_box
     return record
