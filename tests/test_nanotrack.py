@@ -156,6 +156,18 @@ def test_family_is_listed_ready_with_source_and_licence(data_root: Path,
     assert get_spec("nanotrack").args["score_size"] == 15  # V3: its 15x15 head
 
 
+def test_init_box_is_checked_and_inherited(tmp_path: Path) -> None:
+    from pul_bench.registry import load_spec
+
+    spec = tmp_path / "x.yaml"
+    spec.write_text("name: x\ndescription: d\nfactory: pul_bench.tracker:IdentityTracker\n"
+                    "init_box: polygon\n")
+    with pytest.raises(InputError, match=r"x\.yaml:4: .*init_box must be one of"):
+        load_spec(spec)
+    assert get_spec("nanotrack-v2").init_box == "pysot"  # from nanotrack-v1, which it extends
+    assert get_spec("siamfc").init_box == "bounds"  # the default: vot-toolkit's bounds
+
+
 def test_opencv_route_runs_the_v2_files(vot_sequences: Path) -> None:
     from pul_bench.tracker import read_image
 

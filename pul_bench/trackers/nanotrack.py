@@ -78,6 +78,9 @@ def _session(path: Path, providers: list[str], threads: int | None,
                 dims[axis].dim_param = f"s{k}_{axis}"
     del graph.value_info[:]  # stale fixed shapes of intermediate tensors
     options = ort.SessionOptions()
+    # No busy-waiting between runs: spinning pool threads would take the cores from whatever
+    # runs next in this process (the crop, another tracker timed beside it by bench speed).
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     if threads:
         options.intra_op_num_threads = int(threads)
     try:
