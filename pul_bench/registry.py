@@ -106,7 +106,7 @@ class TrackerSpec:
             self.model_files()
         except PulBenchError as e:
             return False, str(e)
-        if self.checkpoint is not None and not self._checkpoint_ok(self.checkpoint):
+        if self.checkpoint is not None and not self.checkpoint_ok(self.checkpoint):
             hint = f"; train it with: {self.train}" if self.train else ""
             return False, f"checkpoint missing: {self.checkpoint}{hint}"
         return True, "ready"
@@ -119,10 +119,19 @@ class TrackerSpec:
         hook = getattr(self.check(checkpoint=ckpt is not None), "model_files", None)
         return None if hook is None else hook(**self.args, checkpoint=ckpt)
 
-    def _checkpoint_ok(self, ckpt: Path) -> bool:
+    def checkpoint_ok(self, ckpt: Path) -> bool:
         """A checkpoint is a file, or a model folder for a factory with ``model_files``."""
         folder = hasattr(self.check(checkpoint=True), "model_files")
         return ckpt.is_dir() if folder else ckpt.is_file()
+
+    def checkpoint_error(self, ckpt: Path) -> PulBenchError:
+        """Why ``ckpt`` cannot be this tracker's checkpoint (absent, or a folder where one file
+        is read), with the command that trains it."""
+        hint = f"\n  train it with: {self.train}" if self.train and not ckpt.exists() else ""
+        what = "is a folder; this tracker reads one checkpoint file" if ckpt.is_dir() else \
+            "is a file; this tracker reads a folder of model files" if ckpt.exists() else \
+            "not found"
+        return PulBenchError(f"tracker {self.name!r}: checkpoint {what}: {ckpt}{hint}")
 
     def create(self, checkpoint: str | Path | None = None, benchmark: str | None = None,
                **overrides: Any) -> Tracker:
@@ -133,9 +142,8 @@ class TrackerSpec:
         """
         ckpt = Path(checkpoint) if checkpoint is not None else self.checkpoint
         factory = self.check(checkpoint=ckpt is not None, given=overrides)
-        if ckpt is not None and not self._checkpoint_ok(ckpt):
-            hint = f"\n  train it with: {self.train}" if self.train else ""
-            raise PulBenchError(f"tracker {self.name!r}: checkpoint not found: {ckpt}{hint}")
+        if ckpt is not None and not self.checkpoint_ok(ckpt):
+            raise self.checkpoint_error(ckpt)
         kwargs = {**self.args, **overrides}
         if ckpt is not None:
             kwargs["checkpoint"] = ckpt

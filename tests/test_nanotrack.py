@@ -145,6 +145,16 @@ def test_wrong_model_files_are_refused_by_name(data_root: Path, tmp_path: Path) 
         create("nanotrack-v1", checkpoint=swapped)
 
 
+def test_checkpoint_of_the_wrong_kind_is_named(data_root: Path, tmp_path: Path) -> None:
+    """--checkpoint takes folders now (a NanoTrack model is two files): a folder given to a
+    one-file tracker, or a file given to NanoTrack, is one error saying so."""
+    with pytest.raises(PulBenchError, match="checkpoint is a folder; this tracker reads one"):
+        create("siamfc", checkpoint=tmp_path)
+    head = data_root / "models" / "nanotrack" / "v1" / "head.onnx"
+    with pytest.raises(PulBenchError, match="checkpoint is a file; this tracker reads a folder"):
+        create("nanotrack-v1", checkpoint=head)
+
+
 def test_family_is_listed_ready_with_source_and_licence(data_root: Path,
                                                         capsys: pytest.CaptureFixture) -> None:
     main(["trackers", "--json"])

@@ -69,10 +69,9 @@ def set_up(spec: TrackerSpec, checkpoint: str | Path | None,
     path is kept for the reader, and compared only with records that predate the hash).
     ``sha256`` stands for the content of a checkpoint that is absent (one the manifest lists)."""
     ckpt = Path(checkpoint) if checkpoint is not None else spec.checkpoint
+    if ckpt is not None and sha256 is None and not spec.checkpoint_ok(ckpt):
+        raise spec.checkpoint_error(ckpt)
     files = spec.model_files(ckpt)
-    if files is None and ckpt is not None and sha256 is None and not ckpt.is_file():
-        hint = f"\n  train it with: {spec.train}" if spec.train else ""
-        raise PulBenchError(f"tracker {spec.name!r}: checkpoint not found: {ckpt}{hint}")
     factory = spec.factory if isinstance(spec.factory, str) else \
         f"{getattr(spec.factory, '__module__', '?')}:{getattr(spec.factory, '__qualname__', '?')}"
     record = {"tracker": spec.name, "factory": factory,
