@@ -81,8 +81,8 @@ def _session(path: Path, providers: list[str], threads: int | None,
     # No busy-waiting between runs: spinning pool threads would take the cores from whatever
     # runs next in this process (the crop, another tracker timed beside it by bench speed).
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    if threads:
-        options.intra_op_num_threads = int(threads)
+    # Default: OpenCV's thread count, which --workers N divides among the worker processes.
+    options.intra_op_num_threads = int(threads or max(1, cv2.getNumThreads()))
     try:
         return ort.InferenceSession(model.SerializeToString(), options, providers=providers)
     except Exception as e:  # onnxruntime's Fail / InvalidGraph
