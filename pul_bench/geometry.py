@@ -59,6 +59,23 @@ def polygon_to_box(polygons: np.ndarray) -> np.ndarray:
     return np.stack([x0, y0, xs.max(axis=1) - x0, ys.max(axis=1) - y0], axis=1)
 
 
+def polygon_to_box_pysot(polygons: np.ndarray) -> np.ndarray:
+    """(N, 8) quadrilaterals -> (N, 4) ``x,y,w,h`` as pysot's test scripts initialise a tracker
+    (``get_axis_aligned_bbox``): centred on the mean of the 4 corners, the bounds scaled by
+    ``sqrt(A1 / A2)`` (A1: the area of the rectangle spanned by the first three corners, A2:
+    that of the bounds) plus 1 px; returned as ``centre - size / 2``, so that a tracker taking
+    the centre as ``x + w / 2`` starts where pysot's trackers (``x + (w - 1) / 2`` of
+    ``cx - (w - 1) / 2``) start."""
+    p = np.asarray(polygons, dtype=np.float64)
+    xs, ys = p[:, 0::2], p[:, 1::2]
+    center = np.stack([xs.mean(axis=1), ys.mean(axis=1)], axis=1)
+    bounds = np.stack([xs.max(axis=1) - xs.min(axis=1), ys.max(axis=1) - ys.min(axis=1)], axis=1)
+    a1 = np.linalg.norm(p[:, 0:2] - p[:, 2:4], axis=1) * np.linalg.norm(p[:, 2:4] - p[:, 4:6],
+                                                                        axis=1)
+    size = np.sqrt(a1 / bounds.prod(axis=1))[:, None] * bounds + 1
+    return np.concatenate([center - size / 2, size], axis=1)
+
+
 def box_center(boxes: np.ndarray | Sequence[float]) -> np.ndarray:
     """Continuous centre ``(x + w / 2, y + h / 2)`` of a box (4,) or of boxes (..., 4)."""
     b = np.asarray(boxes, dtype=np.float64)

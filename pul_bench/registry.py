@@ -31,6 +31,10 @@ from pul_bench.tracker import Tracker
 
 ENTRY_POINT_GROUP = "pul_bench.trackers"
 _REQUIRED = ("name", "description", "factory")
+#: How the VOT runner turns a ground-truth polygon into the box a tracker starts from:
+#: ``bounds`` (vot-toolkit's axis-aligned bounds, the default) or ``pysot`` (pysot's test
+#: scripts' area-preserving box, which trackers tuned in pysot were run with).
+INIT_BOXES = ("bounds", "pysot")
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,9 @@ class _SpecFile:
     tags: list[str] = field(default_factory=list)
     extends: str | None = None
     matrix: dict[str, list[Any]] = bounded(default_factory=dict, nonempty=True)
+    init_box: str = bounded(INIT_BOXES[0], choices=INIT_BOXES)
+    licence: str | None = None
+    origin: str | None = None
 
 
 @dataclass
@@ -55,7 +62,9 @@ class TrackerSpec:
 
     ``checkpoint`` (optional) is passed to the factory as ``checkpoint=``; relative paths are
     resolved against the spec file's folder. ``train`` is the command that produces a missing
-    checkpoint, shown to the user.
+    checkpoint, shown to the user. ``init_box`` is one of :data:`INIT_BOXES`; ``licence`` and
+    ``origin`` say where a pretrained model comes from and under which terms (listed by
+    ``pulbench trackers``).
     """
 
     name: str
@@ -67,6 +76,9 @@ class TrackerSpec:
     deterministic: bool | None = None
     tags: list[str] = field(default_factory=list)
     source: str = "built-in"
+    init_box: str = INIT_BOXES[0]
+    licence: str | None = None
+    origin: str | None = None
     #: the YAML node each argument was written as, so argument errors name its file and line
     nodes: dict[str, yaml.Node] = field(default_factory=dict, repr=False, compare=False)
     #: why the spec file cannot be used; ``ready`` reports it and ``create`` raises it
@@ -90,10 +102,36 @@ class TrackerSpec:
             return False, str(e)
         except (ImportError, AttributeError) as e:
             return False, f"cannot load {self.factory}: {type(e).__name__}: {e}"
-        if self.checkpoint is not None and not self.checkpoint.is_file():
+        try:
+            self.model_files()
+        except PulBenchError as e:
+            return False, str(e)
+        if self.checkpoint is not None and not self.checkpoint_ok(self.checkpoint):
             hint = f"; train it with: {self.train}" if self.train else ""
             return False, f"checkpoint missing: {self.checkpoint}{hint}"
         return True, "ready"
+
+    def model_files(self, checkpoint: str | Path | None = None) -> dict[str, Path] | None:
+        """The files a pretrained model is read from, by role, where the factory has a
+        ``model_files(**args, checkpoint=...)`` hook (NanoTrack's ONNX pair; ``checkpoint``
+        is then a folder); None for a single-file checkpoint. A missing file raises."""
+        ckpt = Path(checkpoint) if checkpoint is not None else self.checkpoint
+        hook = getattr(self.check(checkpoint=ckpt is not None), "model_files", None)
+        return None if hook is None else hook(**self.args, checkpoint=ckpt)
+
+    def checkpoint_ok(self, ckpt: Path) -> bool:
+        """A checkpoint is a file, or a model folder for a factory with ``model_files``."""
+        folder = hasattr(self.check(checkpoint=True), "model_files")
+        return ckpt.is_dir() if folder else ckpt.is_file()
+
+    def checkpoint_error(self, ckpt: Path) -> PulBenchError:
+        """Why ``ckpt`` cannot be this tracker's checkpoint (absent, or a folder where one file
+        is read), with the command that trains it."""
+        hint = f"\n  train it with: {self.train}" if self.train and not ckpt.exists() else ""
+        what = "is a folder; this tracker reads one checkpoint file" if ckpt.is_dir() else \
+            "is a file; this tracker reads a folder of model files" if ckpt.exists() else \
+            "not found"
+        return PulBenchError(f"tracker {self.name!r}: checkpoint {what}: {ckpt}{hint}")
 
     def create(self, checkpoint: str | Path | None = None, benchmark: str | None = None,
                **overrides: Any) -> Tracker:
@@ -104,9 +142,8 @@ class TrackerSpec:
         """
         ckpt = Path(checkpoint) if checkpoint is not None else self.checkpoint
         factory = self.check(checkpoint=ckpt is not None, given=overrides)
-        if ckpt is not None and not ckpt.is_file():
-            hint = f"\n  train it with: {self.train}" if self.train else ""
-            raise PulBenchError(f"tracker {self.name!r}: checkpoint not found: {ckpt}{hint}")
+        if ckpt is not None and not self.checkpoint_ok(ckpt):
+            raise self.checkpoint_error(ckpt)
         kwargs = {**self.args, **overrides}
         if ckpt is not None:
             kwargs["checkpoint"] = ckpt
@@ -290,6 +327,9 @@ def _build_spec(path: Path, data: dict[str, Any]) -> TrackerSpec:
         deterministic=data.get("deterministic"),
         tags=data.get("tags", []),
         source=_source(path),
+        init_box=data.get("init_box", INIT_BOXES[0]),
+        licence=data.get("licence"),
+        origin=data.get("origin"),
         nodes=nodes,
     )
 

@@ -27,6 +27,20 @@ def test_bench_speed_json(otb_sequences: Path) -> None:
     assert out["speedup"] == pytest.approx(out["fps"] / out["eager_fps"], rel=0.01)
 
 
+def test_bench_speed_times_nanotrack_beside_another_tracker(otb_sequences: Path) -> None:
+    """An ONNX tracker (no eager variant, no FLOP count) timed with --against on the same
+    frames; before --against, bench speed refused every tracker without ``responses``."""
+    result = CliRunner().invoke(cli, [
+        "bench", "speed", "nanotrack-v1", "--against", "siamfc-random", "--root",
+        str(otb_sequences), "--sequences", "Girl", "--frames", "4", "--per-sequence", "4",
+        "--rounds", "1", "--json"])
+    assert result.exit_code == 0, (result.output, result.exception)
+    out = json.loads(result.output)
+    assert out["frames"] == 3 and out["fps"] > 0 and out["against"]["siamfc-random"] > 0
+    assert out["gflop_per_frame"] is None and out["eager_fps"] is None
+    assert out["precision"] is None  # NanoTrack runs its ONNX files as they are (fp32)
+
+
 def test_fp16_on_cpu_is_refused() -> None:
     with pytest.raises(PulBenchError, match="fp16 inference needs a CUDA device"):
         create("siamfc-random", precision="fp16", device="cpu")

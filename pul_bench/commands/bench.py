@@ -3,9 +3,11 @@ lower inference precision).
 
 ``bench speed`` times the per-frame update (crop, network, response post-processing; not image
 decoding) on real frames, for the optimised tracker and, in the same run and on the same frames,
-the plain eager network (fp32, NCHW, batch norm unfused). Rounds alternate between the two, so
-load from other processes affects both alike. Without a trained checkpoint it times seeded
-random weights of the same network: speed does not depend on the weights.
+the plain eager network (fp32, NCHW, batch norm unfused) of a SiamFC-family tracker, and any
+``--against`` trackers (NanoTrack beside AlexPUL). Rounds alternate between them, so load from
+other processes affects all alike. Without a trained checkpoint it times seeded random weights
+of the same network: speed does not depend on the weights. Trackers of other families (ONNX
+NanoTrack, OpenCV) are timed as they are, without the eager variant or a FLOP count.
 
 ``bench precision`` runs the OTB one-pass evaluation twice, fp32 and the lower precision, on
 the same sequences and reports both AUCs and their difference.
@@ -17,6 +19,7 @@ import dataclasses
 import statistics
 import time
 from pathlib import Path
+from typing import Any
 
 import click
 import numpy as np
@@ -98,58 +101,86 @@ def _gflop_per_frame(tracker: Tracker, image: np.ndarray, box: np.ndarray) -> fl
               help="Alternating rounds (eager, optimised) over the same frames.")
 @click.option("--checkpoint", type=click.Path(path_type=Path, dir_okay=False),
               help="Weights to load instead of the spec's.")
+@click.option("--against", multiple=True,
+              help="Another tracker timed in the same rounds on the same frames (repeatable).")
 @click.option("--json", "as_json", is_flag=True,
-              help="Print one JSON object (fps, gflop_per_frame, gflops, eager_fps, speedup).")
+              help="Print one JSON object (fps, gflop_per_frame, gflops, eager_fps, speedup, "
+                   "against).")
 def speed_cmd(tracker: str, precision: str, threads: int | None, root: Path | None,
               sequences: str | None, total: int, per_sequence: int, rounds: int,
-              checkpoint: Path | None, as_json: bool) -> None:
-    """Median tracking fps of TRACKER on real frames, its GFLOP per frame and GFLOP/s,
-    against the plain eager PyTorch network measured in the same run."""
-    spec = get_spec(tracker)
-    note = None
-    if checkpoint is None and spec.checkpoint is not None and not spec.checkpoint.is_file():
-        spec = dataclasses.replace(spec, checkpoint=None)
-        note = "checkpoint missing: timing seeded random weights of the same network"
-    fast = spec.create(checkpoint=checkpoint, precision=precision, threads=threads)
-    if not hasattr(fast, "responses"):
-        raise PulBenchError(f"tracker {tracker!r} is not a Siamese tracker; bench speed times "
-                            "SiamFCTracker specs")
-    eager = spec.create(checkpoint=checkpoint, precision="fp32", threads=threads,
-                        optimize=False)
+              checkpoint: Path | None, against: tuple[str, ...], as_json: bool) -> None:
+    """Median tracking fps of TRACKER on real frames; for a SiamFC-family tracker also its
+    GFLOP per frame and GFLOP/s against the plain eager PyTorch network, and for each
+    --against tracker its fps, all measured in the same run."""
+    spec, note = _timed_spec(tracker, checkpoint)
+    fast = _build(spec, checkpoint, precision=precision, threads=threads)
+    timed = {"fast": fast}
+    if hasattr(fast, "responses"):  # a SiamFC-family tracker: the eager network beside it
+        timed["eager"] = _build(spec, checkpoint, precision="fp32", threads=threads,
+                                optimize=False)
+    for name in against:
+        other, other_note = _timed_spec(name, None)
+        timed[name] = _build(other, None, precision=precision, threads=threads)
+        note = "; ".join(x for x in (note, other_note and f"{name}: {other_note}") if x) or None
     root = root or data_root() / "sequences" / "otb"
     names = sequence_names(sequences)
     clips = _frames(root, names, per_sequence, total)
     n = sum(len(images) - 1 for images, _ in clips)
-    times: dict[str, list[float]] = {"eager": [], "fast": []}
-    with progress_bar(total=2 * rounds * n, desc=f"bench {tracker}", unit="frame",
+    times: dict[str, list[float]] = {key: [] for key in timed}
+    with progress_bar(total=len(timed) * rounds * n, desc=f"bench {tracker}", unit="frame",
                       disable=as_json) as bar:
         for _ in range(rounds):
             for images, box in clips:
-                times["eager"] += _time_round(eager, images, box, bar)
-                times["fast"] += _time_round(fast, images, box, bar)
-    images, box = clips[0]
-    gflop = _gflop_per_frame(eager, images[1], box)
-    fps = 1 / statistics.median(times["fast"])
-    eager_fps = 1 / statistics.median(times["eager"])
+                for key, t in timed.items():
+                    times[key] += _time_round(t, images, box, bar)
+    fps = {key: 1 / statistics.median(v) for key, v in times.items()}
     import torch
 
     result = {
-        "tracker": tracker, "precision": precision, "device": str(fast.device),
-        "threads": torch.get_num_threads(), "frames": n, "rounds": rounds,
-        "fps": round(fps, 2), "gflop_per_frame": round(gflop, 3), "gflops": round(fps * gflop, 1),
-        "eager_fps": round(eager_fps, 2), "eager_gflops": round(eager_fps * gflop, 1),
-        "speedup": round(fps / eager_fps, 3), "note": note,
+        "tracker": tracker, "precision": precision if spec.takes("precision") else None,
+        "device": str(getattr(fast, "device", "cpu")), "threads": torch.get_num_threads(),
+        "frames": n, "rounds": rounds, "fps": round(fps["fast"], 2), "gflop_per_frame": None,
+        "gflops": None, "eager_fps": None, "eager_gflops": None, "speedup": None,
+        "against": {name: round(fps[name], 2) for name in against}, "note": note,
     }
+    if "eager" in timed:
+        images, box = clips[0]
+        gflop = _gflop_per_frame(timed["eager"], images[1], box)
+        result.update(gflop_per_frame=round(gflop, 3), gflops=round(fps["fast"] * gflop, 1),
+                      eager_fps=round(fps["eager"], 2),
+                      eager_gflops=round(fps["eager"] * gflop, 1),
+                      speedup=round(fps["fast"] / fps["eager"], 3))
     if as_json:
         click.echo(json_text(result))
         return
     if note:
         click.echo(f"note: {note}")
-    click.echo(f"{tracker} ({precision}, {result['device']}, {result['threads']} threads, "
-               f"{n} frames x {rounds} rounds)")
-    click.echo(f"  optimised : {fps:7.2f} fps  {fps * gflop:7.1f} GFLOP/s")
-    click.echo(f"  eager fp32: {eager_fps:7.2f} fps  {eager_fps * gflop:7.1f} GFLOP/s")
-    click.echo(f"  {gflop:.2f} GFLOP per frame; speedup {fps / eager_fps:.2f}x")
+    click.echo(f"{tracker} ({result['precision'] or 'its own precision'}, {result['device']}, "
+               f"{result['threads']} torch threads, {n} frames x {rounds} rounds)")
+    if "eager" in timed:
+        click.echo(f"  optimised : {fps['fast']:7.2f} fps  {result['gflops']:7.1f} GFLOP/s")
+        click.echo(f"  eager fp32: {fps['eager']:7.2f} fps  {result['eager_gflops']:7.1f} GFLOP/s")
+        click.echo(f"  {result['gflop_per_frame']:.2f} GFLOP per frame; speedup "
+                   f"{result['speedup']:.2f}x")
+    else:
+        click.echo(f"  {tracker}: {fps['fast']:7.2f} fps")
+    for name in against:
+        click.echo(f"  {name}: {fps[name]:7.2f} fps (same frames, same rounds)")
+
+
+def _timed_spec(name: str, checkpoint: Path | None) -> tuple[Any, str | None]:
+    """The spec to time; a missing trained checkpoint times seeded random weights instead."""
+    spec = get_spec(name)
+    if checkpoint is None and spec.checkpoint is not None and not spec.checkpoint.is_file():
+        return (dataclasses.replace(spec, checkpoint=None),
+                "checkpoint missing: timing seeded random weights of the same network")
+    return spec, None
+
+
+def _build(spec: Any, checkpoint: Path | None, **options: Any) -> Tracker:
+    """The tracker, given those of ``options`` its factory takes (NanoTrack has no precision)."""
+    return spec.create(checkpoint=checkpoint,
+                       **{k: v for k, v in options.items() if spec.takes(k)})
 
 
 @bench_cmd.command("precision")

@@ -141,8 +141,9 @@ def _shard(ctx: click.Context, param: click.Parameter, value: str | None
 @click.option("--workers", type=int, default=1, show_default=True,
               help="Sequences run in parallel processes.")
 @click.option("--sequences", help="Comma-separated subset of sequence names.")
-@click.option("--checkpoint", type=click.Path(path_type=Path, dir_okay=False),
-              help="Use this checkpoint instead of the tracker spec's.")
+@click.option("--checkpoint", type=click.Path(path_type=Path),
+              help="Use this checkpoint instead of the tracker spec's (for a model of several "
+                   "files, e.g. NanoTrack's, the folder holding them).")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]),
               help="Network trackers: where the network runs (default: the spec's; auto: "
               "cuda if available). Recorded in run.json, not part of the set-up identity.")

@@ -17,7 +17,7 @@ def trackers_cmd(as_json: bool) -> None:
     for name, spec in all_specs().items():
         ok, why = spec.ready()
         rows.append({"name": name, "ready": ok, "status": why, "description": spec.description,
-                     "source": spec.source})
+                     "source": spec.source, "licence": spec.licence, "origin": spec.origin})
     if as_json:
         click.echo(json_text({r["name"]: r for r in rows}))
         return
@@ -28,6 +28,9 @@ def trackers_cmd(as_json: bool) -> None:
         click.echo(f"{r['name']:<{width}}  {mark:<9}  {r['description']}")
         if not r["ready"]:
             click.echo(f"{'':<{width}}    {r['status']}")
+        if r["licence"] or r["origin"]:  # a pretrained model from elsewhere: its terms and source
+            click.echo(f"{'':<{width}}    licence: {r['licence'] or 'not stated'}; "
+                       f"from: {r['origin'] or 'not stated'}")
 
 
 @click.command("benchmarks")

@@ -10,7 +10,9 @@
   lives: of shards started at once with different set-ups, one runs and the others are
   refused (:func:`build_tracker`). An ``auto`` argument is compared and recorded as
   the built tracker resolved it (``precision: fp16``), and where a tracker runs
-  (:data:`RUNTIME_ARGS`: device, threads) is recorded but not compared.
+  (:data:`RUNTIME_ARGS`: device, threads) is recorded but not compared. A model of several
+  files (NanoTrack's backbone and head) records each file's hash; a spec's non-default
+  ``init_box`` (how VOT polygons become start boxes) is recorded too.
 * :func:`with_overrides`: command-line overrides of spec arguments (``--device``, ``--precision``).
 * :func:`in_shard`: the sequences shard K of N runs (one task of a Slurm job array).
 * :func:`run_jobs`: one job per sequence, serially or in spawned worker processes, one progress
@@ -41,7 +43,7 @@ from tqdm import tqdm
 
 from pul_bench.errors import InputError, PulBenchError
 from pul_bench.io import file_sha256, progress_bar, update_json
-from pul_bench.registry import TrackerSpec
+from pul_bench.registry import INIT_BOXES, TrackerSpec
 from pul_bench.tracker import Tracker
 
 RUNNERS = {"otb": "pul_bench.experiments.ope", "vot": "pul_bench.experiments.supervised",
@@ -72,16 +74,23 @@ def set_up(spec: TrackerSpec, checkpoint: str | Path | None,
     A pul_bench checkpoint's tensors are identified apart (``weights_sha256``), so the same
     weights saved again on another date are the same set-up (:func:`_differences`)."""
     ckpt = Path(checkpoint) if checkpoint is not None else spec.checkpoint
-    if ckpt is not None and sha256 is None and not ckpt.is_file():
-        hint = f"\n  train it with: {spec.train}" if spec.train else ""
-        raise PulBenchError(f"tracker {spec.name!r}: checkpoint not found: {ckpt}{hint}")
+    if ckpt is not None and sha256 is None and not spec.checkpoint_ok(ckpt):
+        raise spec.checkpoint_error(ckpt)
+    files = spec.model_files(ckpt)
     factory = spec.factory if isinstance(spec.factory, str) else \
         f"{getattr(spec.factory, '__module__', '?')}:{getattr(spec.factory, '__qualname__', '?')}"
-    return {"tracker": spec.name, "factory": factory,
-            "args": json.loads(json.dumps(spec.args, default=str)),
-            "checkpoint_sha256": None if ckpt is None else sha256 or file_sha256(ckpt),
-            "weights_sha256": None if ckpt is None or sha256 else _weights_sha256(ckpt),
-            "checkpoint": None if ckpt is None else str(ckpt.resolve())}
+    record = {"tracker": spec.name, "factory": factory,
+              "args": json.loads(json.dumps(spec.args, default=str))}
+    if files is not None:  # a model of several files (NanoTrack's ONNX pair): each one's hash
+        record["checkpoint_sha256"] = {role: file_sha256(p) for role, p in files.items()}
+        record["checkpoint"] = {role: str(p.resolve()) for role, p in files.items()}
+    else:
+        record["checkpoint_sha256"] = None if ckpt is None else sha256 or file_sha256(ckpt)
+        record["weights_sha256"] = None if ckpt is None or sha256 else _weights_sha256(ckpt)
+        record["checkpoint"] = None if ckpt is None else str(ckpt.resolve())
+    if spec.init_box != INIT_BOXES[0]:  # absent from the default's record, as before it existed
+        record["init_box"] = spec.init_box
+    return record
 
 
 def _weights_sha256(ckpt: Path) -> str | None:
@@ -275,8 +284,8 @@ def _differences(before: dict[str, Any], now: dict[str, Any]) -> list[str]:
     legacy = "checkpoint_sha256" not in before and before.get("checkpoint") == now["checkpoint"]
     tensors = bool(before.get("weights_sha256") and now.get("weights_sha256"))
     out = []
-    for key, value in now.items():
-        old = before.get(key)
+    for key in [*now, *(k for k in ("init_box",) if k in before and k not in now)]:
+        value, old = now.get(key), before.get(key)
         if key == "checkpoint" or (key == "checkpoint_sha256" and (legacy or tensors)) or (
                 key == "weights_sha256" and not tensors):
             continue
@@ -290,6 +299,8 @@ def _differences(before: dict[str, Any], now: dict[str, Any]) -> list[str]:
 
 
 def _short(value: Any) -> str:
+    if isinstance(value, dict):  # a several-file model's hashes, by role
+        return "{" + ", ".join(f"{k}: {_short(v)}" for k, v in value.items()) + "}"
     if value is None:
         return "none"
     text = str(value)

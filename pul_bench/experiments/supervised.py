@@ -1,9 +1,11 @@
 """The VOT baseline (supervised, reset-based) experiment, resumable, then scored and plotted.
 
 Per sequence and repetition: initialise on the axis-aligned bounds of the ground-truth polygon
-(what vot-toolkit hands a rectangle tracker), track; a frame whose overlap with the ground
-truth is 0 is a failure, and the tracker is re-initialised 5 frames later. Each repetition is
-written atomically as ``<seq>_NNN.txt`` (+ ``<seq>_NNN_time.value``, seconds per frame, as
+(what vot-toolkit hands a rectangle tracker; a spec's ``init_box: pysot`` instead gives pysot's
+area-preserving box, see :func:`~pul_bench.geometry.polygon_to_box_pysot`), track; a frame
+whose overlap with the ground truth is 0 is a failure, and the tracker is re-initialised 5
+frames later (as vot-toolkit and pysot's test scripts do). Each repetition is written
+atomically as ``<seq>_NNN.txt`` (+ ``<seq>_NNN_time.value``, seconds per frame, as
 vot-toolkit names it), so an interrupted run resumes at the first missing repetition.
 Deterministic trackers run once; others up to 15 times, stopping after 3 identical runs.
 """
@@ -29,7 +31,7 @@ from pul_bench.datasets.otb import match_names
 from pul_bench.datasets.vot import VOTSequence, load_sequences, read_sequence_names
 from pul_bench.errors import PulBenchError
 from pul_bench.experiments import common
-from pul_bench.geometry import box_to_polygon
+from pul_bench.geometry import box_to_polygon, polygon_to_box_pysot
 from pul_bench.io import note
 from pul_bench.metrics import vot as M
 from pul_bench.registry import TrackerSpec, get_spec
@@ -39,9 +41,17 @@ REPETITIONS = 15
 IDENTICAL_RUNS_TO_STOP = 3
 
 
+def init_boxes(seq: VOTSequence, rule: str = "bounds") -> np.ndarray:
+    """(N, 4) start boxes of ``seq`` by a spec's ``init_box`` rule (``registry.INIT_BOXES``)."""
+    return polygon_to_box_pysot(seq.polygons) if rule == "pysot" else seq.init_boxes
+
+
 def run_once(tracker: Tracker, seq: VOTSequence, skip: int = M.SKIP_INITIALIZE,
-             progress=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One reset-based pass: (status (N,), boxes (N, 4), seconds (N,))."""
+             progress=None, init_box: str = "bounds") -> tuple[np.ndarray, np.ndarray,
+                                                                np.ndarray]:
+    """One reset-based pass: (status (N,), boxes (N, 4), seconds (N,)); ``init_box`` picks the
+    start boxes (:func:`init_boxes`)."""
+    starts = init_boxes(seq, init_box)
     n = len(seq)
     status = np.full(n, M.SKIP, dtype=np.int64)
     boxes = np.full((n, 4), np.nan)
@@ -50,7 +60,7 @@ def run_once(tracker: Tracker, seq: VOTSequence, skip: int = M.SKIP_INITIALIZE,
     while frame < n:
         image = read_image(seq.frames[frame])
         t0 = time.perf_counter()
-        tracker.init(image, seq.init_boxes[frame].copy())
+        tracker.init(image, starts[frame].copy())
         times[frame] = time.perf_counter() - t0
         status[frame] = M.INIT
         _tick(progress)
@@ -95,7 +105,8 @@ def run_sequence(spec: TrackerSpec, checkpoint: Path | None, seq: VOTSequence, f
             continue
         if tracker is None:
             tracker = common.tracker_for(spec, checkpoint, benchmark)
-        status, boxes, times = run_once(tracker, seq, progress=progress)
+        status, boxes, times = run_once(tracker, seq, progress=progress,
+                                        init_box=spec.init_box)
         results.write_vot_run(path, status, boxes, times)
         runs.append(results.read_trajectory(path))
     return len(runs)

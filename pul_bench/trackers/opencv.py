@@ -1,9 +1,12 @@
-"""Classic correlation-filter baselines from OpenCV (contrib): KCF and CSRT.
+"""OpenCV's trackers: the correlation-filter baselines KCF and CSRT (contrib), and NanoTrack.
 
-They need no checkpoint, so every fresh install can run and score a real tracker. OpenCV wants
-BGR images and integer rectangles; this wrapper converts from the package's RGB images and
-float 0-based boxes, and keeps the previous box when OpenCV reports a lost target (it then
-returns an all-zero rectangle, which would otherwise count as a jump to the image corner).
+KCF and CSRT need no checkpoint, so every fresh install can run and score a real tracker.
+:class:`OpenCVNanoTracker` runs NanoTrack's ONNX pair through ``cv2.TrackerNano`` (OpenCV's own
+port of the procedure, integer boxes), beside the re-implementation in ``nanotrack.py``.
+OpenCV wants BGR images and integer rectangles; this wrapper converts from the package's RGB
+images and float 0-based boxes, and keeps the previous box when OpenCV reports a lost target
+(it then returns an all-zero rectangle, which would otherwise count as a jump to the image
+corner).
 """
 
 from __future__ import annotations
@@ -18,11 +21,13 @@ import yaml
 from pul_bench import schema
 from pul_bench.errors import PulBenchError
 from pul_bench.tracker import Box, Tracker
+from pul_bench.trackers.nanotrack import model_paths
 
 #: algorithm name -> (tracker constructor, parameter-struct constructor)
 ALGORITHMS: dict[str, tuple[Callable[..., Any], Callable[[], Any]]] = {
     "kcf": (cv2.TrackerKCF_create, cv2.TrackerKCF_Params),
     "csrt": (cv2.TrackerCSRT_create, cv2.TrackerCSRT_Params),
+    "nano": (cv2.TrackerNano_create, cv2.TrackerNano_Params),
 }
 
 
@@ -79,6 +84,35 @@ class OpenCVTracker(Tracker):
         if ok and rect[2] > 0 and rect[3] > 0:
             self._box = np.asarray(rect, dtype=np.float64)
         return self._box.copy()
+
+
+class OpenCVNanoTracker(OpenCVTracker):
+    """``cv2.TrackerNano`` on the NanoTrack files in ``model_dir`` (relative: under the data
+    root) or in the folder ``checkpoint``; ``params`` set other fields of its Params."""
+
+    def __init__(self, model_dir: str, params: dict[str, Any] | None = None,
+                 checkpoint: str | None = None) -> None:
+        files = model_paths(model_dir, checkpoint)
+        super().__init__("nano", {**(params or {}), "backbone": str(files["backbone"]),
+                                  "neckhead": str(files["head"])})
+
+    @staticmethod
+    def check_args(args: Mapping[str, Any], nodes: Mapping[str, yaml.Node]) -> None:
+        """``params`` checked against cv2.TrackerNano's Params, not the default algorithm's."""
+        OpenCVTracker.check_args({**args, "algorithm": "nano"}, nodes)
+
+    @staticmethod
+    def model_files(model_dir: str, checkpoint: str | None = None,
+                    **_: Any) -> dict[str, Any]:
+        """The files this set-up reads (the run's set-up record hashes them)."""
+        return model_paths(model_dir, checkpoint)
+
+    def init(self, image: np.ndarray, box: Sequence[float]) -> None:
+        try:
+            super().init(image, box)
+        except cv2.error as e:  # a file OpenCV's DNN cannot read is only opened here
+            raise PulBenchError(f"cv2.TrackerNano cannot load {self._params.backbone} / "
+                                f"{self._params.neckhead}: {e.err}") from None
 
 
 def param_types(algorithm: str) -> dict[str, type]:
