@@ -91,7 +91,6 @@ def score_folders(bench: Benchmark, result_dirs: list[Path], root: Path | None,
                             f"{images}") from None
 
 
-
 def sequence_names(text: str | None) -> list[str] | None:
     """``--sequences A,B``: the names, each a plain name (it becomes a result file's name) and
     given once. A repeat is refused rather than dropped: it is most likely a slip for another
