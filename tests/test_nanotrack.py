@@ -188,6 +188,23 @@ def test_opencv_route_runs_the_v2_files(vot_sequences: Path) -> None:
     assert np.all(box == np.round(box)) and abs(box[0] - 491) < 20  # integer, near the ball
 
 
+
+@pytest.mark.parametrize("backend, ready", [("0", True), ("fast", False)])
+def test_opencv_route_checks_params_against_tracker_nano(backend: str, ready: bool,
+                                                         tmp_path: Path) -> None:
+    """cv2.TrackerNano's own Params are checked (backend is an int there), not those of the
+    OpenCV wrapper's default algorithm (KCF), which once made a valid `backend: 0` not ready."""
+    from pul_bench.registry import load_spec
+
+    spec = tmp_path / "nano-backend.yaml"
+    spec.write_text("name: nano-backend\ndescription: d\nfactory: pul_bench.trackers.opencv:"
+                    f"OpenCVNanoTracker\nargs:\n  model_dir: models/nanotrack/v2\n"
+                    f"  params: {{backend: {backend}}}\n")
+    ok, why = load_spec(spec).ready()
+    assert ok is ready, why
+    if not ready:
+        assert "nano: parameter backend must be int" in why
+
 # ---- the procedure's pieces on small arrays ------------------------------------------------
 
 
