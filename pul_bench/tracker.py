@@ -19,8 +19,9 @@ from pul_bench.errors import InputError
 
 Box = np.ndarray  # shape (4,), float64, [x, y, w, h], 0-based
 
-# Inference precisions of network trackers (``auto`` is resolved by each: fp16 on CUDA, fp32 on a
-# CPU); part of a results folder's set-up, and the choices of --precision and report recipes.
+# Inference precisions of network trackers (``auto`` is resolved by each: bf16 on CUDA, fp16 on
+# GPUs without bf16, fp32 on a CPU); part of a results folder's set-up, and the choices of
+# --precision and report recipes.
 PRECISIONS = ("fp32", "bf16", "fp16")
 
 

@@ -147,8 +147,9 @@ def _shard(ctx: click.Context, param: click.Parameter, value: str | None
               help="Network trackers: where the network runs (default: the spec's; auto: "
               "cuda if available). Recorded in run.json, not part of the set-up identity.")
 @click.option("--precision", type=click.Choice(["auto", *PRECISIONS]),
-              help="Network trackers: inference precision (default: the spec's; auto: fp16 on "
-              "CUDA, fp32 on a CPU). Part of the set-up identity: results do not mix.")
+              help="Network trackers: inference precision (default: the spec's; auto: bf16 on "
+              "CUDA, fp16 on GPUs without bf16, fp32 on a CPU). Part of the set-up identity: "
+              "results do not mix.")
 @click.option("--shard", callback=_shard, metavar="K/N|auto",
               help="Run only shard K of N (1-based; sorted sequence names, every N-th from the "
               "K-th), e.g. one task of a Slurm job array (auto). Shards share --out and score "

@@ -237,7 +237,7 @@ def _claim(result_dir: Path, exclusive: bool) -> bool:
 
 def _resolved(made_by: dict[str, Any], tracker: Tracker) -> dict[str, Any]:
     """The set-up with each ``auto`` argument as the tracker resolved it (its attribute of that
-    name, e.g. ``precision``: auto is fp16 on CUDA but fp32 on a CPU)."""
+    name, e.g. ``precision``: auto is bf16 on CUDA but fp32 on a CPU)."""
     args = {k: str(getattr(tracker, k)) if v == "auto" and getattr(tracker, k, None) is not None
             else v for k, v in made_by["args"].items()}
     return {**made_by, "args": args}
