@@ -28,7 +28,19 @@ QUICK = {"trackers", "benchmarks", "score", "compare"}
 
 
 def _blocks(text: str, lang: str) -> list[str]:
-    return re.findall(rf"^```{lang}\n(.*?)^```", text, re.S | re.M)
+    """The fenced code blocks of ``text`` whose info string is ``lang`` ("" for plain)."""
+    blocks, current, info = [], None, ""
+    for line in text.splitlines(keepends=True):
+        if line.startswith("```"):
+            if current is None:
+                current, info = [], line[3:].strip()
+            else:
+                if info == lang:
+                    blocks.append("".join(current))
+                current = None
+        elif current is not None:
+            current.append(line)
+    return blocks
 
 
 def _readme_commands() -> list[str]:
@@ -166,11 +178,15 @@ def _fresh_clone(tmp_path: Path, data_root: Path) -> tuple[Path, dict[str, str]]
     return clone, env
 
 
-def _run_readme(commands: list[str], clone: Path, env: dict[str, str]) -> None:
+def _run_readme(commands: list[str], clone: Path, env: dict[str, str]) -> str:
+    """Run each line as written, in order; return their output together."""
+    outputs = []
     for line in commands:
         out = subprocess.run(["bash", "-c", line], cwd=clone, env=env, capture_output=True,
                              text=True, timeout=1800)
         assert out.returncode == 0, f"README command failed: {line}\n{out.stderr[-2000:]}"
+        outputs.append(out.stdout)
+    return "\n".join(outputs)
 
 
 def _split(commands: list[str]) -> tuple[list[str], list[str]]:
@@ -188,7 +204,11 @@ def _split(commands: list[str]) -> tuple[list[str], list[str]]:
 def test_readme_quick_commands_run_on_a_fresh_clone(data_root, tmp_path):
     quick, _ = _split(_readme_commands())
     assert len(quick) >= 4
-    _run_readme(quick, *_fresh_clone(tmp_path, data_root))
+    output = _run_readme(quick, *_fresh_clone(tmp_path, data_root))
+    shown = [ln for b in _blocks(README.read_text(), "") for ln in b.splitlines() if ln.strip()]
+    assert shown, "README shows the output of compare"
+    for line in shown:  # the output README shows is what the commands print
+        assert line in output.splitlines(), f"README shows {line!r}, the commands do not print it"
 
 
 @pytest.mark.slow
