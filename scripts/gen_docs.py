@@ -184,7 +184,8 @@ def fig6_series(root: Path) -> str:
         lines.append("| " + " | ".join(row) + " |")
     for sec in secs:
         for ref in sec["references"]:
-            lines.append(f"\n{sec['metric']} of {ref['label']}: {_num(ref['value'])}.")
+            what = {"auc": "OTB AUC", "loc_error": "Peak error"}.get(sec["metric"], sec["metric"])
+            lines.append(f"\n{what} of {ref['label']}: {_num(ref['value'])}.")
     return "\n".join(lines) + "\n"
 
 
