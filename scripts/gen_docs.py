@@ -37,6 +37,9 @@ REFERENCE_ROWS = [
     ("respul-tcl20-bce", "+ TCL-20, BCE"), ("siamdw", "supervised CIResNet-22, 10 epochs"),
 ]
 
+# a tracker the reports name by its alias spec
+ALIASES = {"respul-tcl20": "respul", "alexpul-tcl20": "alexpul"}
+
 
 def _report(root: Path, name: str) -> dict[str, Any]:
     return json.loads((root / "reports" / name / "report.json").read_text())
@@ -70,14 +73,14 @@ def reference_table(root: Path) -> str:
               for row in _section(root, report, table)["rows"] for c in row["cells"]}
     kcf = next(c["b"]["value"] for c in _section(root, "ablation", "claims")["claims"]
                if c["b"]["tracker"] == "kcf")
-    lines = ["| tracker | stage | OTB AUC seed 1 | seed 2 | seed 3 | mean [95%] (seed SD) "
+    lines = ["| tracker | stage | OTB AUC seed 1 [95%] | seed 2 | seed 3 | mean [95%] (seed SD) "
              "| VOT A s1 / s2 / s3 | VOT failures |", "|---|---|---|---|---|---|---|---|"]
     for tracker, stage in REFERENCE_ROWS:
         seeds = [entries.get(n) for n in (tracker, f"{tracker}-s2", f"{tracker}-s3")]
         seeds = [e["scores"] for e in seeds if e]
         if tracker == "kcf":
             seeds = [{"otb": {"auc": kcf}}]
-        cell = table1.get(tracker)
+        cell = table1.get(tracker) or table1.get(ALIASES.get(tracker, ""))
         if not seeds and cell:  # no checkpoint (random weights): the report's own score
             seeds = [{"otb": {"auc": cell["scores"]["otb"]["auc"]},
                       "vot": {"accuracy": cell["scores"]["vot"]["accuracy"],
@@ -85,6 +88,8 @@ def reference_table(root: Path) -> str:
         aucs = [s["otb"]["auc"] for s in seeds]
         cols = [_num(a) for a in aucs] + ["–"] * (3 - len(aucs))
         mean = "–"
+        if len(aucs) == 1 and cell:  # one seed: the report's interval is seed 1's own
+            cols[0] = _num(cell["ours"]["OTB AUC"]) + _ci(cell["ours_ci"]["OTB AUC"])
         if len(aucs) > 1:
             m, ci = statistics.mean(aucs), None
             if cell:
