@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -119,6 +120,23 @@ def test_trackers_command_lists_builtin_specs() -> None:
     assert listed["identity"]["ready"] is True
     assert listed["identity"]["source"] == "trackers/identity.yaml"
 
+
+
+def test_trackers_lists_a_family_in_one_line_and_each_member_with_all() -> None:
+    """The 36 Fig. 6 seed variants and every seed family are one line each; --all and --json
+    still name every tracker (a newcomer saw 30 'not ready' variants before the trackers)."""
+    short = CliRunner().invoke(cli, ["trackers"]).output
+    every = CliRunner().invoke(cli, ["trackers", "--all"]).output
+    listed = json.loads(CliRunner().invoke(cli, ["trackers", "--json"]).output)
+    assert listed["alexpul-s2"]["family"] == "alexpul-s{seed}"
+    assert listed["alexpul"]["family"] is None
+    family = [r for r in listed.values() if r["family"] == "siamfc-noise{noise}-{loss}-s{seed}"]
+    assert len(family) == 24
+    assert re.search(r"\nsiamfc-noise\{noise\}-\{loss\}-s\{seed\} .* 24 trackers", short)
+    assert "\nsiamfc-noise10-bce-s2 " not in short and "\nsiamfc-noise10-bce-s2 " in every
+    assert re.search(r"^alexpul +ready", short, re.M)
+    names = [line.split()[0] for line in short.splitlines() if line and not line[0].isspace()]
+    assert f"({len(listed)} trackers in {len(names) - 1} lines; --all lists each)" in short
 
 def test_corrupt_image_is_a_clear_error(tmp_path: Path) -> None:
     p = tmp_path / "0001.jpg"
