@@ -335,7 +335,7 @@ NAN_PROBES: list[Probe] = [
           r"GOT-10k_Test_000003\); the server needs all of them",
           check=lambda c: not (c.tmp / "sub.zip").exists() or pytest.fail("zip written")),
     Probe("23.11 localise --bootstrap -1",
-          lambda c: ["localise", "siamfc", "--root", str(c.otb), "--bootstrap", "-1"], 2,
+          lambda c: ["localise", "otb", "siamfc", "--root", str(c.otb), "--bootstrap", "-1"], 2,
           r"Invalid value for '--bootstrap': -1 is not in the range x>=0"),
     Probe("23.12 export of a tracker without a network",
           lambda c: ["export", "kcf", "--onnx", str(c.tmp / "x.onnx")], 2,
