@@ -77,8 +77,8 @@ def localise_cmd(benchmark: str, trackers: tuple[str, ...], root: Path | None,
 
 
 def _table(out: dict) -> str:
-    lines = [f"localisation error on {out['pairs']} pairs (gap {out['gap']}, pair seed {out['pair_seed']});"
-             " lower is better",
+    lines = [f"localisation error on {out['pairs']} pairs (gap {out['gap']}, pair seed "
+             f"{out['pair_seed']}); lower is better",
              f"{'tracker':<24} {'error [95% CI]':<24} {'hit@0.5':>7} {'seqs':>5}"]
     for name, r in out["trackers"].items():
         lines.append(f"{name:<24} {stats.format_ci(r['error'], r['error_ci']):<24} "
