@@ -16,7 +16,7 @@ import inspect
 import itertools
 import typing
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
@@ -79,6 +79,9 @@ class TrackerSpec:
     init_box: str = INIT_BOXES[0]
     licence: str | None = None
     origin: str | None = None
+    #: a matrix spec file's unfilled name (``alexpul-s{seed}``): the family it belongs to, which
+    #: ``pulbench trackers`` lists as one line
+    family: str | None = None
     #: the YAML node each argument was written as, so argument errors name its file and line
     nodes: dict[str, yaml.Node] = field(default_factory=dict, repr=False, compare=False)
     #: why the spec file cannot be used; ``ready`` reports it and ``create`` raises it
@@ -289,7 +292,9 @@ def load_specs(path: str | Path) -> list[TrackerSpec]:
     matrix = data.pop("matrix", {})
     combos = [dict(zip(matrix, values, strict=True))
               for values in itertools.product(*matrix.values())]
-    return [_build_spec(path, _fill(path, data, combo)) for combo in combos]
+    family = data["name"] if matrix else None
+    return [replace(_build_spec(path, _fill(path, data, combo)), family=family)
+            for combo in combos]
 
 
 def _fill(path: Path, data: dict[str, Any], combo: dict[str, Any]) -> dict[str, Any]:

@@ -339,14 +339,20 @@ def contact_sheet(pairs: PairSet, path: str | Path, count: int = 24, seed: int =
 @click.option("--source", type=click.Path(path_type=Path, exists=True), default=None,
               help="Unlabeled videos (default: the shared data's unlabeled/).")
 @click.option("--kind", default="auto", show_default=True, help="Video layout of SOURCE.")
-@click.option("--length", type=int, default=10, show_default=True)
-@click.option("--stride", type=int, default=10, show_default=True)
-@click.option("--per-frame", type=int, default=2, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--batch", type=int, default=64, show_default=True,
-              help="Tracks advanced together (speed only).")
-@click.option("--device", default="auto", show_default=True)
-@click.option("--out", type=click.Path(path_type=Path, file_okay=False), required=True)
+@click.option("--length", type=click.IntRange(min=1), default=10, show_default=True,
+              help="Frames tracked after each start frame: 10 for TCL-10, 20 for TCL-20.")
+@click.option("--stride", type=click.IntRange(min=1), default=10, show_default=True,
+              help="One start frame in every STRIDE frames of a video.")
+@click.option("--per-frame", type=click.IntRange(min=1), default=2, show_default=True,
+              help="Proposals tracked from each start frame.")
+@click.option("--draw-seed", "seed", type=int, default=0, show_default=True,
+              help="Seed of the proposal draw (part of the run's identity, as every setting).")
+@click.option("--batch", type=click.IntRange(min=1), default=64, show_default=True,
+              help="Tracks advanced together (speed only: the pairs do not change).")
+@click.option("--device", default="auto", show_default=True,
+              help="Torch device of the tracking network: auto (CUDA if present), cpu, cuda.")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), required=True,
+              help="Folder of the mined pairs (shards, mining.json, contact_sheet.png).")
 def mine_cmd(checkpoint: Path, tracker: str, source: Path | None, kind: str, length: int,
              stride: int, per_frame: int, seed: int, batch: int, device: str, out: Path) -> None:
     """Mine (first patch, last patch) pairs by tracking proposals; resumes an interrupted OUT and

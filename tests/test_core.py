@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
+import click
 import numpy as np
 import pytest
 import yaml
@@ -119,6 +122,47 @@ def test_trackers_command_lists_builtin_specs() -> None:
     assert listed["identity"]["ready"] is True
     assert listed["identity"]["source"] == "trackers/identity.yaml"
 
+
+
+def test_trackers_lists_a_family_in_one_line_and_each_member_with_all() -> None:
+    """The 36 Fig. 6 seed variants and every seed family are one line each; --all and --json
+    still name every tracker (a newcomer saw 30 'not ready' variants before the trackers)."""
+    short = CliRunner().invoke(cli, ["trackers"]).output
+    every = CliRunner().invoke(cli, ["trackers", "--all"]).output
+    listed = json.loads(CliRunner().invoke(cli, ["trackers", "--json"]).output)
+    assert listed["alexpul-s2"]["family"] == "alexpul-s{seed}"
+    assert listed["alexpul"]["family"] is None
+    family = [r for r in listed.values() if r["family"] == "siamfc-noise{noise}-{loss}-s{seed}"]
+    assert len(family) == 24
+    assert re.search(r"\nsiamfc-noise\{noise\}-\{loss\}-s\{seed\} .* 24 trackers", short)
+    assert "\nsiamfc-noise10-bce-s2 " not in short and "\nsiamfc-noise10-bce-s2 " in every
+    assert re.search(r"^alexpul +ready", short, re.M)
+    names = [line.split()[0] for line in short.splitlines() if line and not line[0].isspace()]
+    assert f"({len(listed)} trackers in {len(names) - 1} lines; --all lists each)" in short
+
+
+def _commands(command: click.Command, path: str) -> Iterator[tuple[str, click.Command]]:
+    if isinstance(command, click.Group):
+        ctx = click.Context(command)
+        for name in command.list_commands(ctx):
+            yield from _commands(command.get_command(ctx, name), f"{path} {name}")
+    else:
+        yield path, command
+
+
+def test_every_option_of_both_clis_has_help() -> None:
+    """One CLI vocabulary: every option says what it does (pul_train mine had five that did
+    not), and an option name keeps one meaning across pulbench and pul_train."""
+    meanings: dict[str, set[str]] = {}
+    for path, command in _commands(cli, "pulbench"):
+        for p in command.params:
+            if isinstance(p, click.Option) and not p.hidden:
+                assert p.help, f"{path} {p.opts[0]} has no help"
+                meanings.setdefault(p.opts[0], set()).add(f"{path}: {p.is_flag}")
+    assert meanings["--seed-families"] and "--seeds" in meanings  # pul_train's list of seeds
+    assert all("True" not in m for m in meanings["--seeds"])  # never a flag
+    assert "--root" not in {o for _, c in _commands(cli, "pulbench") if c.name == "report"
+                            for p in c.params for o in p.opts}
 
 def test_corrupt_image_is_a_clear_error(tmp_path: Path) -> None:
     p = tmp_path / "0001.jpg"

@@ -150,7 +150,7 @@ sections:
     rows:
       - {{label: identity, cells: [identity]}}
 """)
-    return ["report", str(path), "--root", str(ctx.tmp), "--out", str(ctx.tmp / "a" / "rep"),
+    return ["report", str(path), "--data-root", str(ctx.tmp), "--out", str(ctx.tmp / "a" / "rep"),
             "--runs", str(ctx.tmp / "a" / "runs")]
 
 
@@ -335,7 +335,7 @@ NAN_PROBES: list[Probe] = [
           r"GOT-10k_Test_000003\); the server needs all of them",
           check=lambda c: not (c.tmp / "sub.zip").exists() or pytest.fail("zip written")),
     Probe("23.11 localise --bootstrap -1",
-          lambda c: ["localise", "siamfc", "--root", str(c.otb), "--bootstrap", "-1"], 2,
+          lambda c: ["localise", "otb", "siamfc", "--root", str(c.otb), "--bootstrap", "-1"], 2,
           r"Invalid value for '--bootstrap': -1 is not in the range x>=0"),
     Probe("23.12 export of a tracker without a network",
           lambda c: ["export", "kcf", "--onnx", str(c.tmp / "x.onnx")], 2,
@@ -473,7 +473,7 @@ OS_PROBES: list[Probe] = [
           2, r"afile/x\.zip: \S*afile is a file, where a directory is needed",
           prepare=lambda c: (a_file(c), tn_chunk(c)) and None),
     Probe("23.8 report --out below a file: runs kept",
-          lambda c: ["report", str(c.tmp / "r.yaml"), "--root", str(c.tmp), "--runs",
+          lambda c: ["report", str(c.tmp / "r.yaml"), "--data-root", str(c.tmp), "--runs",
                      str(c.tmp / "runs"), "--kept", str(c.tmp / "kept"),
                      "--out", str(c.tmp / "afile/rep")],
           2, r"afile/rep\S*: \S*afile is a file, where a directory is needed",
@@ -491,7 +491,7 @@ OS_PROBES: list[Probe] = [
           2, r"--set seed=!!python.*: YAML tag '!!python/object/apply:os\.system' is not "
              r"allowed", prepare=tiny_bd, check=lambda c: absent(c, "PWNED", "run")),
     Probe("23.9 !!python tag in a report recipe",
-          lambda c: ["report", str(c.tmp / "r.yaml"), "--root", str(c.tmp), "--out",
+          lambda c: ["report", str(c.tmp / "r.yaml"), "--data-root", str(c.tmp), "--out",
                      str(c.tmp / "rep")],
           2, r"r\.yaml:2: YAML tag '!!python/name:os\.system' is not allowed",
           prepare=lambda c: (c.tmp / "r.yaml").write_text(

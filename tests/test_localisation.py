@@ -56,14 +56,20 @@ def test_cli_gives_interval_and_refuses_a_tracker_without_response(
         otb_sequences: Path, capsys, tmp_path: Path) -> None:
     root = tmp_path / "otb"
     root.mkdir()
-    for name in ("Crossing", "Football1"):
+    for name in ("Crossing", "Football1", "Diving", "Girl"):
         (root / name).symlink_to(otb_sequences / name)
-    main(["localise", "alexpul", "--root", str(root), "--pairs", "3", "--bootstrap", "200",
-          "--json"])
+    argv = ["localise", "otb", "alexpul", "--root", str(root), "--pairs", "3", "--bootstrap",
+            "200", "--json"]
+    main(argv)
     out = json.loads(capsys.readouterr().out)
     r = out["trackers"]["alexpul"]
-    assert out["pairs"] == 6 and r["n_sequences"] == 2
+    assert out["pairs"] == 12 and r["n_sequences"] == 4 and out["pair_seed"] == 0
     assert r["error_ci"][0] <= r["error"] <= r["error_ci"][1]
+    main([*argv, "--seed", "7"])  # the bootstrap's seed, as in score: same pairs, other interval
+    again = json.loads(capsys.readouterr().out)["trackers"]["alexpul"]
+    assert again["error"] == r["error"] and again["error_ci"] != r["error_ci"]
+    main([*argv, "--pair-seed", "7"])  # other pairs
+    assert json.loads(capsys.readouterr().out)["trackers"]["alexpul"]["error"] != r["error"]
     with pytest.raises(SystemExit) as exit_:
-        main(["localise", "kcf", "--root", str(root), "--pairs", "1"])
+        main(["localise", "otb", "kcf", "--root", str(root), "--pairs", "1"])
     assert exit_.value.code == 2 and "no response map" in capsys.readouterr().err

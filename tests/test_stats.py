@@ -305,11 +305,11 @@ def test_compare_and_score_through_the_cli(results: Path, tmp_path: Path) -> Non
     (fam / "KCF-s2").symlink_to(results / "CSK")
     (fam / "ATOM").symlink_to(results / "ATOM")
     out = CliRunner().invoke(cli, ["score", "otb2015", *map(str, sorted(fam.iterdir())),
-                                   "--seeds", "--bootstrap", "300", "--seed", "4"])
+                                   "--seed-families", "--bootstrap", "300", "--seed", "4"])
     assert out.exit_code == 0, out.output
     assert re.search(r"^KCF +2 +100 +0\.\d{3} \[0\.\d\d, 0\.\d\d\] ±0\.\d{3}", out.stdout, re.M)
     out = CliRunner().invoke(cli, ["compare", "otb2015", *map(str, sorted(fam.iterdir())),
-                                   "--seeds", "--bootstrap", "300"])
+                                   "--seed-families", "--bootstrap", "300"])
     assert out.exit_code == 0, out.output
     assert "ATOM better than KCF (2 seeds): ΔAUC +" in out.output
 

@@ -102,10 +102,10 @@ def summarise(pairs: Sequence[Pair], errors: np.ndarray) -> dict[str, dict[str, 
     return out
 
 
-def mean_error(per_seq: dict[str, dict[str, float]],
-               resamples: int = stats.DEFAULT_RESAMPLES) -> tuple[float, list[float] | None]:
+def mean_error(per_seq: dict[str, dict[str, float]], resamples: int = stats.DEFAULT_RESAMPLES,
+               seed: int = stats.DEFAULT_SEED) -> tuple[float, list[float] | None]:
     """The mean over sequences of :func:`summarise`'s per-sequence errors, with its bootstrap
     interval over sequences (None with ``resamples`` 0): sequences weigh equally, not pairs."""
     values = [v["error"] for v in per_seq.values()]
-    ci = stats.interval(values, resamples=resamples) if resamples else None
+    ci = stats.interval(values, resamples=resamples, seed=seed) if resamples else None
     return float(np.mean(values)), ci

@@ -48,9 +48,10 @@ METRICS = {"otb": ("auc", "dp20", "norm_prec"), "vot": ("accuracy", "robustness"
               help="Sequences run in parallel when a tracker must be evaluated.")
 @click.option("--convention", type=click.Choice(CONVENTIONS), default=None,
               help="Scoring convention (default: matlab for OTB, vot for VOT).")
-@click.option("--seeds", is_flag=True, help="Treat folders X, X-s2, X-s3... as seeds of X: "
-              "X's per-sequence value is the mean over its seeds, and the interval resamples "
-              "each family's seeds as well as the sequences.")
+@click.option("--seed-families", "seeds", is_flag=True,
+              help="Treat folders X, X-s2, X-s3... as seeds of X: X's per-sequence value is "
+                   "the mean over its seeds, and the interval resamples each family's seeds "
+                   "as well as the sequences (pul_train's --seeds trains them).")
 @click.option("--json", "as_json", is_flag=True, help="Print the pairs as a JSON list.")
 @bootstrap_options
 @protocol_option

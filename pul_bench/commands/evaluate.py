@@ -186,8 +186,9 @@ def eval_cmd(benchmark: str, tracker: str, root: Path | None, out: Path, workers
 @click.option("--convention", type=click.Choice(CONVENTIONS), default=None,
               help="Whose numbers to reproduce (default: matlab for OTB, vot for VOT).")
 @click.option("--json", "as_json", is_flag=True, help="Print the scores as JSON.")
-@click.option("--seeds", is_flag=True,
-              help="Also aggregate seed families: folders X, X-s2, X-s3... are seeds of X.")
+@click.option("--seed-families", "seeds", is_flag=True,
+              help="Also aggregate seed families: folders X, X-s2, X-s3... are seeds of X "
+                   "(pul_train's --seeds trains them).")
 @click.option("--strict", is_flag=True,
               help="Refuse a result file whose length differs from the ground truth, even "
               "where the benchmark's toolkit scores it (with a warning) on the common frames.")
@@ -199,7 +200,7 @@ def score_cmd(benchmark: str, result_dirs: tuple[Path, ...], root: Path | None,
     """Score existing raw-result folders (folder name = tracker name) on BENCHMARK.
 
     Each score comes with a 95% bootstrap interval over sequences (JSON: ``<score>_ci``).
-    With --seeds, seed families are also reported as the mean over seeds, its two-level
+    With --seed-families, seed families are also reported as the mean over seeds, its two-level
     (seeds, then sequences) interval and the seed-to-seed spread (JSON: under ``seeds``).
     """
     bench = get_benchmark(benchmark)

@@ -70,7 +70,8 @@ def export_onnx(tracker: str, out: Path, checkpoint: Path | None = None,
               required=True, help="ONNX file to write (the backbone; dynamic batch and size).")
 @click.option("--checkpoint", type=click.Path(path_type=Path, dir_okay=False),
               help="Weights to export instead of the spec's.")
-@click.option("--opset", type=int, default=17, show_default=True)
+@click.option("--opset", type=click.IntRange(min=7), default=17, show_default=True,
+              help="ONNX opset of the exported graph (older runtimes need lower ones).")
 def export_cmd(tracker: str, onnx_file: Path, checkpoint: Path | None, opset: int) -> None:
     """Export TRACKER's backbone for deployment (onnxruntime, TensorRT, OpenVINO)."""
     meta = export_onnx(tracker, onnx_file, checkpoint, opset)

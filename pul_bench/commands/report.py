@@ -10,9 +10,9 @@ import click
 
 @click.command("report")
 @click.argument("name")
-@click.option("--root", type=click.Path(path_type=Path, file_okay=False, exists=True),
-              help="Shared data folder the recipe's paths are relative to (default: "
-                   "$PULBENCH_DATA, else ../shared/data).")
+@click.option("--data-root", "root", type=click.Path(path_type=Path, file_okay=False, exists=True),
+              help="Shared data folder the recipe's paths are relative to, as pul_train's "
+                   "(default: $PULBENCH_DATA, else ../shared/data).")
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False),
               help="Output folder for report.md, report.json and the figures "
                    "(default: reports/NAME).")
