@@ -191,7 +191,7 @@ def centers(boxes: np.ndarray) -> np.ndarray:
 def center_error(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Euclidean distance in pixels between the centres of matching rows."""
     d = centers(a) - centers(b)
-    return np.sqrt(np.sum(d * d, axis=1))
+    return _norm2(d)
 
 
 @np.errstate(over="ignore", invalid="ignore")  # a box at 1e308 just fails
@@ -202,4 +202,10 @@ def normalized_center_error(boxes: np.ndarray, gt: np.ndarray) -> np.ndarray:
     """
     size = np.asarray(gt, dtype=np.float64)[:, 2:4] + 1e-16
     d = centers(boxes) / size - centers(gt) / size
-    return np.sqrt(np.sum(d * d, axis=1))
+    return _norm2(d)
+
+
+def _norm2(d: np.ndarray) -> np.ndarray:
+    """Row lengths of (N, 2) ``d``: the same bits as ``sqrt(sum(d * d, axis=1))`` (a sum of two
+    terms is one addition either way), without numpy's slow two-element row reductions."""
+    return np.sqrt(d[:, 0] * d[:, 0] + d[:, 1] * d[:, 1])
