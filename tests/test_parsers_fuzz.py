@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pul_bench.benchmarks import get_benchmark
@@ -122,42 +122,3 @@ def test_annotation_root_raises_only_clear_errors(work: Path, anno: bytes, att: 
         assert "Tiger1.txt" in str(e)
         return
     assert missing == [] and len(seqs[0]) == len(seqs[0].valid) >= 1
-
-
-# Plain decimals as published files write them: up to 17 digits with a point anywhere, signs,
-# leading zeros, a bare point at either end, negative zeros.
-DECIMALS = st.builds(
-    lambda sign, digits, point: sign + (digits[:point] + "." + digits[point:]
-                                        if point <= len(digits) else digits),
-    st.sampled_from(["", "", "-"]),
-    st.text("0123456789", min_size=1, max_size=17) | st.sampled_from(["0", "00", "000"]),
-    st.integers(0, 18))
-
-
-@FUZZ
-@given(rows=st.lists(st.lists(DECIMALS, min_size=4, max_size=4), min_size=1, max_size=20),
-       sep=st.sampled_from([",", "\t", " ", ";"]), eol=st.sampled_from(["\n", "\r\n"]))
-def test_decimal_files_read_bit_for_bit_as_loadtxt(work: Path, rows: list[list[str]], sep: str,
-                                                    eol: str) -> None:
-    """The decimal fast path gives every bit of what loadtxt (and Python's correctly rounded
-    float()) gives, the sign of a zero included; beyond 2**53 or 10**22 it leaves the file to
-    loadtxt. (A file of integers alone is the integer path's, where ``-0`` has read as 0.0.)"""
-    assume(any("." in v for r in rows for v in r))
-    f = work / "decimals.txt"
-    f.write_text(eol.join(sep.join(r) for r in rows) + eol, newline="")
-    want = np.array([[float(v) for v in r] for r in rows])
-    got = read_boxes(f)
-    assert got.shape == want.shape
-    assert got.view(np.int64).tolist() == want.view(np.int64).tolist()
-
-
-def test_decimal_path_reads_two_decimal_files() -> None:
-    """The shape of most published float files takes the decimal path (not loadtxt)."""
-    text = b"198.00 214.00 34.00 81.00\n194.10 215.27 -34.62 .5\n1. 2 3 4"
-    got = otb._read_decimal_boxes(text)
-    assert got is not None
-    assert got.tolist() == [[198.0, 214.0, 34.0, 81.0], [194.1, 215.27, -34.62, 0.5],
-                            [1.0, 2.0, 3.0, 4.0]]
-    for refused in (b"1.2.3 1 1 1", b"-0.0 1 2 3", b"1 2 3 4.5e1", b"0.12345678901234567 1 2 3",
-                    b"1 2 3", b". 1 2 3"):
-        assert otb._read_decimal_boxes(refused) is None, refused

@@ -45,8 +45,6 @@ _IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".bmp"}
 _SEPARATORS = bytes.maketrans(b",;\t", b"   ")
 # Bytes the fast parser may see; anything else goes to the strict line-by-line reader.
 _NUMERIC_TEXT = b"0123456789+-.eE,;\t \r\nnaNAifIFtyY"
-#: 10**0 .. 10**22, each exactly a double (converted from Python's exact integers).
-_POWERS_OF_TEN = np.array([float(10**k) for k in range(23)])
 
 
 @dataclass
@@ -102,12 +100,9 @@ def _read_boxes_fast(path: Path, allow_nan: bool) -> np.ndarray | None:
         return None
     body = raw.rstrip()
     n = body.count(b"\n") + 1 if body else 0
-    text = body.replace(b"\r\n", b"\n").translate(_SEPARATORS)
-    exact = _read_integer_boxes(text)
-    if exact is None:
-        exact = _read_decimal_boxes(text)
-    if exact is not None:
-        return exact
+    integers = _read_integer_boxes(body.replace(b"\r\n", b"\n").translate(_SEPARATORS))
+    if integers is not None:
+        return integers
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # loadtxt warns on empty input
@@ -120,37 +115,6 @@ def _read_boxes_fast(path: Path, allow_nan: bool) -> np.ndarray | None:
     if boxes.shape != (n, 4) or (not allow_nan and not np.all(np.isfinite(boxes))):
         return None
     return boxes
-
-
-def _read_decimal_boxes(text: bytes) -> np.ndarray | None:
-    """Rows of four plain decimals (``194.10``, ``-3.5``, ``.25``, ``12``: no exponent), read
-    as ``loadtxt`` reads them, bit for bit, at about the integer scanner's speed (most
-    published float files have two decimals; loadtxt took half of scoring's time).
-
-    Why exact: with the point removed, a value's digits are an integer m < 2**53, and the value
-    is m / 10**d (d digits after the point, d <= 22), a division of two exact doubles that
-    IEEE rounds correctly, i.e. to the decimal's nearest double, which is what ``loadtxt``'s
-    correctly rounded conversion gives. None for anything else, and for a negative zero
-    (``-0.0``: the division would give +0.0), so that ``loadtxt`` reads those.
-    """
-    if b"." not in text or text.translate(None, b"0123456789-. \n"):
-        return None
-    mantissas = _read_integer_boxes(text.replace(b".", b""))  # checks rows, signs, size
-    if mantissas is None:
-        return None
-    chars = np.frombuffer(text, np.uint8)
-    seps = np.flatnonzero((chars == 32) | (chars == 10))  # single-spaced: token k follows k
-    dots = np.flatnonzero(chars == 46)
-    token = np.searchsorted(seps, dots)  # the token holding each point
-    digits = np.append(seps, len(chars))[token] - dots - 1
-    if (np.diff(token) == 0).any() or digits.max() >= len(_POWERS_OF_TEN):
-        return None  # two points in one number, or a power of ten that is not exact
-    values = mantissas.ravel()
-    if (values[np.searchsorted(seps, np.flatnonzero(chars == 45))] == 0).any():
-        return None  # a negative zero
-    scale = np.ones_like(values)
-    scale[token] = _POWERS_OF_TEN[digits]
-    return (values / scale).reshape(-1, 4)
 
 
 def _read_integer_boxes(text: bytes) -> np.ndarray | None:
