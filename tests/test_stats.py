@@ -419,3 +419,14 @@ def test_got10k_intervals_pool_frames(otb_reference: Path, tmp_path: Path,
     want = np.mean([scores["ATOM"]["per_sequence"][q]["ao"] - v["ao"]
                     for q, v in scores["KCF"]["per_sequence"].items()])
     assert pair["delta"] == pytest.approx(want, abs=1e-12)
+
+
+def test_seeded_resample_counts_are_drawn_once_and_read_only() -> None:
+    """Every tracker scored on the same sequences shares one seeded count matrix: the same
+    draws as a fresh generator of that seed, and read-only, so no caller can change another's."""
+    a = stats.resample_counts(7, 50, 3)
+    np.testing.assert_array_equal(a, stats.resample_counts(7, 50, np.random.default_rng(3)))
+    assert stats.resample_counts(7, 50, 3) is a
+    assert not a.flags.writeable
+    assert (a.sum(axis=1) == 7).all()
+    assert not np.array_equal(a, stats.resample_counts(7, 50, 4))

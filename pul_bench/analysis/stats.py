@@ -28,6 +28,7 @@ both sources of variation.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from itertools import combinations
@@ -65,9 +66,23 @@ def resample_counts(n: int, resamples: int, seed: int | np.random.Generator) -> 
 
     Each row is one bootstrap resample of size ``n`` drawn with replacement; the counts come
     from one ``bincount`` of all draws, offset by row. A generator instead of a seed is drawn
-    from (and advanced), so that several levels of one bootstrap share one stream.
+    from (and advanced), so that several levels of one bootstrap share one stream. For a
+    seed the matrix is drawn once and shared, read-only (every tracker scored on the same
+    sequences uses the same one).
     """
-    rng = np.random.default_rng(seed)
+    if isinstance(seed, np.random.Generator):
+        return _draw_counts(n, resamples, seed)
+    return _seeded_counts(n, resamples, int(seed))
+
+
+@functools.lru_cache(maxsize=8)
+def _seeded_counts(n: int, resamples: int, seed: int) -> np.ndarray:
+    counts = _draw_counts(n, resamples, np.random.default_rng(seed))
+    counts.setflags(write=False)
+    return counts
+
+
+def _draw_counts(n: int, resamples: int, rng: np.random.Generator) -> np.ndarray:
     draws = rng.integers(0, n, size=(resamples, n)) + n * np.arange(resamples)[:, None]
     return np.bincount(draws.ravel(), minlength=resamples * n).reshape(resamples, n)
 
