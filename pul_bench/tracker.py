@@ -12,7 +12,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import ClassVar
 
-import cv2
 import numpy as np
 
 from pul_bench.errors import InputError
@@ -88,6 +87,8 @@ def read_image(path: str | Path) -> np.ndarray:
     path = Path(path)
     if not path.is_file():
         raise InputError(path, "image file not found")
+    import cv2  # here, not at the top: scoring imports this module but reads no image
+
     data = np.fromfile(str(path), dtype=np.uint8)
     image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
     if image is None:

@@ -115,6 +115,19 @@ def test_help_lists_commands_without_importing_torch() -> None:
         assert verb in r.stdout
 
 
+
+def test_score_imports_no_scipy_cv2_torch_or_matplotlib(otb_reference: Path) -> None:
+    """Start-up is most of a short ``pulbench score``: scipy.stats alone took about 2 s of a
+    6 s score of the published OTB results on a loaded machine. Scoring needs none of them."""
+    code = ("import sys; from pul_bench.cli import main\n"
+            f"main(['score', 'otb2015', {str(otb_reference / 'results' / 'ATOM')!r}, '--json'])\n"
+            "heavy = {'scipy', 'cv2', 'torch', 'matplotlib'} & {m.split('.')[0] for m in "
+            "sys.modules}\n"
+            "assert not heavy, f'score imported {sorted(heavy)}'")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["ATOM"]["auc_ci"]  # the intervals were computed
+
 def test_trackers_command_lists_builtin_specs() -> None:
     out = CliRunner().invoke(cli, ["trackers", "--json"])
     assert out.exit_code == 0, out.output

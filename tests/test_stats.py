@@ -278,6 +278,8 @@ def test_merged_seeds_keep_their_per_seed_values() -> None:
 
 
 def test_detectable_difference_formula() -> None:
+    # written out so that scoring need not import scipy.stats; every bit is scipy's
+    assert stats.DETECTABLE_Z == float(sps.norm.ppf(1 - stats.ALPHA / 2) + sps.norm.ppf(0.8))
     assert stats.DETECTABLE_Z == pytest.approx(1.959964 + 0.841621, abs=1e-5)
     assert stats.detectable_difference(0.01) == pytest.approx(0.028016, abs=1e-5)
 
@@ -417,3 +419,14 @@ def test_got10k_intervals_pool_frames(otb_reference: Path, tmp_path: Path,
     want = np.mean([scores["ATOM"]["per_sequence"][q]["ao"] - v["ao"]
                     for q, v in scores["KCF"]["per_sequence"].items()])
     assert pair["delta"] == pytest.approx(want, abs=1e-12)
+
+
+def test_seeded_resample_counts_are_drawn_once_and_read_only() -> None:
+    """Every tracker scored on the same sequences shares one seeded count matrix: the same
+    draws as a fresh generator of that seed, and read-only, so no caller can change another's."""
+    a = stats.resample_counts(7, 50, 3)
+    np.testing.assert_array_equal(a, stats.resample_counts(7, 50, np.random.default_rng(3)))
+    assert stats.resample_counts(7, 50, 3) is a
+    assert not a.flags.writeable
+    assert (a.sum(axis=1) == 7).all()
+    assert not np.array_equal(a, stats.resample_counts(7, 50, 4))

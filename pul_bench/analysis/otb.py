@@ -271,7 +271,7 @@ def _summarise(scored: Sequence[OTBSequence], succ: np.ndarray, prec: np.ndarray
     ci: dict[str, dict[str, Any]] = {k: {} for k in ("auc", "dp20", "norm_prec", "sr50")}
     bands: dict[str, list[list[float]]] = {}
     if resamples > 0:
-        counts = stats.resample_counts(len(scored), resamples, seed)
+        counts = stats.resample_counts(len(scored), resamples, seed).astype(np.float64)
         named = {"success_curve": succ, "precision_curve": prec, "norm_precision_curve": norm}
         keeps = {k: c.sum(axis=1) > np.finfo(np.float64).eps if drop else np.ones(len(c), bool)
                  for k, c in named.items()}

@@ -28,13 +28,13 @@ both sources of variation.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from itertools import combinations
 from typing import Any
 
 import numpy as np
-from scipy import stats as sps
 
 from pul_bench.errors import PulBenchError
 
@@ -44,8 +44,10 @@ DEFAULT_RESAMPLES = 2000
 DEFAULT_SEED = 0
 LEVEL = 0.95
 ALPHA = 0.05
-#: z(1 - alpha/2) + z(power) for a two-sided 5% test with 80% power: 1.960 + 0.842.
-DETECTABLE_Z = float(sps.norm.ppf(1 - ALPHA / 2) + sps.norm.ppf(0.8))
+#: z(1 - alpha/2) + z(power) for a two-sided 5% test with 80% power: 1.960 + 0.842, written
+#: out as scipy's ``norm.ppf(0.975) + norm.ppf(0.8)`` (a test checks every bit) so that
+#: importing this module, and so scoring, does not import scipy.stats (about 2 s of start-up).
+DETECTABLE_Z = 2.8015852181129683
 #: What verdicts and claims say when the two tests split this way (significant needs both).
 INTERVAL_ONLY = "the interval excludes 0 but the Holm-corrected Wilcoxon p does not"
 #: How each metric is named in verdicts and whether a larger value is better.
@@ -64,9 +66,23 @@ def resample_counts(n: int, resamples: int, seed: int | np.random.Generator) -> 
 
     Each row is one bootstrap resample of size ``n`` drawn with replacement; the counts come
     from one ``bincount`` of all draws, offset by row. A generator instead of a seed is drawn
-    from (and advanced), so that several levels of one bootstrap share one stream.
+    from (and advanced), so that several levels of one bootstrap share one stream. For a
+    seed the matrix is drawn once and shared, read-only (every tracker scored on the same
+    sequences uses the same one).
     """
-    rng = np.random.default_rng(seed)
+    if isinstance(seed, np.random.Generator):
+        return _draw_counts(n, resamples, seed)
+    return _seeded_counts(n, resamples, int(seed))
+
+
+@functools.lru_cache(maxsize=8)
+def _seeded_counts(n: int, resamples: int, seed: int) -> np.ndarray:
+    counts = _draw_counts(n, resamples, np.random.default_rng(seed))
+    counts.setflags(write=False)
+    return counts
+
+
+def _draw_counts(n: int, resamples: int, rng: np.random.Generator) -> np.ndarray:
     draws = rng.integers(0, n, size=(resamples, n)) + n * np.arange(resamples)[:, None]
     return np.bincount(draws.ravel(), minlength=resamples * n).reshape(resamples, n)
 
@@ -175,6 +191,8 @@ def wilcoxon_p(diff: Sequence[float] | np.ndarray) -> float | np.ndarray:
     differs = np.any(diff != 0, axis=0)
     if not np.any(differs):
         return 1.0 if diff.ndim == 1 else np.ones(diff.shape[1])
+    from scipy import stats as sps  # imported here: 2 s of start-up that scoring never needs
+
     if diff.ndim == 1:
         return float(sps.wilcoxon(diff, alternative="two-sided").pvalue)
     p = np.ones(diff.shape[1])

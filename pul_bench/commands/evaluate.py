@@ -26,7 +26,6 @@ import click
 from pul_bench.analysis import stats
 from pul_bench.benchmarks import Benchmark, get_benchmark
 from pul_bench.errors import PulBenchError, RowCountError
-from pul_bench.experiments.common import runner
 from pul_bench.io import json_text
 from pul_bench.paths import safe_name
 from pul_bench.protocols import PROTOCOLS
@@ -165,6 +164,8 @@ def eval_cmd(benchmark: str, tracker: str, root: Path | None, out: Path, workers
 
     Sequences already finished in --out are skipped, so an interrupted run resumes.
     """
+    from pul_bench.experiments.common import runner  # cv2 and the trackers: not for score
+
     bench = get_benchmark(benchmark)
     analysis = importlib.import_module(ANALYSES[bench.kind])
     scores = runner(bench.kind).evaluate(

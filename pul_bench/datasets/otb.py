@@ -96,18 +96,20 @@ def _read_boxes_fast(path: Path, allow_nan: bool) -> np.ndarray | None:
     except OSError:
         return None
     raw = raw.removeprefix(b"\xef\xbb\xbf")
-    if raw.translate(None, _NUMERIC_TEXT) or raw.count(b"\r") != raw.count(b"\r\n"):
+    crlf = b"\r" in raw  # each pass over the bytes counts: a tracker has 100 files or more
+    if raw.translate(None, _NUMERIC_TEXT) or (crlf and raw.count(b"\r") != raw.count(b"\r\n")):
         return None
     body = raw.rstrip()
     n = body.count(b"\n") + 1 if body else 0
-    integers = _read_integer_boxes(body.replace(b"\r\n", b"\n").translate(_SEPARATORS))
+    # every CR is in a CRLF here, which both parsers read as LF; one text serves both
+    text = (body.replace(b"\r\n", b"\n") if crlf else body).translate(_SEPARATORS)
+    integers = _read_integer_boxes(text)
     if integers is not None:
         return integers
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # loadtxt warns on empty input
-            boxes = np.loadtxt(io.BytesIO(body.translate(_SEPARATORS)), dtype=np.float64,
-                               comments=None, ndmin=2)
+            boxes = np.loadtxt(io.BytesIO(text), dtype=np.float64, comments=None, ndmin=2)
     except ValueError:
         return None
     if boxes.size == 0 and n == 0:
