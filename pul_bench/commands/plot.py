@@ -28,11 +28,9 @@ def plot_cmd(benchmark: str, result_dirs: tuple[Path, ...], out: Path, root: Pat
     success, precision and per-attribute plots (GOT-10k: its success plot), legends sorted by
     score."""
     bench = get_benchmark(benchmark)
-    kind = kind_of(bench)
-    options = Options(convention=convention, protocol=protocol)
-    kind.check(bench, options)  # before any scoring, so a refused option writes nothing
-    table, written = kind.plot(bench, list(result_dirs),
-                               root or bench.default_root(annotations_only=True), out, options)
+    table, written = kind_of(bench).plot(bench, list(result_dirs),
+                                         root or bench.default_root(annotations_only=True), out,
+                                         Options(convention=convention, protocol=protocol))
     click.echo(table)
     click.echo(f"wrote {out / 'performance.json'} and {len(written)} plot files in {out}",
                err=True)
