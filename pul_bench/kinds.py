@@ -144,6 +144,12 @@ class Kind(ABC):
         """Score ``result_dirs``, write ``out/performance.json`` and the figures; return the
         table and the figure files (or refuse: not every kind has comparison figures)."""
 
+    def submit(self, bench: Benchmark, result_dir: Path, root: Path, out: Path) -> Path:
+        """Write ``result_dir`` as ``bench``'s evaluation server takes it (a zip); return its
+        path. Refused where the benchmark is scored locally."""
+        raise PulBenchError(f"{bench.name} is scored locally (`pulbench score`); no server "
+                            "submission format")
+
     def _protocol(self, options: Options) -> dict[str, str]:
         """The protocol argument, for the kinds whose modules take one."""
         return {"protocol": options.protocol} if "protocol" in self.honours else {}
@@ -193,6 +199,20 @@ class OTBKind(Kind):
                            norm_precision=bench.layout in ("lasot", "trackingnet"))
         return self.table(scores), written
 
+    def submit(self, bench: Benchmark, result_dir: Path, root: Path, out: Path) -> Path:
+        """TrackingNet's test chunks go to its server; the other one-pass sets score here."""
+        if bench.layout != "trackingnet":
+            return super().submit(bench, result_dir, root, out)
+        from pul_bench import results
+        from pul_bench.datasets.otb import load_otb
+
+        chunk, missing = load_otb(bench, root)
+        if not chunk:
+            raise PulBenchError(f"no {bench.name} sequences under {root}")
+        results.require_all(root, f"the {bench.name} chunk lacks", missing,
+                            len(chunk) + len(missing))
+        return results.write_trackingnet_submission(result_dir, chunk, out)
+
 
 class VOTKind(Kind):
     """Reset-based supervised benchmarks (VOT2016-2019 short-term): A, R, EAO. Results are
@@ -240,6 +260,16 @@ class GOT10kKind(Kind):
         written = save(success_plot(as_auc, f"Success plots on {bench.name.upper()} "
                                     "(legend: AO)"), out / "success")
         return self.table(scores), written
+
+    def submit(self, bench: Benchmark, result_dir: Path, root: Path, out: Path) -> Path:
+        """The split's every sequence, in the layout got10k's ``report`` zips."""
+        from pul_bench import results
+        from pul_bench.datasets.got10k import load_got10k
+
+        seqs, missing = load_got10k(bench, root)
+        results.require_all(root, f"the {bench.name} split lacks", missing,
+                            len(seqs) + len(missing))
+        return results.write_got10k_submission(result_dir, [s.name for s in seqs], out)
 
 
 #: Every benchmark kind, by the name manifests give (``kind:``).
