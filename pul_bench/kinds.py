@@ -126,13 +126,9 @@ class Kind(ABC):
         """What :meth:`run` returns for the results in ``result_dir`` when every run it would
         make is there, else None; runs nothing (the reports score committed results so)."""
         self.check(bench, options)
-        runner = self.runner()
-        if not hasattr(runner, "score_finished"):
-            raise PulBenchError(f"the reports do not score {self.title} benchmarks "
-                                f"({bench.name}) from kept results")
-        return runner.score_finished(bench, result_dir, root,
-                                     list(sequences) if sequences else None,
-                                     **self._protocol(options))
+        return self.runner().score_finished(bench, result_dir, root,
+                                            list(sequences) if sequences else None,
+                                            **self._protocol(options))
 
     def table(self, scores: Mapping[str, Any]) -> str:
         """The plain-text table of ``scores`` (what ``score`` and ``eval`` print)."""
@@ -247,6 +243,12 @@ class GOT10kKind(Kind):
     seed_metrics = ("ao", "sr50", "sr75")
     experiment = "pul_bench.experiments.got10k"
     analysis_module = "pul_bench.analysis.got10k"
+
+    def score_finished(self, bench: Benchmark, result_dir: Path, root: Path,
+                       sequences: Sequence[str] | None, options: Options
+                       ) -> dict[str, Any] | None:
+        """Refused: the reports' recipes take no GOT-10k data (they have no GOT-10k metric)."""
+        raise PulBenchError(f"the reports do not score GOT-10k benchmarks ({bench.name})")
 
     def plot(self, bench: Benchmark, result_dirs: Sequence[Path], root: Path, out: Path,
              options: Options) -> tuple[str, list[Path]]:
