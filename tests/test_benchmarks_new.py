@@ -21,10 +21,10 @@ from pul_bench.analysis import got10k as got10k_analysis
 from pul_bench.analysis.otb import score, score_results
 from pul_bench.benchmarks import all_benchmarks, get_benchmark
 from pul_bench.cli import cli
-from pul_bench.commands.plot import _plot_got10k
 from pul_bench.datasets.otb import load_otb, read_boxes
 from pul_bench.errors import InputError
 from pul_bench.experiments import got10k as got10k_runner
+from pul_bench.kinds import Options, kind_of
 from pul_bench.metrics.ope import OVERLAP_THRESHOLDS
 
 OTB_SEQS = ("Crossing", "Girl", "Diving")
@@ -167,7 +167,7 @@ def test_got10k_matches_the_got10k_package(otb_sequences: Path, otb_reference: P
             assert o["per_sequence"][seq]["ao"] == pytest.approx(v["ao"], abs=1e-12)
             assert o["per_sequence"][seq]["sr50"] == pytest.approx(v["sr"], abs=1e-12)
     assert ours["Published3"]["per_sequence"]["Girl"]["repetitions"] == 3
-    _plot_got10k(bench, tuple(trackers.values()), tmp_path / "plots", tmp_path, None)
+    kind_of(bench).plot(bench, list(trackers.values()), tmp_path, tmp_path / "plots", Options())
     assert (tmp_path / "plots" / "success.png").stat().st_size > 0
     perf = json.loads((tmp_path / "plots" / "performance.json").read_text())
     assert perf["DaSiamRPN"]["ao"] == ours["DaSiamRPN"]["ao"]

@@ -49,7 +49,8 @@ def score(bench: Benchmark, result_dirs: Sequence[str | Path], root: str | Path,
     Results are always read strictly (``strict`` asks for what already holds): got10k refuses
     any repetition whose row count is not its sequence's, so no file is scored on part of it."""
     if convention not in (None, "got10k"):
-        raise PulBenchError(f"GOT-10k is scored by got10k's rules only, not {convention!r}")
+        raise PulBenchError(f"convention {convention!r} does not apply to GOT-10k benchmarks: "
+                            "they are scored by got10k's rules only")
     seqs, absent = load_got10k(bench, root)
     if any(s.cover is None for s in seqs):
         raise PulBenchError(f"{bench.name}: no ground truth to score (test split); write the "

@@ -8,6 +8,7 @@ compared on the sequences both cover; see :mod:`pul_bench.analysis.stats` for th
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
@@ -18,19 +19,12 @@ from pul_bench.benchmarks import get_benchmark
 from pul_bench.commands.evaluate import (
     CONVENTIONS,
     bootstrap_options,
-    protocol_args,
     protocol_option,
     score_folders,
 )
 from pul_bench.errors import PulBenchError
-from pul_bench.experiments.common import runner
 from pul_bench.io import json_text
-
-#: The metric compared when --metric is not given, by benchmark kind.
-DEFAULT_METRIC = {"otb": "auc", "vot": "accuracy", "got10k": "ao"}
-#: Per-sequence metrics each kind can compare.
-METRICS = {"otb": ("auc", "dp20", "norm_prec"), "vot": ("accuracy", "robustness", "failures"),
-           "got10k": ("ao", "sr50", "sr75")}
+from pul_bench.kinds import Options, kind_of
 
 
 @click.command("compare")
@@ -63,14 +57,16 @@ def compare_cmd(benchmark: str, trackers: tuple[str, ...], metric: str | None,
     than two trackers) and a one-line verdict per pair. With --protocol tre|sre (OTB kinds)
     a sequence's value pools its 20 TRE or 12 SRE runs, as the MATLAB toolkit scores them."""
     bench = get_benchmark(benchmark)
-    run = protocol_args(bench, protocol)
-    if bench.kind not in METRICS:
-        raise PulBenchError(f"compare has no per-sequence scores for {bench.kind} benchmarks "
-                            f"({bench.name}); it compares {', '.join(METRICS)} benchmarks")
-    metric = metric or DEFAULT_METRIC[bench.kind]
-    if metric not in METRICS[bench.kind]:
-        raise PulBenchError(f"--metric {metric!r} has no per-sequence value on {bench.kind} "
-                            f"benchmarks; use one of {', '.join(METRICS[bench.kind])}")
+    kind = kind_of(bench)
+    kind.require(bench, "compare")
+    # the trackers run first and the folders are scored without intervals: compare's own
+    # paired bootstrap (--bootstrap, --seed) draws them
+    run = Options(resamples=0, protocol=protocol)
+    kind.check(bench, dataclasses.replace(run, convention=convention, seeds=seeds))
+    metric = metric or kind.compare_metrics[0]
+    if metric not in kind.compare_metrics:
+        raise PulBenchError(f"--metric {metric!r} has no per-sequence value on {kind.title} "
+                            f"benchmarks; use one of {', '.join(kind.compare_metrics)}")
     if len(trackers) < 2:
         raise PulBenchError("compare needs at least two trackers")
     dirs = []
@@ -81,10 +77,9 @@ def compare_cmd(benchmark: str, trackers: tuple[str, ...], metric: str | None,
         if os.sep in name or "/" in name or Path(name).exists():  # a path, not a tracker name
             raise PulBenchError(f"{name}: no such result folder (a tracker name has no "
                                 "'/'; for a tracker to evaluate first give its name alone)")
-        runner(bench.kind).evaluate(bench=bench, tracker=name, root=root or bench.default_root(),
-                                    out=out, workers=workers, resamples=0, **run)
+        kind.run(bench, name, root or bench.default_root(), out, run, workers=workers)
         dirs.append(out / "results" / bench.name / name)
-    scores = score_folders(bench, dirs, root, convention=convention, resamples=0, **run)
+    scores = score_folders(bench, dirs, root, dataclasses.replace(run, convention=convention))
     values = {t: {seq: stats.sequence_value(e, metric) for seq, e in s["per_sequence"].items()}
               for t, s in scores.items()}
     if seeds:
@@ -96,7 +91,7 @@ def compare_cmd(benchmark: str, trackers: tuple[str, ...], metric: str | None,
         click.echo(json_text(pairs))
         return
     families = any(p[k] > 1 for p in pairs for k in ("n_seeds_a", "n_seeds_b"))
-    click.echo(f"{bench.name}{' ' + protocol.upper() if run else ''}: {metric}, "
+    click.echo(f"{bench.name}{' ' + protocol.upper() if protocol != 'ope' else ''}: {metric}, "
                f"{len(values)} trackers, {len(pairs)} pair(s); "
                f"Δ = first named − second named, mean over common sequences"
                + (" of the means over seeds" if families else "")

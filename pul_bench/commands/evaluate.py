@@ -1,20 +1,10 @@
-"""``pulbench eval`` and ``pulbench score``: one verb each, dispatched on the benchmark's kind.
-
-Each kind supplies two modules with the same small contract:
-
-* ``pul_bench.experiments.<runner>.evaluate(bench, tracker, root, out, workers, sequences,
-  checkpoint, overrides, shard) -> dict`` runs (resumably) and scores; the dict is
-  ``{tracker: scores}`` (empty for a shard, which scores nothing).
-* ``pul_bench.analysis.<kind>.score(bench, result_dirs, root, convention, resamples, seed,
-  strict) -> dict`` and ``format_table(scores) -> str``.
-
-Neither takes ``**kwargs``: an option a kind cannot honour fails loudly (a TypeError in
-development, a one-line error for the user, e.g. ``--protocol`` outside OTB), never silently.
+"""``pulbench eval`` and ``pulbench score``: one verb each, dispatched through the benchmark's
+kind (:mod:`pul_bench.kinds`), which runs, scores and tabulates it and refuses, naming it, any
+shared option it does not honour (e.g. ``--protocol tre`` outside OTB).
 """
 
 from __future__ import annotations
 
-import importlib
 import os
 import re
 from collections.abc import Callable
@@ -27,16 +17,12 @@ from pul_bench.analysis import stats
 from pul_bench.benchmarks import Benchmark, get_benchmark
 from pul_bench.errors import PulBenchError, RowCountError
 from pul_bench.io import json_text
+from pul_bench.kinds import Options, kind_of
 from pul_bench.paths import safe_name
 from pul_bench.protocols import PROTOCOLS
 from pul_bench.tracker import PRECISIONS
 
-ANALYSES = {"otb": "pul_bench.analysis.otb", "vot": "pul_bench.analysis.vot",
-            "got10k": "pul_bench.analysis.got10k"}
 CONVENTIONS = ("matlab", "pysot", "got10k", "vot")
-#: Scores aggregated over seed families (per-sequence scores exist for these).
-SEED_METRICS = {"otb": ("auc", "dp20", "norm_prec"), "vot": ("accuracy", "robustness"),
-                "got10k": ("ao", "sr50", "sr75")}
 
 
 def bootstrap_options(command: Callable) -> Callable:
@@ -58,26 +44,15 @@ def protocol_option(command: Callable) -> Callable:
                         "(12 shifted initial boxes) robustness.")(command)
 
 
-def protocol_args(bench: Benchmark, protocol: str) -> dict[str, str]:
-    """Keyword arguments selecting ``protocol`` (OTB only; nothing for the default)."""
-    if protocol == "ope":
-        return {}
-    if bench.kind != "otb":
-        raise click.UsageError(f"--protocol {protocol} applies to OTB benchmarks, not "
-                               f"{bench.name}")
-    return {"protocol": protocol}
-
-
 def score_folders(bench: Benchmark, result_dirs: list[Path], root: Path | None,
-                  **options: Any) -> dict[str, Any]:
-    """``score`` of ``bench``'s kind on ``root``, else on the default annotations. Results made
+                  options: Options) -> dict[str, Any]:
+    """The scores of ``bench``'s kind on ``root``, else on the default annotations. Results made
     by ``eval --root DIR`` have DIR's frame counts: when they do not fit the default
     annotations (a cut sequence, such as the shared Human3), the error says to pass that root."""
-    analysis = importlib.import_module(ANALYSES[bench.kind])
     default = root is None
     root = root or bench.default_root(annotations_only=True)
     try:
-        return analysis.score(bench=bench, result_dirs=result_dirs, root=root, **options)
+        return kind_of(bench).score(bench, result_dirs, root, options)
     except RowCountError as e:
         if not default:
             raise
@@ -167,15 +142,15 @@ def eval_cmd(benchmark: str, tracker: str, root: Path | None, out: Path, workers
     from pul_bench.experiments.common import runner  # cv2 and the trackers: not for score
 
     bench = get_benchmark(benchmark)
-    analysis = importlib.import_module(ANALYSES[bench.kind])
-    scores = runner(bench.kind).evaluate(
-        bench=bench, tracker=tracker, root=root or bench.default_root(), out=out,
-        workers=workers, sequences=sequence_names(sequences), checkpoint=checkpoint,
-        resamples=resamples, seed=seed, overrides={"device": device, "precision": precision},
-        shard=shard, **protocol_args(bench, protocol))
+    kind = kind_of(bench)
+    scores = kind.run(bench, tracker, root or bench.default_root(), out,
+                      Options(resamples=resamples, seed=seed, protocol=protocol),
+                      workers=workers, sequences=sequence_names(sequences),
+                      checkpoint=checkpoint,
+                      overrides={"device": device, "precision": precision}, shard=shard)
     if shard is not None:
         return  # the runner said what the shard did and how to score the whole
-    click.echo(json_text(scores) if as_json else analysis.format_table(scores))
+    click.echo(json_text(scores) if as_json else kind.table(scores))
 
 
 @click.command("score")
@@ -205,16 +180,16 @@ def score_cmd(benchmark: str, result_dirs: tuple[Path, ...], root: Path | None,
     (seeds, then sequences) interval and the seed-to-seed spread (JSON: under ``seeds``).
     """
     bench = get_benchmark(benchmark)
-    analysis = importlib.import_module(ANALYSES[bench.kind])
-    scores = score_folders(bench, list(result_dirs), root, convention=convention,
-                           resamples=resamples, seed=seed, strict=strict,
-                           **protocol_args(bench, protocol))
+    kind = kind_of(bench)
+    scores = score_folders(bench, list(result_dirs), root,
+                           Options(convention=convention, resamples=resamples, seed=seed,
+                                   strict=strict, seeds=seeds, protocol=protocol))
     if not seeds:
-        click.echo(json_text(scores) if as_json else analysis.format_table(scores))
+        click.echo(json_text(scores) if as_json else kind.table(scores))
         return
-    metrics = SEED_METRICS[bench.kind]
+    metrics = kind.seed_metrics
     families = stats.aggregate_seeds(scores, metrics, resamples, seed)
     if as_json:
         click.echo(json_text({"trackers": scores, "seeds": families}))
     else:
-        click.echo(analysis.format_table(scores) + "\n\n" + stats.format_seeds(families, metrics))
+        click.echo(kind.table(scores) + "\n\n" + stats.format_seeds(families, metrics))

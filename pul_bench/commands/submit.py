@@ -7,9 +7,8 @@ from pathlib import Path
 
 import click
 
-from pul_bench import results
 from pul_bench.benchmarks import get_benchmark
-from pul_bench.errors import PulBenchError
+from pul_bench.kinds import kind_of
 
 
 @click.command("submit")
@@ -24,23 +23,5 @@ def submit_cmd(benchmark: str, result_dir: Path, root: Path | None, out: Path) -
     bench = get_benchmark(benchmark)
     if root is None:
         root = bench.default_root(annotations_only=True)
-    if bench.kind == "got10k":
-        from pul_bench.datasets.got10k import load_got10k
-
-        seqs, missing = load_got10k(bench, root)
-        results.require_all(root, f"the {bench.name} split lacks", missing,
-                            len(seqs) + len(missing))
-        path = results.write_got10k_submission(result_dir, [s.name for s in seqs], out)
-    elif bench.layout == "trackingnet":
-        from pul_bench.datasets.otb import load_otb
-
-        chunk, missing = load_otb(bench, root)
-        if not chunk:
-            raise PulBenchError(f"no {bench.name} sequences under {root}")
-        results.require_all(root, f"the {bench.name} chunk lacks", missing,
-                            len(chunk) + len(missing))
-        path = results.write_trackingnet_submission(result_dir, chunk, out)
-    else:
-        raise PulBenchError(f"{bench.name} is scored locally (`pulbench score`); no server "
-                            "submission format")
+    path = kind_of(bench).submit(bench, result_dir, root, out)
     click.echo(f"wrote {path}")

@@ -1,6 +1,6 @@
-"""The runner skeleton every protocol shares (OTB one-pass, VOT reset-based).
+"""The runner skeleton every protocol shares (OTB one-pass, VOT reset-based, GOT-10k); which
+module runs which benchmark kind is :mod:`pul_bench.kinds`'.
 
-* :func:`runner`: which module runs a benchmark kind (the CLI and the reports dispatch here).
 * The set-up record ``results/<BENCH>/<TRACKER>/run.json``: the spec's factory and resolved
   arguments and the checkpoint's *content* hash. Results made by another set-up are never
   resumed into; the same weights at another path are the same set-up. The record is written
@@ -26,7 +26,6 @@ import concurrent.futures as cf
 import dataclasses
 import fcntl
 import functools
-import importlib
 import json
 import multiprocessing
 import os
@@ -35,7 +34,6 @@ import queue
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from types import ModuleType
 from typing import Any, Protocol, TypeVar
 
 import cv2
@@ -46,21 +44,11 @@ from pul_bench.io import file_sha256, progress_bar, update_json
 from pul_bench.registry import INIT_BOXES, TrackerSpec
 from pul_bench.tracker import Tracker
 
-RUNNERS = {"otb": "pul_bench.experiments.ope", "vot": "pul_bench.experiments.supervised",
-           "got10k": "pul_bench.experiments.got10k"}
 RECORD = "run.json"
 #: Arguments that choose where and how fast a tracker runs, not what it outputs: recorded, never
 #: compared, so shards on GPU and CPU nodes can share one folder (CUDA and CPU kernels may differ
 #: in the last bits of a float). Precision is compared: bf16 or fp16 changes boxes.
 RUNTIME_ARGS = ("device", "threads")
-
-
-def runner(kind: str) -> ModuleType:
-    """The experiment module of a benchmark kind: ``evaluate(bench, tracker, root, out, ...)``."""
-    if kind not in RUNNERS:
-        raise PulBenchError(f"no runner for benchmark kind {kind!r}; known: "
-                            f"{', '.join(sorted(RUNNERS))}")
-    return importlib.import_module(RUNNERS[kind])
 
 
 # ---- which set-up made a results folder ---------------------------------------------------

@@ -51,6 +51,7 @@ from pul_bench.datasets.otb import OTBSequence, load_otb, match_names, read_boxe
 from pul_bench.errors import InputError, PulBenchError
 from pul_bench.experiments import common
 from pul_bench.io import atomic_path, update_json, write_text
+from pul_bench.kinds import Options, kind_of
 from pul_bench.paths import REPO_ROOT
 from pul_bench.registry import TrackerSpec, get_spec
 from pul_bench.reports.recipe import DataSource, Entry
@@ -158,14 +159,12 @@ def evaluate(ctx: Context, entry: Entry, src: DataSource) -> dict[str, Any]:
             scores = localise(ctx, entry, src)
         else:
             bench = ctx.benchmark(src)
-            runner = common.runner(bench.kind)
-            extra = {"protocol": src.protocol} if src.protocol != "ope" else {}
-            scores = runner.evaluate(
-                bench=bench, tracker=entry.tracker, root=ctx.root(src),
-                out=_out(precision_runs(ctx.runs, src.precision), entry), workers=ctx.workers,
+            scores = kind_of(bench).run(
+                bench, entry.tracker, ctx.root(src),
+                _out(precision_runs(ctx.runs, src.precision), entry),
+                Options(protocol=src.protocol), workers=ctx.workers,
                 sequences=list(src.sequences) if src.sequences else None,
-                checkpoint=_checkpoint(entry), overrides=_overrides(entry, src),
-                **extra)[entry.tracker]
+                checkpoint=_checkpoint(entry), overrides=_overrides(entry, src))[entry.tracker]
         state = {"status": "ok", "scores": scores}
         if ctx.keep and ctx.kept is not None:
             _keep(ctx, entry, src)
@@ -200,10 +199,8 @@ def _kept_scores(ctx: Context, entry: Entry, src: DataSource) -> dict[str, Any] 
     with _unpacked(folder) as files:
         if src.localise is not None:
             return localise(ctx, entry, src, files)
-        extra = {"protocol": src.protocol} if src.protocol != "ope" else {}
-        scores = common.runner(bench.kind).score_finished(
-            bench, files, ctx.root(src), list(src.sequences) if src.sequences else None,
-            **extra)
+        scores = kind_of(bench).score_finished(bench, files, ctx.root(src), src.sequences,
+                                               Options(protocol=src.protocol))
     return None if scores is None else scores[entry.tracker]
 
 
@@ -422,12 +419,10 @@ def evaluate_clips(ctx: Context, entry: Entry, src: DataSource, length: int,
     if not names:
         return {"status": "no clips", "reason": f"no sequence has {length} frames"}
     clip_bench = dataclasses.replace(bench, sequences=None, annotations=None)
-    runner = common.runner("otb")
-    ckpt = _checkpoint(entry)
-    out = _out(folder, entry)
-    scores = runner.evaluate(bench=clip_bench, tracker=entry.tracker, root=folder / "sequences",
-                             out=out, workers=ctx.workers, sequences=names, checkpoint=ckpt,
-                             overrides=_overrides(entry, src))
+    scores = kind_of(bench).run(clip_bench, entry.tracker, folder / "sequences",
+                                _out(folder, entry), Options(), workers=ctx.workers,
+                                sequences=names, checkpoint=_checkpoint(entry),
+                                overrides=_overrides(entry, src))
     return {"status": "ok", "scores": scores[entry.tracker], "clips": len(names)}
 
 
