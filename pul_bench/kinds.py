@@ -49,7 +49,7 @@ class Options:
 
 #: How each :class:`Options` field is spelled on the command line.
 FLAGS = {"convention": "--convention", "resamples": "--bootstrap", "seed": "--seed",
-         "strict": "--strict", "seeds": "--seeds", "protocol": "--protocol"}
+         "strict": "--strict", "seeds": "--seed-families", "protocol": "--protocol"}
 
 
 class Kind(ABC):
@@ -70,7 +70,7 @@ class Kind(ABC):
     verbs: ClassVar[frozenset[str]]
     #: per-sequence scores ``compare`` can pair (the first is its default)
     compare_metrics: ClassVar[tuple[str, ...]]
-    #: per-sequence scores aggregated over seed families (``score --seeds``)
+    #: per-sequence scores aggregated over seed families (``score --seed-families``)
     seed_metrics: ClassVar[tuple[str, ...]]
     experiment: ClassVar[str]
     analysis_module: ClassVar[str]

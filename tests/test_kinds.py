@@ -183,7 +183,7 @@ def test_score_convention(world: World, kind: str, convention: str, outcome: str
 def test_score_seeds(world: World, kind: str, capsys: pytest.CaptureFixture) -> None:
     """--seeds adds A's family (A, A-s2) with two seeds."""
     base = score(world, kind, "A", "A-s2", "B") + ["--bootstrap", "0"]
-    code, out, _ = run(base + ["--seeds"], capsys)
+    code, out, _ = run(base + ["--seed-families"], capsys)
     assert code == 0 and json.loads(out)["seeds"]["A"]["n_seeds"] == 2, out
 
 
@@ -262,7 +262,7 @@ def test_compare_options(world: World, kind: str, capsys: pytest.CaptureFixture)
     differs(base + ["--bootstrap", "0"], base, capsys)
     differs(base + ["--bootstrap", "3", "--seed", "1"],
             base + ["--bootstrap", "3", "--seed", "2"], capsys)
-    code, out, err = run(compare(world, kind, "A", "A-s2", "B") + ["--seeds"], capsys)
+    code, out, err = run(compare(world, kind, "A", "A-s2", "B") + ["--seed-families"], capsys)
     assert code == 0 and json.loads(out)[0]["n_seeds_a"] == 2, err
     convention = {"otb": "pysot", "vot": "got10k", "got10k": "pysot"}[kind]
     if kind == "got10k":

@@ -139,8 +139,6 @@ def eval_cmd(benchmark: str, tracker: str, root: Path | None, out: Path, workers
 
     Sequences already finished in --out are skipped, so an interrupted run resumes.
     """
-    from pul_bench.experiments.common import runner  # cv2 and the trackers: not for score
-
     bench = get_benchmark(benchmark)
     kind = kind_of(bench)
     scores = kind.run(bench, tracker, root or bench.default_root(), out,
