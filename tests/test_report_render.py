@@ -86,10 +86,12 @@ def test_published_tiger1_on_a_cut_copy_keeps_its_first_boxes(otb_reference: Pat
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["lasot-published", "ablation"])
+@pytest.mark.parametrize("name", ["lasot-published", "nr-vs-bce"])
 def test_committed_report_regenerates_identically(data_root: Path, name: str) -> None:
     """report.json and report.md of the committed report come back byte for byte from the
-    committed results alone (scripts/check_reports.py; ablation takes minutes)."""
+    committed results alone (scripts/check_reports.py; nr-vs-bce takes minutes). ablation,
+    clip-length and compare also run trackers whose results are not committed (the CIResNet-22
+    chain, the clips, csrt and NanoTrack): hours on a CPU, so they are left to the script."""
     run = subprocess.run([sys.executable, str(REPO_ROOT / "scripts" / "check_reports.py"), name],
                          capture_output=True, text=True, cwd=REPO_ROOT)
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
