@@ -624,8 +624,8 @@ def test_undecided_claim_says_when_delta_points_against_it(metric: str, delta: f
     pair = {"delta": delta, "ci": [delta - 0.06, delta + 0.06], "se": 0.03, "significant": False,
             "n_sequences": 10}
     out = claim_outcome(claim, pair, 5, {"kcf": ok, "csrt": ok}, metric)
-    assert out["outcome"] == "undecided" and out["to_decide"]["against"] is against
-    assert ("would contradict it" in out["to_decide_text"]) is against
+    assert out.outcome == "undecided" and out.to_decide["against"] is against
+    assert ("would contradict it" in out.to_decide_text) is against
 
 
 def test_negligible_delta_says_no_practical_number_decides_it() -> None:
@@ -640,6 +640,6 @@ def test_negligible_delta_says_no_practical_number_decides_it() -> None:
     pair = {"delta": -0.001, "ci": [-0.116, 0.108], "se": 0.054, "significant": False,
             "n_sequences": 10}
     out = claim_outcome(claim, pair, 5, {"kcf": ok, "csrt": ok}, "auc")
-    assert out["to_decide"]["sequences"] > 1000
-    assert out["to_decide_text"] == ("detectable ±0.151; |Δ| = 0.001: over 1000 sequences "
+    assert out.to_decide["sequences"] > 1000
+    assert out.to_decide_text == ("detectable ±0.151; |Δ| = 0.001: over 1000 sequences "
                                      "(100× these) would still not decide it")

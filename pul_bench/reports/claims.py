@@ -9,7 +9,7 @@ from typing import Any
 
 from pul_bench.analysis import stats
 from pul_bench.reports import evaluation as ev
-from pul_bench.reports.model import ClaimsResult, Evaluated, NotReady, unique
+from pul_bench.reports.model import ClaimReading, ClaimsResult, Evaluated, NotReady, unique
 from pul_bench.reports.recipe import METRIC_LABELS, Claim, Recipe, Section, entry_name
 from pul_bench.reports.shared import caption, comparisons
 
@@ -62,22 +62,15 @@ def _rule(sec: Section, n_tested: int) -> str:
 
 
 def claim_outcome(claim: Claim, pair: dict[str, Any] | None, family: int,
-                  states: dict[str, Evaluated], metric: str) -> dict[str, Any]:
-    """One claim's JSON: both sides, the paired comparison, the outcome and, when undecided,
-    the detectable difference and the sequences that would decide the observed one."""
-    sides = {}
-    for key, e in (("a", claim.a), ("b", claim.b)):
-        state = states[entry_name(e)]
-        sides[key] = {"name": entry_name(e), "tracker": e.tracker, "checkpoint": e.checkpoint,
-                      "seeds": e.seeds, "status": state.status, "value": state.value(metric),
-                      **({} if state.ok else state.why())}
-    out = {"label": claim.label, "relation": claim.relation, **sides, "comparison": pair,
-           "to_decide": None, "to_decide_text": ""}
-    lacking = [st.status for st in (states[entry_name(claim.a)], states[entry_name(claim.b)])
-               if not st.ok]
+                  states: dict[str, Evaluated], metric: str) -> ClaimReading:
+    """Read one claim from its paired comparison ``pair`` (one of ``family`` Holm-corrected
+    tests): the outcome and, when undecided, the detectable difference and the sequences that
+    would decide the observed one."""
+    a, b = states[entry_name(claim.a)], states[entry_name(claim.b)]
+    lacking = [st.status for st in (a, b) if not st.ok]
     if lacking or pair is None:
         text = lacking[0] if lacking else "no common sequence"
-        return {**out, "outcome": text, "reading": text}
+        return ClaimReading(claim, a, b, metric, pair, text, text)
     lo, hi = pair["ci"] or (math.nan, math.nan)
     sign = 1 if stats.METRICS.get(metric, (metric, True))[1] else -1  # lower better: a > b is Δ < 0
     if sign < 0:
@@ -85,17 +78,15 @@ def claim_outcome(claim: Claim, pair: dict[str, Any] | None, family: int,
     decided = pair["significant"] if claim.relation == ">" else (lo > 0 or hi < 0)
     if decided and (lo > 0 or hi < 0):
         outcome = "holds" if lo > 0 else "contradicted"
-        return {**out, "outcome": outcome, "reading": outcome}
+        return ClaimReading(claim, a, b, metric, pair, outcome, outcome)
     if claim.relation == ">=":
         reading = "consistent (a is not shown worse), equality not excluded"
     elif lo > 0 or hi < 0:
         reading = f"undecided: {stats.INTERVAL_ONLY}"
     else:
         reading = "undecided"
-    out.update(outcome="undecided", reading=reading)
-    if not math.isnan(pair["se"]):
-        out.update(_to_decide(claim, pair, family, sign))
-    return out
+    extra = {} if math.isnan(pair["se"]) else _to_decide(claim, pair, family, sign)
+    return ClaimReading(claim, a, b, metric, pair, "undecided", reading, **extra)
 
 
 def _to_decide(claim: Claim, pair: dict[str, Any], family: int, sign: int) -> dict[str, Any]:

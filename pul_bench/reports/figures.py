@@ -42,12 +42,12 @@ def draw(res: Computed, out: Path, data: dict) -> list[Path]:
                           values, {}, log_x=True, x_ticks=res.lengths, empty_note=_EMPTY,
                           bands=bands)
     elif isinstance(res, ClaimsResult):
-        comps = [c["comparison"] for c in res.claims]
+        comps = [c.comparison for c in res.claims]
         fig = plots.forest(sec.title, f"Δ{METRIC_LABELS[sec.metric]} (a − b) with its 95% "
                            "interval", [c.label for c in sec.claims],
                            [math.nan if p is None else p["delta"] for p in comps],
                            [None if p is None else p["ci"] for p in comps],
-                           [c["outcome"] for c in res.claims])
+                           [c.outcome for c in res.claims])
     elif isinstance(res, CompareResult):
         return plots.compare_curves({t.shown: t.scores for t in res.ranked},
                                     {t.shown for t in res.ranked if t.ours}, res.where,

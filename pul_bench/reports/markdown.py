@@ -125,12 +125,12 @@ def _claims(res: ClaimsResult) -> list[str]:
     head = ["claim", f"Δ{label} [95% CI]", "p (Holm)", "n seq × seeds", "outcome", "to decide"]
     lines = [_row(head), _row(["---"] * len(head))]
     for c in res.claims:
-        p = c["comparison"]
-        seeds = f"{c['a']['seeds']}/{c['b']['seeds']}"
+        p = c.comparison
+        seeds = f"{c.claim.a.seeds}/{c.claim.b.seeds}"
         numbers = ["–", "–", f"– × {seeds}"] if p is None else [
             f"{p['delta']:+.3f} [{p['ci'][0]:+.3f}, {p['ci'][1]:+.3f}]" if p["ci"] else
             f"{p['delta']:+.3f}", f"{p['p_holm']:.2g}", f"{p['n_sequences']} × {seeds}"]
-        lines.append(_row([c["label"], *numbers, c["reading"], c["to_decide_text"]]))
+        lines.append(_row([c.claim.label, *numbers, c.reading, c.to_decide_text]))
     return lines
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pul_bench.reports.recipe import Entry, Section
+from pul_bench.reports.recipe import Claim, Entry, Section, entry_name
 
 #: what :func:`pul_bench.reports.evaluation.evaluate` found for one entry
 OK, READY = "ok", "ready"
@@ -240,14 +240,41 @@ class CompareResult(Computed):
 # ---- claims --------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class ClaimReading:
+    """One claim read from its paired comparison (None: not tested): ``outcome`` holds,
+    contradicted, undecided or why it was not tested; ``reading`` says it in words;
+    ``to_decide`` the detectable difference and the sequences that would decide it."""
+
+    claim: Claim
+    a: Evaluated
+    b: Evaluated
+    metric: str
+    comparison: dict[str, Any] | None
+    outcome: str
+    reading: str
+    to_decide: dict[str, Any] | None = None
+    to_decide_text: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        c = self.claim
+        sides = {key: {"name": entry_name(e), "tracker": e.tracker, "checkpoint": e.checkpoint,
+                       "seeds": e.seeds, "status": st.status, "value": st.value(self.metric),
+                       **({} if st.ok else st.why())}
+                 for key, e, st in (("a", c.a, self.a), ("b", c.b, self.b))}
+        return {"label": c.label, "relation": c.relation, **sides, "comparison": self.comparison,
+                "to_decide": self.to_decide, "to_decide_text": self.to_decide_text,
+                "outcome": self.outcome, "reading": self.reading}
+
+
 @dataclass
 class ClaimsResult(Computed):
-    claims: list[dict[str, Any]] = field(default_factory=list)  # see claims.claim_outcome
+    claims: list[ClaimReading] = field(default_factory=list)
 
     def to_json(self, figures: list[Path]) -> dict[str, Any]:
         s = self.section
-        return {**self.head(), "data": s.data, "metric": s.metric, "claims": self.claims,
-                "figures": names(figures)}
+        return {**self.head(), "data": s.data, "metric": s.metric,
+                "claims": [c.to_json() for c in self.claims], "figures": names(figures)}
 
 
 def names(files: list[Path]) -> list[str]:
