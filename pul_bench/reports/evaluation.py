@@ -4,9 +4,9 @@ Results live in one shared runs folder (``--runs``, default ``runs``), in the la
 ``pulbench eval --out runs``: ``<runs>/results/<benchmark>/<tracker>/``. A report and a manual
 ``pulbench eval`` therefore reuse each other's finished sequences (the runners skip them and
 refuse results made by another set-up). An entry with its own checkpoint runs under
-``<runs>/checkpoints/<checkpoint stem>/``; clips for the clip-length study are cut into
-``<runs>/clips/<data key>/L<length>/`` (an OTB-layout folder of symlinks) and run there. A data
-source with ``localise`` measures peak errors on frame pairs instead of tracking; each pair's
+``<runs>/checkpoints/<checkpoint stem>/``; clips for the clip-length study (:mod:`.clips`) are
+cut into ``<runs>/clips/<data key>/L<length>/`` (an OTB-layout folder of symlinks) and run there.
+A data source with ``localise`` measures peak errors on frame pairs instead of tracking; each pair's
 error is kept in ``<runs>/localise/<benchmark>/<tracker>/pairs.json`` (with the same set-up
 record as results) and measured again only for another set-up, which is refused likewise.
 A data source with ``precision`` (``bf16``, say) runs everything of its own under
