@@ -1,6 +1,6 @@
 """Every figure pul_bench draws: OTB success / precision / attribute plots, VOT expected-overlap,
-AR and EAO-ranking plots, and the report's bar, line and claim (forest) figures with their
-captions.
+AR and EAO-ranking plots, and the report's bar, line, claim (forest) and compare figures (their
+captions are in the report's Markdown and JSON, not in the images).
 
 One palette, one saver (PNG + PDF, atomic, reproducible bytes). Figures are built with
 matplotlib's object API (``Figure()``, no pyplot), so nothing needs a display or touches global
@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import io
 import math
-import textwrap
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 from pathlib import Path
 from typing import Any
 
@@ -72,12 +71,6 @@ def save(fig: Figure, stem: Path, formats: Sequence[str] = ("png", "pdf"),
             raise ValueError(f"save writes png and pdf, not {fmt!r}")
         written.append(path)
     return written
-
-
-def add_caption(fig: Figure, text: str, width: int = 110) -> None:
-    """Put ``text`` under the axes, wrapped; constrained layout keeps room for it."""
-    wrapped = "\n".join(textwrap.fill(p, width) for p in text.split("\n") if p.strip())
-    fig.supxlabel(wrapped, fontsize=7.5, color="0.2", ha="center")
 
 
 # ---- OTB one-pass evaluation ---------------------------------------------------------------
@@ -310,8 +303,7 @@ def _nan_low(x: float) -> float:
 
 def grouped_bars(title: str, x_label: str, rows: Sequence[str], groups: Sequence[str],
                  metrics: Sequence[str], ours: np.ndarray, paper: np.ndarray,
-                 available: np.ndarray, caption: str, ours_ci: np.ndarray | None = None
-                 ) -> Figure:
+                 available: np.ndarray, ours_ci: np.ndarray | None = None) -> Figure:
     """One panel per metric; per row, an 'ours' and a 'paper' bar for each group.
 
     ``ours`` and ``paper`` are (rows, groups, metrics) with NaN where there is no value;
@@ -361,13 +353,12 @@ def grouped_bars(title: str, x_label: str, rows: Sequence[str], groups: Sequence
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside right upper", fontsize="small", frameon=False)
     fig.suptitle(title, fontsize=11)
-    add_caption(fig, caption)
     return fig
 
 
 def lines(title: str, x_label: str, y_label: str,
           series: Mapping[str, tuple[Sequence[float], Sequence[float]]],
-          references: Mapping[str, float], caption: str, log_x: bool = False,
+          references: Mapping[str, float], log_x: bool = False,
           x_ticks: Sequence[float] | None = None, empty_note: str = "",
           bands: Mapping[str, tuple[Sequence[float], Sequence[float]]] | None = None) -> Figure:
     """Metric against x, one line per series (NaN points left out), dashed reference levels;
@@ -416,18 +407,15 @@ def lines(title: str, x_label: str, y_label: str,
     else:
         ax.text(0.5, 0.5, empty_note or "no trained tracker yet", transform=ax.transAxes,
                 ha="center", va="center", fontsize=10, color="0.4")
-    add_caption(fig, caption, width=100)
     return fig
 
 
 def forest(title: str, x_label: str, labels: Sequence[str], deltas: Sequence[float],
-           cis: Sequence[Sequence[float] | None], notes: Sequence[str], caption: str) -> Figure:
+           cis: Sequence[Sequence[float] | None], notes: Sequence[str]) -> Figure:
     """One row per claim (first on top): the difference with its 95% interval as a segment, a
     line at 0, and the claim's outcome (``notes``) at the right edge; a NaN difference (not
     evaluated) is only named."""
-    caption_lines = sum(len(textwrap.wrap(t, 100)) for t in caption.split("\n"))
-    fig = Figure(figsize=(8.0, 1.6 + 0.45 * len(labels) + 0.13 * caption_lines), dpi=REPORT_DPI,
-                 layout="constrained")
+    fig = Figure(figsize=(8.0, 1.6 + 0.45 * len(labels)), dpi=REPORT_DPI, layout="constrained")
     ax = fig.add_subplot()
     y = np.arange(len(labels))[::-1]
     for i, (d, ci, note) in enumerate(zip(deltas, cis, notes, strict=True)):
@@ -446,5 +434,28 @@ def forest(title: str, x_label: str, labels: Sequence[str], deltas: Sequence[flo
     ax.set_xlabel(x_label)
     ax.set_title(title, fontsize=11)
     ax.grid(axis="x", color="0.88", lw=0.6)
-    add_caption(fig, caption, width=100)
     return fig
+
+
+def compare_curves(scores: Scores, ours: Set[str], where: str, stem: Path) -> list[Path]:
+    """Success, precision and normalised-precision plots of ours (thick, solid) beside the
+    published results (thin, dashed, paler), written as ``<stem>-<kind>`` PNG + PDF."""
+    styles, drawn = {}, {True: 0, False: 0}
+    for name in sorted(scores, key=lambda n: (-scores[n]["auc"], n)):
+        mine = name in ours
+        palette = COLORS if mine else PALE
+        styles[name] = {"color": palette[drawn[mine] % len(palette)],  # unique in each group
+                        "linestyle": "-" if mine else "--", "linewidth": 2.6 if mine else 1.4}
+        drawn[mine] += 1
+    files = []
+    for kind, title, plot in (("success", "Success", success_plot),
+                              ("precision", "Precision", precision_plot),
+                              ("norm-precision", "Normalized precision", norm_precision_plot)):
+        fig = plot(scores, f"{title} plots of OPE on {where}", styles)
+        fig.set_size_inches(9.6, 6.2)
+        fig.set_dpi(REPORT_DPI)
+        fig.axes[0].legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small",
+                           frameon=False, title="solid: ours; dashed: published",
+                           title_fontsize="small")
+        files += save(fig, stem.with_name(f"{stem.name}-{kind}"))
+    return files

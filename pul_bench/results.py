@@ -67,6 +67,17 @@ def find_otb_results(result_dir: Path, names: Sequence[str]) -> dict[str, Path]:
     return {name: files[stem] for name, stem in match_names(names, files).items()}
 
 
+def one_pass_rows(boxes: np.ndarray, seq: OTBSequence) -> np.ndarray:
+    """``boxes`` from the one-pass start: a file holding every annotated frame (Tiger1: 5
+    frames before its start, so exactly ``len(seq) + seq.ope_offset`` rows) loses those first
+    rows; any other file is taken as starting there (published Tiger1 files hold 349 one-pass
+    rows, so a longer file is not evidence of the extra rows when ``seq`` holds only the first
+    frames of the sequence)."""
+    if seq.ope_offset and len(boxes) == len(seq) + seq.ope_offset:
+        return boxes[seq.ope_offset:]
+    return boxes
+
+
 def read_otb_results(result_dir: str | Path, sequences: Sequence[OTBSequence],
                      truncate: str | None = None, strict: bool = False
                      ) -> tuple[dict[str, np.ndarray], list[str]]:
@@ -86,9 +97,7 @@ def read_otb_results(result_dir: str | Path, sequences: Sequence[OTBSequence],
         if s.name not in found:
             continue
         path = found[s.name]
-        b = read_boxes(path)
-        if s.ope_offset and len(b) == len(s) + s.ope_offset:
-            b = b[s.ope_offset:]
+        b = one_pass_rows(read_boxes(path), s)
         if len(b) > len(s):
             err = RowCountError(path, f"{len(b)} boxes but {s.name} has {len(s)} evaluated "
                                 f"frames (from frame {s.start_frame}); extra rows start here",

@@ -615,29 +615,31 @@ def test_undecided_claim_says_when_delta_points_against_it(metric: str, delta: f
                                                            against: bool) -> None:
     """An undecided '>' claim whose Δ lies on the losing side would, with more sequences, be
     contradicted, not confirmed: the 'to decide' text says so (AUC: Δ < 0; peak error: Δ > 0)."""
-    from pul_bench.reports.build import _claim
+    from pul_bench.reports.claims import claim_outcome
+    from pul_bench.reports.model import Evaluated
     from pul_bench.reports.recipe import Claim, Entry
 
     claim = Claim("a > b", Entry("kcf"), Entry("csrt"), ">")
-    ok = {"status": "ok", "scores": {metric: 0.5}}
+    ok = Evaluated("ok", {metric: 0.5})
     pair = {"delta": delta, "ci": [delta - 0.06, delta + 0.06], "se": 0.03, "significant": False,
             "n_sequences": 10}
-    out = _claim(claim, pair, 5, {"kcf": ok, "csrt": ok}, metric)
-    assert out["outcome"] == "undecided" and out["to_decide"]["against"] is against
-    assert ("would contradict it" in out["to_decide_text"]) is against
+    out = claim_outcome(claim, pair, 5, {"kcf": ok, "csrt": ok}, metric)
+    assert out.outcome == "undecided" and out.to_decide["against"] is against
+    assert ("would contradict it" in out.to_decide_text) is against
 
 
 def test_negligible_delta_says_no_practical_number_decides_it() -> None:
     """|Δ| far below what the sequences detect: the text says 100× the sequences would not decide
     it, instead of quoting a count like 173,821 (the JSON keeps the computed count)."""
-    from pul_bench.reports.build import _claim
+    from pul_bench.reports.claims import claim_outcome
+    from pul_bench.reports.model import Evaluated
     from pul_bench.reports.recipe import Claim, Entry
 
     claim = Claim("a >= b", Entry("kcf"), Entry("csrt"), ">=")
-    ok = {"status": "ok", "scores": {"auc": 0.5}}
+    ok = Evaluated("ok", {"auc": 0.5})
     pair = {"delta": -0.001, "ci": [-0.116, 0.108], "se": 0.054, "significant": False,
             "n_sequences": 10}
-    out = _claim(claim, pair, 5, {"kcf": ok, "csrt": ok}, "auc")
-    assert out["to_decide"]["sequences"] > 1000
-    assert out["to_decide_text"] == ("detectable ±0.151; |Δ| = 0.001: over 1000 sequences "
+    out = claim_outcome(claim, pair, 5, {"kcf": ok, "csrt": ok}, "auc")
+    assert out.to_decide["sequences"] > 1000
+    assert out.to_decide_text == ("detectable ±0.151; |Δ| = 0.001: over 1000 sequences "
                                      "(100× these) would still not decide it")

@@ -4,9 +4,9 @@ Results live in one shared runs folder (``--runs``, default ``runs``), in the la
 ``pulbench eval --out runs``: ``<runs>/results/<benchmark>/<tracker>/``. A report and a manual
 ``pulbench eval`` therefore reuse each other's finished sequences (the runners skip them and
 refuse results made by another set-up). An entry with its own checkpoint runs under
-``<runs>/checkpoints/<checkpoint stem>/``; clips for the clip-length study are cut into
-``<runs>/clips/<data key>/L<length>/`` (an OTB-layout folder of symlinks) and run there. A data
-source with ``localise`` measures peak errors on frame pairs instead of tracking; each pair's
+``<runs>/checkpoints/<checkpoint stem>/``; clips for the clip-length study (:mod:`.clips`) are
+cut into ``<runs>/clips/<data key>/L<length>/`` (an OTB-layout folder of symlinks) and run there.
+A data source with ``localise`` measures peak errors on frame pairs instead of tracking; each pair's
 error is kept in ``<runs>/localise/<benchmark>/<tracker>/pairs.json`` (with the same set-up
 record as results) and measured again only for another set-up, which is refused likewise.
 A data source with ``precision`` (``bf16``, say) runs everything of its own under
@@ -37,23 +37,23 @@ import os
 import shutil
 import tarfile
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from pul_bench import results
 from pul_bench.analysis import stats
 from pul_bench.benchmarks import Benchmark, get_benchmark
 from pul_bench.checkpoint import listed_sha256
-from pul_bench.datasets.otb import OTBSequence, load_otb, match_names, read_boxes
+from pul_bench.datasets.otb import load_otb
 from pul_bench.errors import InputError, PulBenchError
 from pul_bench.experiments import common
-from pul_bench.io import atomic_path, update_json, write_text
+from pul_bench.io import atomic_path, update_json
 from pul_bench.kinds import Options, kind_of
 from pul_bench.paths import REPO_ROOT
 from pul_bench.registry import TrackerSpec, get_spec
+from pul_bench.reports.model import OK, READY, Evaluated
 from pul_bench.reports.recipe import DataSource, Entry
 
 
@@ -67,7 +67,7 @@ class Context:
     workers: int = 1
     kept: Path | None = None  # committed results (None: not read)
     keep: bool = False  # copy what runs into ``kept``
-    cache: dict[tuple, dict[str, Any]] = dataclasses.field(default_factory=dict)
+    cache: dict[tuple, Evaluated] = dataclasses.field(default_factory=dict)
 
     def root(self, src: DataSource) -> Path:
         p = Path(src.root)
@@ -80,25 +80,25 @@ class Context:
         return bench
 
 
-def status(entry: Entry) -> dict[str, Any]:
-    """``{"status": "ready"}`` or why the entry cannot run and the command that would fix it."""
+def status(entry: Entry) -> Evaluated:
+    """Ready to run, or why the entry cannot run and the command that would fix it."""
     spec = get_spec(entry.tracker)  # an unknown name is an error, never "not trained"
-    ckpt = _checkpoint(entry)
+    ckpt = checkpoint_path(entry)
     if ckpt is not None:
         if not ckpt.is_file():
-            return {"status": "not trained", "reason": f"checkpoint missing: {entry.checkpoint}",
-                    "train": entry.train}
-        return {"status": "ready"}
+            return Evaluated("not trained", reason=f"checkpoint missing: {entry.checkpoint}",
+                             train=entry.train)
+        return Evaluated(READY)
     ok, why = spec.ready()
     if ok:
-        return {"status": "ready"}
+        return Evaluated(READY)
     missing_ckpt = spec.checkpoint is not None and not spec.checkpoint.is_file()
     reason = why.split("; train it with:")[0].replace(f"{REPO_ROOT}{os.sep}", "")
-    return {"status": "not trained" if missing_ckpt else "unavailable",
-            "reason": reason, "train": entry.train or spec.train}
+    return Evaluated("not trained" if missing_ckpt else "unavailable", reason=reason,
+                     train=entry.train or spec.train)
 
 
-def _checkpoint(entry: Entry) -> Path | None:
+def checkpoint_path(entry: Entry) -> Path | None:
     """The entry's own checkpoint (relative paths from the checkout), None for the spec's."""
     if entry.checkpoint is None:
         return None
@@ -106,7 +106,7 @@ def _checkpoint(entry: Entry) -> Path | None:
     return p if p.is_absolute() else REPO_ROOT / p
 
 
-def _overrides(entry: Entry, src: DataSource) -> dict[str, Any]:
+def overrides(entry: Entry, src: DataSource) -> dict[str, Any]:
     """``src``'s precision, for a tracker that has one; a correlation filter runs as it is."""
     if src.precision is None or not get_spec(entry.tracker).takes("precision"):
         return {}
@@ -115,7 +115,7 @@ def _overrides(entry: Entry, src: DataSource) -> dict[str, Any]:
 
 def _spec(entry: Entry, src: DataSource) -> TrackerSpec:
     """The entry's tracker spec with ``src``'s precision, where it has one."""
-    return common.with_overrides(get_spec(entry.tracker), _overrides(entry, src),
+    return common.with_overrides(get_spec(entry.tracker), overrides(entry, src),
                                  entry.checkpoint is not None)
 
 
@@ -132,15 +132,16 @@ def precision_runs(base: Path, precision: str | None) -> Path:
 def _folder(base: Path, entry: Entry, src: DataSource, bench: Benchmark) -> Path:
     """Where ``entry``'s results on ``src`` are under a runs folder ``base``."""
     kind = "localise" if src.localise is not None else "results"
-    return _out(precision_runs(base, src.precision), entry) / kind / bench.name / entry.tracker
+    base = out_folder(precision_runs(base, src.precision), entry)
+    return base / kind / bench.name / entry.tracker
 
 
-def _out(base: Path, entry: Entry) -> Path:
+def out_folder(base: Path, entry: Entry) -> Path:
     """Where ``entry`` runs under ``base``: an entry with its own checkpoint apart, by its stem."""
     return base if entry.checkpoint is None else base / "checkpoints" / Path(entry.checkpoint).stem
 
 
-def evaluate(ctx: Context, entry: Entry, src: DataSource) -> dict[str, Any]:
+def evaluate(ctx: Context, entry: Entry, src: DataSource) -> Evaluated:
     """Scores of ``entry`` on ``src`` (committed results if they stand in for it, else running
     what is missing), or its not-ready status.
 
@@ -153,19 +154,19 @@ def evaluate(ctx: Context, entry: Entry, src: DataSource) -> dict[str, Any]:
     if key in ctx.cache:
         return ctx.cache[key]
     kept = _kept_scores(ctx, entry, src)
-    state = status(entry) if kept is None else {"status": "ok", "scores": kept}
-    if kept is None and state["status"] == "ready":
+    state = status(entry) if kept is None else Evaluated(OK, kept)
+    if kept is None and state.status == READY:
         if src.localise is not None:
             scores = localise(ctx, entry, src)
         else:
             bench = ctx.benchmark(src)
             scores = kind_of(bench).run(
                 bench, entry.tracker, ctx.root(src),
-                _out(precision_runs(ctx.runs, src.precision), entry),
+                out_folder(precision_runs(ctx.runs, src.precision), entry),
                 Options(protocol=src.protocol), workers=ctx.workers,
                 sequences=list(src.sequences) if src.sequences else None,
-                checkpoint=_checkpoint(entry), overrides=_overrides(entry, src))[entry.tracker]
-        state = {"status": "ok", "scores": scores}
+                checkpoint=checkpoint_path(entry), overrides=overrides(entry, src))[entry.tracker]
+        state = Evaluated(OK, scores)
         if ctx.keep and ctx.kept is not None:
             _keep(ctx, entry, src)
     ctx.cache[key] = state
@@ -175,7 +176,7 @@ def evaluate(ctx: Context, entry: Entry, src: DataSource) -> dict[str, Any]:
 def _set_up(entry: Entry, src: DataSource) -> dict[str, Any] | None:
     """The set-up record that results of ``entry`` on ``src`` must carry; for an absent
     checkpoint, the one the manifest lists under its name (None if it lists none)."""
-    ckpt, spec = _checkpoint(entry), _spec(entry, src)
+    ckpt, spec = checkpoint_path(entry), _spec(entry, src)
     path = ckpt or spec.checkpoint
     if path is None or path.is_file():
         return common.set_up(spec, ckpt)
@@ -257,20 +258,20 @@ def _unpacked(folder: Path) -> Iterator[Path]:
         yield out
 
 
-def _evaluate_seeds(ctx: Context, entry: Entry, src: DataSource) -> dict[str, Any]:
+def _evaluate_seeds(ctx: Context, entry: Entry, src: DataSource) -> Evaluated:
     seeds = entry.seed_entries()
-    return _merged(seeds, [evaluate(ctx, e, src) for e in seeds])
+    return merged(seeds, [evaluate(ctx, e, src) for e in seeds])
 
 
-def _merged(seeds: list[Entry], states: list[dict[str, Any]]) -> dict[str, Any]:
+def merged(seeds: list[Entry], states: list[Evaluated]) -> Evaluated:
     """One state for a seed family: the first lacking seed's status, else the merged scores."""
-    lacking = [(e, s) for e, s in zip(seeds, states, strict=True) if s["status"] != "ok"]
+    lacking = [(e, s) for e, s in zip(seeds, states, strict=True) if not s.ok]
     if lacking:
         e, state = lacking[0]
-        return {**state, "reason": f"{len(lacking)} of {len(seeds)} seeds not ready ("
-                f"{', '.join(x.tracker for x, _ in lacking)}); {e.tracker}: {state.get('reason')}"}
-    return {"status": "ok", "seeds": [e.tracker for e in seeds],
-            "scores": stats.merge_seeds([s["scores"] for s in states])}
+        return dataclasses.replace(state, reason=f"{len(lacking)} of {len(seeds)} seeds not "
+                                   f"ready ({', '.join(x.tracker for x, _ in lacking)}); "
+                                   f"{e.tracker}: {state.reason}")
+    return Evaluated(OK, stats.merge_seeds([s.scores for s in states]))
 
 
 def localise(ctx: Context, entry: Entry, src: DataSource,
@@ -293,7 +294,7 @@ def localise(ctx: Context, entry: Entry, src: DataSource,
                             "annotated frames")
     folder = kept or _folder(ctx.runs, entry, src, bench)
     if kept is None:
-        ckpt, spec = _checkpoint(entry), _spec(entry, src)
+        ckpt, spec = checkpoint_path(entry), _spec(entry, src)
         made_by = common.set_up(spec, ckpt)
         common.check_set_up(folder, made_by)
     cache = folder / "pairs.json"
@@ -348,133 +349,3 @@ def shown_path(path: Path, data_root: Path) -> str:
         return f"<data>/{path.resolve().relative_to(data_root.resolve())}"
     except ValueError:
         return str(path)
-
-
-# ---- clip-length study --------------------------------------------------------------------
-
-
-def clip_starts(seq: OTBSequence, length: int, max_clips: int) -> list[int]:
-    """0-based first frames of the clips of ``length`` frames cut from ``seq``.
-
-    The sequence is tiled from its first frame into non-overlapping windows of ``length``
-    frames (a shorter tail is dropped); windows whose first frame is unannotated are dropped;
-    if more than ``max_clips`` remain, ``max_clips`` evenly spaced ones are kept (first and last
-    included). Deterministic: the same sequence always gives the same clips.
-    """
-    starts = [k * length for k in range(len(seq) // length) if seq.valid[k * length]]
-    if len(starts) > max_clips:
-        idx = np.round(np.linspace(0, len(starts) - 1, max_clips)).astype(int)
-        starts = [starts[i] for i in idx]
-    return starts
-
-
-def clip_name(seq: str, start: int) -> str:
-    """``Girl-f0101``: the clip of ``seq`` that starts at its 1-based evaluated frame 101."""
-    return f"{seq}-f{start + 1:04d}"
-
-
-def make_clips(seqs: Sequence[OTBSequence], length: int, max_clips: int, folder: Path
-               ) -> list[str]:
-    """Write the clips of ``length`` frames as an OTB-layout folder of image symlinks.
-
-    Existing clips are kept (their ground truth is rewritten only if it changed); returns the
-    clip names, in sequence order.
-    """
-    names = []
-    for s in seqs:
-        for start in clip_starts(s, length, max_clips):
-            name = clip_name(s.name, start)
-            d = folder / name
-            text = results.format_otb_boxes(s.groundtruth[start:start + length])
-            gt_file = d / "groundtruth_rect.txt"
-            if not gt_file.is_file() or gt_file.read_text() != text:
-                write_text(gt_file, text)
-            (d / "img").mkdir(exist_ok=True)
-            for i, frame in enumerate(s.frames[start:start + length]):
-                link = d / "img" / f"{i + 1:04d}{Path(frame).suffix}"
-                if not link.is_symlink():
-                    os.symlink(Path(frame).resolve(), link)
-            names.append(name)
-    return names
-
-
-def evaluate_clips(ctx: Context, entry: Entry, src: DataSource, length: int,
-                   max_clips: int) -> dict[str, Any]:
-    """Scores of ``entry`` over every clip of ``length`` frames cut from ``src``'s sequences;
-    with ``seeds`` > 1, each seed's, merged (per clip the mean over seeds)."""
-    if entry.seeds > 1:
-        seeds = entry.seed_entries()
-        states = [evaluate_clips(ctx, e, src, length, max_clips) for e in seeds]
-        merged = _merged(seeds, states)
-        if merged["status"] == "ok":
-            merged["clips"] = states[0]["clips"]
-        return merged
-    state = status(entry)
-    if state["status"] != "ready":
-        return state
-    bench = ctx.benchmark(src)
-    seqs, _ = load_otb(bench, ctx.root(src), src.sequences)
-    folder = precision_runs(ctx.runs, src.precision) / "clips" / src.key / f"L{length}"
-    names = make_clips(seqs, length, max_clips, folder / "sequences")
-    if not names:
-        return {"status": "no clips", "reason": f"no sequence has {length} frames"}
-    clip_bench = dataclasses.replace(bench, sequences=None, annotations=None)
-    scores = kind_of(bench).run(clip_bench, entry.tracker, folder / "sequences",
-                                _out(folder, entry), Options(), workers=ctx.workers,
-                                sequences=names, checkpoint=_checkpoint(entry),
-                                overrides=_overrides(entry, src))
-    return {"status": "ok", "scores": scores[entry.tracker], "clips": len(names)}
-
-
-# ---- published raw results ----------------------------------------------------------------
-
-
-def published_results(result_dirs: Sequence[Path], seqs: Sequence[OTBSequence]
-                      ) -> tuple[dict[str, dict[str, np.ndarray]], dict[str, list[int]]]:
-    """Published boxes (0-based) of each folder on ``seqs``, cut to the frames present.
-
-    A sequence folder may hold only the first frames of the official sequence (Human3: 199 of
-    1,698). One-pass tracking is causal, so the first N published boxes are exactly what the
-    tracker would output on those N frames; they are kept and the rest dropped. Returns
-    ``({tracker: {seq: boxes}}, {seq: [frames kept, frames published]})`` for cut sequences.
-    """
-    out: dict[str, dict[str, np.ndarray]] = {}
-    cut: dict[str, list[int]] = {}
-    for d in result_dirs:
-        found = results.find_otb_results(d, [s.name for s in seqs])
-        boxes = {}
-        for s in seqs:
-            if s.name not in found:
-                continue
-            path = found[s.name]
-            b = read_boxes(path)
-            if s.ope_offset and len(b) >= len(s) + s.ope_offset:
-                b = b[s.ope_offset:]
-            if len(b) < len(s):
-                raise InputError(path, f"{len(b)} boxes but {s.name} has {len(s)} frames here")
-            if len(b) > len(s):
-                cut[s.name] = [len(s), len(b)]
-            b = b[:len(s)].copy()
-            b[:, :2] -= 1.0
-            boxes[s.name] = b
-        out[d.name] = boxes
-    return out, cut
-
-
-def check_annotations(seqs: Sequence[OTBSequence], reference: Path, bench: Benchmark) -> None:
-    """Refuse sequences whose ground truth is not the official one's first frames.
-
-    Guards the cut above: a folder holding some other part of a sequence would otherwise be
-    scored against the wrong published boxes.
-    """
-    ref, _ = load_otb(dataclasses.replace(bench, sequences=None), reference)
-    official = {s.name: s for s in ref}
-    names = match_names([s.name for s in seqs], official)
-    for s in seqs:
-        if s.name not in names:
-            continue
-        o = official[names[s.name]]
-        if len(o) < len(s) or not np.allclose(o.groundtruth[:len(s)], s.groundtruth,
-                                              equal_nan=True):
-            raise InputError(s.source or reference, f"{s.name}: ground truth differs from the "
-                             f"official first {len(s)} frames in {o.source}")
