@@ -4,7 +4,7 @@ keep (first patch, last patch) as a training pair, with the tracker's confidence
 Tracks start on the sampled frames (one in ``stride``, as in BD) and run through the *next*
 ``length`` consecutive frames of the original video. Many tracks advance together: per frame
 step, the search crops of every track (all scales) are cut on the device in one batched
-resampling and embedded in one forward pass; each track then takes the SiamFC update step of
+resampling and embedded in one forward pass; each track then takes the SiamFC step (``follow``) of
 :class:`~pul_bench.trackers.siamfc.SiamFCTracker` itself, so mining follows exactly the tracking
 procedure used in evaluation.
 
@@ -86,15 +86,6 @@ def plan_tracks(videos: Sequence[Video], cfg: MiningConfig, proposals: ProposalS
     return plan
 
 
-class _Track(SiamFCTracker):
-    """One track's SiamFC state; :meth:`responses` returns the maps computed for the batch."""
-
-    pending: np.ndarray
-
-    def responses(self, image: np.ndarray) -> np.ndarray:
-        return self.pending
-
-
 class BatchMiner:
     """Advances a batch of tracks of one video frame by frame with one forward pass per step."""
 
@@ -140,8 +131,7 @@ class BatchMiner:
         tracks = []
         first = [frame(s.frame) for s in starts]
         for s, ref in zip(starts, first, strict=True):
-            track = object.__new__(_Track)  # shares the base tracker's network, owns its state
-            track.__dict__.update(t.__dict__)
+            track = t.fork()
             track.init(cache[ref], s.box)
             tracks.append(track)
         z_sz = context_size(np.array([s.box for s in starts]), t.context)
@@ -168,8 +158,7 @@ class BatchMiner:
             r = r[:, 0].float().cpu().numpy().reshape(n, s_n, *r.shape[-2:])
             peaks[:, step - 1] = 1 / (1 + np.exp(-r.reshape(n, -1).max(1)))
             for i, tr in enumerate(tracks):
-                tr.pending = r[i]
-                boxes[i] = tr.update(cache[which[i * s_n]])
+                boxes[i] = tr.follow(r[i])
         last = [video.frames[s.frame + length] for s in starts]
         x_sz = context_size(boxes, t.context) * t.instance_size / t.exemplar_size
         x_crops = self._crops(frames, last, box_center(boxes), x_sz, fills, t.instance_size)

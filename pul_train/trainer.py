@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import importlib
 import io
 import os
 import time
@@ -143,20 +142,6 @@ def to_device(batch: dict[str, torch.Tensor], device: torch.device, prec: Precis
     fmt = torch.channels_last if prec.channels_last else torch.preserve_format
     return {k: v.to(device, non_blocking=True, memory_format=fmt) if v.dim() == 4
             else v.to(device, non_blocking=True) for k, v in batch.items()}
-
-
-def build_backbone(ref: str) -> nn.Module:
-    """A backbone by name (``alexnet``, ``ciresnet22``) or by factory reference ``module:attr``."""
-    if ":" in ref:
-        module, _, attr = ref.partition(":")
-        try:
-            factory = getattr(importlib.import_module(module), attr)
-        except (ImportError, AttributeError) as e:
-            raise PulBenchError(f"cannot load backbone factory {ref!r}: {e}") from None
-        return factory()
-    from pul_bench.models.siamese import build_backbone as build
-
-    return build(ref)
 
 
 @dataclasses.dataclass(frozen=True)
