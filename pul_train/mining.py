@@ -295,29 +295,13 @@ class PairSet:
 
 def contact_sheet(pairs: PairSet, path: str | Path, count: int = 24, seed: int = 0) -> Path:
     """A PNG of ``count`` random pairs: first patch | last patch (search centre), confidence."""
+    from pul_bench.plots import pair_sheet, save_image
+
     rng = np.random.default_rng(seed)
     pick = np.sort(rng.choice(len(pairs), min(count, len(pairs)), replace=False))
     conf = pairs.field("confidence")
-    cells = []
-    for n in pick:
-        z, x = pairs.pair(int(n))
-        c = (x.shape[0] - z.shape[0]) // 2
-        cell = np.concatenate([z, np.full((z.shape[0], 4, 3), 255, np.uint8),
-                               x[c:c + z.shape[0], c:c + z.shape[0]]], axis=1)
-        cell = np.concatenate([cell, np.full((18, cell.shape[1], 3), 255, np.uint8)], axis=0)
-        cv2.putText(cell, f"#{n} conf {conf[n]:.2f}", (3, cell.shape[0] - 5),
-                    cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 1, cv2.LINE_AA)
-        cells.append(np.pad(cell, ((3, 3), (3, 3), (0, 0)), constant_values=255))
-    cols = 4
-    while len(cells) % cols:
-        cells.append(np.full_like(cells[0], 255))
-    rows = [np.concatenate(cells[r:r + cols], axis=1) for r in range(0, len(cells), cols)]
-    sheet = np.concatenate(rows, axis=0)
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        ok, png = cv2.imencode(".png", cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))
-        tmp.write_bytes(png.tobytes())
-    return path
+    cells = [(*pairs.pair(int(n)), f"#{n} conf {conf[n]:.2f}") for n in pick]
+    return save_image(pair_sheet(cells), path)
 
 
 @click.command("mine")

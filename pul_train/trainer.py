@@ -222,26 +222,9 @@ def _write_logs(out: Path, recipe: Recipe, rows: list[dict[str, Any]], world: in
     write_text(out / "log.csv", buf.getvalue())
     write_json(out / "log.json", {"recipe": recipe.to_dict(), "source": recipe.source,
                                   "world_size": world, "epochs": rows})
-    plot_loss(rows, out / "loss")
+    from pul_bench.plots import loss_curve  # the plotting library loads only when needed
 
-
-def plot_loss(rows: list[dict[str, Any]], stem: Path) -> None:
-    """The per-epoch loss curve, coloured by phase (e.g. random vs AHM mini-batches)."""
-    from matplotlib.figure import Figure
-
-    from pul_bench.plots import COLORS, save
-
-    fig = Figure(figsize=(6, 3.5), dpi=100, layout="constrained")
-    ax = fig.add_subplot()
-    for i, phase in enumerate(dict.fromkeys(r["phase"] for r in rows)):
-        pts = [(r["epoch"], r["loss"]) for r in rows if r["phase"] == phase]
-        ax.plot(*zip(*pts, strict=True), marker=".", label=phase or "loss",
-                color=COLORS[i % len(COLORS)])
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("loss")
-    ax.grid(alpha=0.3)
-    ax.legend()
-    save(fig, stem)
+    loss_curve(rows, out / "loss")
 
 
 def _shard(plan: list[Any], rank: int, world: int) -> list[Any]:
