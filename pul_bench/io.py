@@ -11,6 +11,7 @@ import os
 import re
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -127,14 +128,63 @@ def file_sha256(path: str | Path) -> str:
     return h.hexdigest()
 
 
-def progress_bar(*args: Any, **kwargs: Any) -> tqdm:
-    """A tqdm bar that is silent unless stderr is a terminal.
+class Progress(tqdm):
+    """A tqdm bar on a terminal; off one (a log, a pipe), one plain line per finished item.
 
-    Redirected to a log or a pipe, tqdm would write every update as a new line (200 kB for
-    one eval). ``disable=True`` from the caller still wins.
+    Redirected, tqdm would write every update as a new line (200 kB for one eval), and a silent
+    bar says nothing for minutes; so off a terminal the bar is hidden and each finished item (a
+    sequence, an epoch, a report section: :meth:`finished`, called by iteration itself for a bar
+    over items) prints ``desc: unit k/N [label] done, T s elapsed``. A ``leave=False`` bar (one
+    nested in another) prints no lines.
     """
-    kwargs["disable"] = kwargs.get("disable", False) or not sys.stderr.isatty()
-    return tqdm(*args, **kwargs)
+
+    def __init__(self, *args: Any, item: str | None = None, items: int | None = None,
+                 items_done: int = 0, **kwargs: Any) -> None:
+        """tqdm's arguments; where the bar counts something finer than the items it reports
+        (frames of sequences, pairs of shards), ``item`` names the items, ``items`` is their
+        number and ``items_done`` how many were done before (a resumed run)."""
+        shown = not kwargs.get("disable", False)
+        self.lines = shown and not sys.stderr.isatty() and kwargs.get("leave", True) is not False
+        kwargs["disable"] = not shown or not sys.stderr.isatty()
+        if item is None:  # the bar's own units are the items
+            iterable = args[0] if args else kwargs.get("iterable")
+            items = kwargs.get("total")
+            if items is None and hasattr(iterable, "__len__"):
+                items = len(iterable)
+            items_done = int(kwargs.get("initial") or 0)
+        self.what = (kwargs.get("desc") or "", item or kwargs.get("unit") or "item", items)
+        self.count = items_done
+        self.label = ""
+        self.started = time.monotonic()
+        super().__init__(*args, **kwargs)
+
+    def __iter__(self) -> Iterator[Any]:
+        for obj in super().__iter__():
+            yield obj
+            self.finished(self.label)
+
+    def set_postfix_str(self, s: str = "", refresh: bool = True) -> None:
+        """Also the label of the item under way, for its line off a terminal."""
+        self.label = str(s)
+        super().set_postfix_str(s, refresh)
+
+    def finished(self, label: str = "") -> None:
+        """Say that one item is done: a line off a terminal (nothing on one, where the bar
+        shows it)."""
+        self.count += 1
+        if not self.lines:
+            return
+        desc, unit, total = self.what
+        of = f"/{total}" if total else ""
+        name = f" {label}" if label else ""
+        tqdm.write(f"{desc}: {unit} {self.count}{of}{name} done, "
+                   f"{time.monotonic() - self.started:.1f} s elapsed", file=sys.stderr)
+
+
+def progress_bar(*args: Any, **kwargs: Any) -> Progress:
+    """A :class:`Progress` bar (tqdm's arguments): a bar on a terminal, one line per finished
+    item off one. ``disable=True`` from the caller silences both."""
+    return Progress(*args, **kwargs)
 
 
 _NOTED: set[str] = set()

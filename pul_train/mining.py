@@ -216,13 +216,15 @@ def mine(tracker: SiamFCTracker, videos: Sequence[Video], out: str | Path, cfg: 
                             f"nothing to mine")
     write_json(meta_path, {**ident, "pairs": len(plan), "shards": math.ceil(len(plan) / cfg.shard)})
     miner = BatchMiner(tracker)
-    done = sum(min(cfg.shard, len(plan) - s) for s in range(0, len(plan), cfg.shard)
-               if _shard_path(out, s // cfg.shard).is_file())
-    bar = progress_bar(total=len(plan), initial=done, desc=f"mining L={cfg.length}",
-                       unit="pair", disable=not progress)
-    for s in range(0, len(plan), cfg.shard):
+    shards = range(0, len(plan), cfg.shard)
+    finished = [s for s in shards if _shard_path(out, s // cfg.shard).is_file()]
+    bar = progress_bar(total=len(plan), initial=sum(min(cfg.shard, len(plan) - s)
+                                                    for s in finished),
+                       desc=f"mining L={cfg.length}", unit="pair", disable=not progress,
+                       item="shard", items=len(shards), items_done=len(finished))
+    for s in shards:
         path = _shard_path(out, s // cfg.shard)
-        if path.is_file():
+        if s in finished:
             continue
         part = plan[s:s + cfg.shard]
         results = []
@@ -238,6 +240,7 @@ def mine(tracker: SiamFCTracker, videos: Sequence[Video], out: str | Path, cfg: 
             np.savez(f, z_jpg=z_jpg, z_off=z_off, x_jpg=x_jpg, x_off=x_off,
                      video=np.array([p.video for p in part], np.int32),
                      frame=np.array([p.frame for p in part], np.int32), **merged)
+        bar.finished(path.name)
     bar.close()
     return out
 
