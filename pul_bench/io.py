@@ -177,14 +177,21 @@ class Progress(tqdm):
         desc, unit, total = self.what
         of = f"/{total}" if total else ""
         name = f" {label}" if label else ""
-        tqdm.write(f"{desc}: {unit} {self.count}{of}{name} done, "
-                   f"{time.monotonic() - self.started:.1f} s elapsed", file=sys.stderr)
+        status(f"{desc}: {unit} {self.count}{of}{name} done, "
+               f"{time.monotonic() - self.started:.1f} s elapsed")
 
 
 def progress_bar(*args: Any, **kwargs: Any) -> Progress:
     """A :class:`Progress` bar (tqdm's arguments): a bar on a terminal, one line per finished
     item off one. ``disable=True`` from the caller silences both."""
     return Progress(*args, **kwargs)
+
+
+def status(message: str) -> None:
+    """Say what long work did or where it put its output (``results in ...``, ``resuming ...``,
+    an item finished): one plain line on stderr, above any progress bar. With :func:`note`, the
+    one channel for library messages; stdout stays for a command's result."""
+    tqdm.write(message, file=sys.stderr)
 
 
 _NOTED: set[str] = set()
@@ -197,7 +204,7 @@ def note(message: str) -> None:
     (two loaders reading one folder must not say the same thing twice)."""
     if message not in _NOTED:
         _NOTED.add(message)
-        tqdm.write(f"note: {message}", file=sys.stderr)
+        status(f"note: {message}")
 
 
 def read_table(

@@ -23,10 +23,9 @@ import numpy as np
 import torch
 import torch.distributed as dist
 from torch import nn
-from tqdm import tqdm
 
 from pul_bench.errors import InputError, PulBenchError
-from pul_bench.io import atomic_path, progress_bar, write_json, write_text
+from pul_bench.io import atomic_path, progress_bar, status, write_json, write_text
 from pul_bench.paths import REPO_ROOT
 from pul_bench.paths import data_root as shared_data_root
 from pul_train.recipe import Recipe, task_class
@@ -282,7 +281,7 @@ def train(
         scaler.load_state_dict(state["scaler"])
         start, rows = int(state["epoch"]), list(state["log"])
         if show:
-            tqdm.write(f"resuming {ckpt} after epoch {start}")
+            status(f"resuming {ckpt} after epoch {start}")
     net = nn.parallel.DistributedDataParallel(model) if d.world > 1 else model
     bar = progress_bar(range(start, recipe.epochs), desc=recipe.task, unit="epoch",
                        disable=not show, initial=start, total=recipe.epochs)

@@ -58,3 +58,16 @@ def test_bar_over_items_says_each_one_off_a_terminal(monkeypatch: pytest.MonkeyP
         ("report r", "section", "1", "2"), ("report r", "section", "2", "2"),
         ("bd", "epoch", "3", "4"), ("bd", "epoch", "4", "4")]
     assert lines[0].startswith("report r: section 1/2 a done, ")
+
+
+def test_library_messages_go_through_io() -> None:
+    """One channel: outside io.py and the CLI (cli.py, commands/, whose output is the result),
+    library code says things through io.note / io.status, never print, tqdm.write or
+    warnings.warn."""
+    root = Path(__file__).resolve().parents[1]
+    direct = ("print(", "tqdm.write(", "warnings.warn(", "sys.stderr.write(")
+    found = [f"{p.relative_to(root)}: {d}"
+             for pkg in ("pul_bench", "pul_train") for p in sorted((root / pkg).rglob("*.py"))
+             if p.name not in ("io.py", "cli.py") and p.parent.name != "commands"
+             for d in direct if d in p.read_text()]
+    assert found == []

@@ -39,10 +39,9 @@ from types import ModuleType
 from typing import Any, Protocol, TypeVar
 
 import cv2
-from tqdm import tqdm
 
 from pul_bench.errors import InputError, PulBenchError
-from pul_bench.io import Progress, file_sha256, progress_bar, update_json
+from pul_bench.io import Progress, file_sha256, progress_bar, status, update_json
 from pul_bench.registry import INIT_BOXES, TrackerSpec
 from pul_bench.tracker import Tracker
 
@@ -131,9 +130,9 @@ def shard_note(shard: tuple[int, int], ran: int, total: int, result_dir: Path) -
     """Say what a shard did and how the whole benchmark gets scored (a shard scores nothing:
     it holds part of the sequences, and its partial scores would overwrite the whole's)."""
     k, n = shard
-    tqdm.write(f"shard {k}/{n}: {ran} of {total} sequences, results in {result_dir}. Once every "
-               "shard is done, the same eval without --shard scores them, writes "
-               "performance.json and the plots, and runs nothing.", file=sys.stderr)
+    status(f"shard {k}/{n}: {ran} of {total} sequences, results in {result_dir}. Once every "
+           "shard is done, the same eval without --shard scores them, writes "
+           "performance.json and the plots, and runs nothing.")
 
 
 def check_set_up(result_dir: Path, made_by: dict[str, Any]) -> None:
