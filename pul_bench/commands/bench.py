@@ -203,7 +203,7 @@ def precision_cmd(tracker: str, precision: str, root: Path | None, sequences: st
     from pul_bench.registry import register
 
     spec = get_spec(tracker)
-    bench = get_benchmark("otb")
+    bench = get_benchmark("otb", data_root(required=False))
     names = sequence_names(sequences)
     aucs = {}
     for prec in ("fp32", precision):

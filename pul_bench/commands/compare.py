@@ -25,6 +25,7 @@ from pul_bench.commands.evaluate import (
 from pul_bench.errors import PulBenchError
 from pul_bench.experiments.common import runner
 from pul_bench.io import json_text
+from pul_bench.paths import data_root
 
 #: The metric compared when --metric is not given, by benchmark kind.
 DEFAULT_METRIC = {"otb": "auc", "vot": "accuracy", "got10k": "ao"}
@@ -61,7 +62,7 @@ def compare_cmd(benchmark: str, trackers: tuple[str, ...], metric: str | None,
     paired-bootstrap 95% interval, the Wilcoxon signed-rank p-value (Holm-corrected for more
     than two trackers) and a one-line verdict per pair. With --protocol tre|sre (OTB kinds)
     a sequence's value pools its 20 TRE or 12 SRE runs, as the MATLAB toolkit scores them."""
-    bench = get_benchmark(benchmark)
+    bench = get_benchmark(benchmark, data_root(required=False))
     run = protocol_args(bench, protocol)
     if bench.kind not in METRICS:
         raise PulBenchError(f"compare has no per-sequence scores for {bench.kind} benchmarks "

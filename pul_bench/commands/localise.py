@@ -10,6 +10,7 @@ from pul_bench.analysis import stats
 from pul_bench.benchmarks import get_benchmark
 from pul_bench.errors import PulBenchError
 from pul_bench.io import json_text
+from pul_bench.paths import data_root
 
 
 @click.command("localise")
@@ -47,7 +48,7 @@ def localise_cmd(trackers: tuple[str, ...], benchmark: str, root: Path | None, p
 
     if checkpoint is not None and len(trackers) != 1:
         raise PulBenchError("--checkpoint applies to exactly one tracker")
-    bench = get_benchmark(benchmark)
+    bench = get_benchmark(benchmark, data_root(required=False))
     if bench.kind != "otb":
         raise PulBenchError(f"{benchmark!r} is not an OTB-layout benchmark")
     root = root or bench.default_root()

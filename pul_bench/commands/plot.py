@@ -11,6 +11,7 @@ from pul_bench.benchmarks import Benchmark, get_benchmark
 from pul_bench.commands.evaluate import protocol_args, protocol_option
 from pul_bench.errors import PulBenchError
 from pul_bench.io import write_json
+from pul_bench.paths import data_root
 
 
 @click.command("plot")
@@ -31,7 +32,7 @@ def plot_cmd(benchmark: str, result_dirs: tuple[Path, ...], out: Path, root: Pat
     from pul_bench.analysis.otb import format_table, score
     from pul_bench.plots import plot_all
 
-    bench = get_benchmark(benchmark)
+    bench = get_benchmark(benchmark, data_root(required=False))
     if bench.kind == "got10k":
         protocol_args(bench, protocol)  # refuses --protocol tre/sre, as eval and score do
         _plot_got10k(bench, result_dirs, out, root, convention)

@@ -10,6 +10,7 @@ import click
 from pul_bench import results
 from pul_bench.benchmarks import get_benchmark
 from pul_bench.errors import PulBenchError
+from pul_bench.paths import data_root
 
 
 @click.command("submit")
@@ -21,7 +22,7 @@ from pul_bench.errors import PulBenchError
               help="The zip file to write.")
 def submit_cmd(benchmark: str, result_dir: Path, root: Path | None, out: Path) -> None:
     """Write RESULT_DIR as the evaluation server of BENCHMARK takes it (a zip)."""
-    bench = get_benchmark(benchmark)
+    bench = get_benchmark(benchmark, data_root(required=False))
     if root is None:
         root = bench.default_root(annotations_only=True)
     if bench.kind == "got10k":
