@@ -51,7 +51,10 @@ def _train_recipe(config: str, task: str, out: Path | None, resume: bool,
     if recipe.task != task:
         raise PulBenchError(f"{recipe.source}: task is {recipe.task!r}, not {task!r}")
     out = out or Path("runs") / "train" / Path(recipe.source).stem
-    summary = train(recipe, out, resume=resume, data_root=data_root, progress=not quiet)
+    from pul_bench.paths import data_root as shared_data_root
+
+    data = data_root if data_root is not None else shared_data_root(required=False)
+    summary = train(recipe, out, resume=resume, data_root=data, progress=not quiet)
     if "model" not in summary:
         return
     last = summary["log"][-1] if summary["log"] else {}

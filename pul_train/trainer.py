@@ -26,8 +26,7 @@ from torch import nn
 
 from pul_bench.errors import InputError, PulBenchError
 from pul_bench.io import atomic_path, progress_bar, status, write_json, write_text
-from pul_bench.paths import REPO_ROOT
-from pul_bench.paths import data_root as shared_data_root
+from pul_bench.paths import DATA_ENV, REPO_ROOT
 from pul_train.recipe import Recipe, task_class
 
 LOG_FIELDS = ("epoch", "phase", "steps", "loss", "lr", "images", "seconds", "images_per_s",
@@ -176,12 +175,15 @@ def _setup(recipe: Recipe) -> Dist:
 
 
 def resolve_root(recipe: Recipe, data_root: Path | None) -> Path:
-    """The recipe's video folder; a relative ``data.root`` is under ``data_root`` (or shared)."""
+    """The recipe's video folder; a relative ``data.root`` is under ``data_root`` (the CLI's
+    ``--data-root``, else the shared data folder it found)."""
     root = Path(recipe.data.root).expanduser()
     if root.is_absolute():
         return root
-    base = data_root if data_root is not None else shared_data_root()
-    return Path(base) / root
+    if data_root is None:
+        raise PulBenchError(f"{recipe.source}: data.root {root} is relative, but no data folder "
+                            f"was found: pass --data-root DIR or set {DATA_ENV}")
+    return Path(data_root) / root
 
 
 def _comparable(recipe: Recipe) -> dict[str, Any]:
@@ -191,10 +193,10 @@ def _comparable(recipe: Recipe) -> dict[str, Any]:
     return d
 
 
-def _portable(path: str) -> str:
-    """``path`` relative to the checkout or the shared data folder when under one (for meta)."""
+def _portable(path: str, data_root: Path | None) -> str:
+    """``path`` relative to the checkout or the data folder when under one (for meta)."""
     p = Path(path).resolve()
-    shared = shared_data_root(required=False)
+    shared = data_root.resolve() if data_root is not None else None
     for base, label in ((REPO_ROOT, ""), (shared, "<data>/")):
         if base is not None and p.is_relative_to(base):
             return label + str(p.relative_to(base))
@@ -257,7 +259,9 @@ def train(
                                f"use another --out")
     if d.main:  # an --out that cannot be written fails now, not after the first epoch
         ckpt.parent.mkdir(parents=True, exist_ok=True)
-    root = resolve_root(recipe, None if data_root is None else Path(data_root))
+    data = None if data_root is None else Path(data_root)
+    root = resolve_root(recipe, data)
+    made_of = {"recipe": _portable(recipe.source, data), "data": _portable(str(root), data)}
     show = progress and d.main
     torch.manual_seed(recipe.seed)
     task: Task = task_class(recipe.task)(recipe, root, d.device, show)
@@ -303,7 +307,7 @@ def train(
             if d.main:
                 every = recipe.runtime.snapshot_every  # before last.pt: a resume never skips one
                 if every and (epoch + 1) % every == 0:
-                    _export(task, model, recipe, root, prec, rows,
+                    _export(task, model, recipe, made_of, prec, rows,
                             out / "snapshots" / f"epoch-{epoch + 1:03d}.pt")
                 state = {"epoch": epoch + 1, "model": model.state_dict(),
                          "optimizer": opt.state_dict(), "scaler": scaler.state_dict(),
@@ -316,18 +320,19 @@ def train(
                 dist.barrier()
     summary = {"epochs": recipe.epochs, "world_size": d.world, "log": rows}
     if d.main:
-        _export(task, model, recipe, root, prec, rows, out / "model.pt")
+        _export(task, model, recipe, made_of, prec, rows, out / "model.pt")
         summary["model"] = str(out / "model.pt")
     return summary
 
 
-def _export(task: Task, model: nn.Module, recipe: Recipe, root: Path, prec: Precision,
-            rows: list[dict[str, Any]], path: Path) -> None:
-    """Write the model as a checkpoint (the tracker's format) with what made it."""
+def _export(task: Task, model: nn.Module, recipe: Recipe, made_of: dict[str, str],
+            prec: Precision, rows: list[dict[str, Any]], path: Path) -> None:
+    """Write the model as a checkpoint (the tracker's format) with what made it (``made_of``:
+    the recipe file and the data folder, as portable paths)."""
     from pul_bench.checkpoint import save_checkpoint
 
     weights, meta = task.export(model)
-    meta.update(recipe=_portable(recipe.source), data=_portable(str(root)),
+    meta.update(**made_of,
                 epochs=len(rows), precision=prec.name,
                 seed=recipe.seed, final_loss=rows[-1]["loss"] if rows else None)
     save_checkpoint(path, weights, meta)
