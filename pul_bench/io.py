@@ -134,8 +134,8 @@ class Progress(tqdm):
     Redirected, tqdm would write every update as a new line (200 kB for one eval), and a silent
     bar says nothing for minutes; so off a terminal the bar is hidden and each finished item (a
     sequence, an epoch, a report section: :meth:`finished`, called by iteration itself for a bar
-    over items) prints ``desc: unit k/N [label] done, T s elapsed``. A ``leave=False`` bar (one
-    nested in another) prints no lines.
+    over items, labelled by the postfix the loop body set) prints ``desc: unit k/N [label] done,
+    T s elapsed``. A ``leave=False`` bar (one nested in another) prints no lines.
     """
 
     def __init__(self, *args: Any, item: str | None = None, items: int | None = None,
@@ -154,19 +154,13 @@ class Progress(tqdm):
             items_done = int(kwargs.get("initial") or 0)
         self.what = (kwargs.get("desc") or "", item or kwargs.get("unit") or "item", items)
         self.count = items_done
-        self.label = ""
         self.started = time.monotonic()
         super().__init__(*args, **kwargs)
 
     def __iter__(self) -> Iterator[Any]:
         for obj in super().__iter__():
-            yield obj
-            self.finished(self.label)
-
-    def set_postfix_str(self, s: str = "", refresh: bool = True) -> None:
-        """Also the label of the item under way, for its line off a terminal."""
-        self.label = str(s)
-        super().set_postfix_str(s, refresh)
+            yield obj  # the caller's loop body runs here; its postfix labels the line
+            self.finished(str(getattr(self, "postfix", None) or ""))
 
     def finished(self, label: str = "") -> None:
         """Say that one item is done: a line off a terminal (nothing on one, where the bar

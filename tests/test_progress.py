@@ -51,13 +51,15 @@ def test_bar_over_items_says_each_one_off_a_terminal(monkeypatch: pytest.MonkeyP
         pass
     for _ in progress_bar(range(3), desc="quiet", disable=True):
         pass
-    for _ in progress_bar(range(2, 4), desc="bd", unit="epoch", initial=2, total=4):
-        pass
+    with progress_bar(range(2, 4), desc="bd", unit="epoch", initial=2, total=4) as bar:
+        for epoch in bar:  # a resumed run: epochs 3 and 4 of 4
+            bar.set_postfix(loss=f"{epoch / 10:.1f}")
     lines = err.getvalue().splitlines()
     assert [LINE.match(x).groups()[:4] for x in lines] == [
         ("report r", "section", "1", "2"), ("report r", "section", "2", "2"),
         ("bd", "epoch", "3", "4"), ("bd", "epoch", "4", "4")]
     assert lines[0].startswith("report r: section 1/2 a done, ")
+    assert lines[3].startswith("bd: epoch 4/4 loss=0.3 done, ")
 
 
 def test_library_messages_go_through_io() -> None:
