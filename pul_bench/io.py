@@ -1,5 +1,6 @@
 """Atomic writes, strict JSON, locked JSON updates, file hashes, strict numeric-table reading,
-quiet progress bars and notes: the file and terminal plumbing shared by every command."""
+progress (a bar on a terminal, a line per finished item off one), notes and status lines: the
+file and terminal plumbing shared by every command, and the one channel for library messages."""
 
 from __future__ import annotations
 
