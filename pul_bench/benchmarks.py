@@ -17,7 +17,7 @@ from pathlib import Path
 
 from pul_bench import schema
 from pul_bench.errors import PulBenchError
-from pul_bench.paths import data_root, resource_dirs
+from pul_bench.paths import DATA_ENV, data_root, resource_dirs
 from pul_bench.schema import bounded
 
 KINDS = ("otb", "vot", "got10k")
@@ -46,20 +46,32 @@ class Benchmark:
     source: str = ""
     split: str | None = None
     manifest: Path | None = field(default=None, compare=False)
+    #: The shared data folder that ``images`` and ``annotations`` are under, as the entry point
+    #: (CLI, script, report context) resolved it: :func:`get_benchmark`'s ``data``.
+    data: Path | None = field(default=None, compare=False)
 
     def default_root(self, annotations_only: bool = False) -> Path:
         """Default ``--root``: the shared data folder's images (or annotation-only copy)."""
         rel = (self.annotations or self.images) if annotations_only else self.images
         if rel is None:
             raise PulBenchError(f"benchmark {self.name!r} has no default root: pass --root DIR")
-        return data_root() / rel
+        if self.data is None:
+            raise PulBenchError(f"real data not found: set {DATA_ENV} or pass --root")
+        return self.data / rel
+
+    def annotation_copy(self) -> Path | None:
+        """The shared data's annotation-only copy of this benchmark, where attribute flags and
+        ``initOmit`` are found when ``--root`` is an image folder (which carries neither)."""
+        if self.data is None or not self.annotations:
+            return None
+        return self.data / self.annotations
 
 
 def load_manifest(path: str | Path) -> Benchmark:
     """Read and validate one benchmark manifest."""
     path = Path(path)
     node = schema.load(path)
-    bench = schema.read_dataclass(node, Benchmark, "manifest", manifest=path)
+    bench = schema.read_dataclass(node, Benchmark, "manifest", manifest=path, data=None)
     given = schema.keys(node, "manifest")
     for name, (_, first, last) in (bench.ranges or {}).items():
         if first > last:
@@ -80,10 +92,14 @@ def all_benchmarks() -> dict[str, Benchmark]:
     return dict(sorted(out.items()))
 
 
-def get_benchmark(name: str) -> Benchmark:
-    """The benchmark called ``name`` (case-insensitive)."""
+def get_benchmark(name: str, data: Path | None = None) -> Benchmark:
+    """The benchmark called ``name`` (case-insensitive), its default folders under ``data``: the
+    shared data folder, which entry points (CLI, scripts, a report's context) pass down; left
+    out, it is :func:`pul_bench.paths.data_root` if found. The loaders read it from the
+    returned value (:meth:`Benchmark.annotation_copy`), never from the environment."""
     benches = all_benchmarks()
     b = benches.get(name) or benches.get(name.lower())
     if b is None:
         raise PulBenchError(f"unknown benchmark {name!r}; known: {', '.join(benches)}")
-    return b
+    return dataclasses.replace(b, data=Path(data) if data is not None
+                               else data_root(required=False))

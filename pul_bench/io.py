@@ -1,5 +1,6 @@
 """Atomic writes, strict JSON, locked JSON updates, file hashes, strict numeric-table reading,
-quiet progress bars and notes: the file and terminal plumbing shared by every command."""
+progress (a bar on a terminal, a line per finished item off one), notes and status lines: the
+file and terminal plumbing shared by every command, and the one channel for library messages."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import os
 import re
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -127,14 +129,64 @@ def file_sha256(path: str | Path) -> str:
     return h.hexdigest()
 
 
-def progress_bar(*args: Any, **kwargs: Any) -> tqdm:
-    """A tqdm bar that is silent unless stderr is a terminal.
+class Progress(tqdm):
+    """A tqdm bar on a terminal; off one (a log, a pipe), one plain line per finished item.
 
-    Redirected to a log or a pipe, tqdm would write every update as a new line (200 kB for
-    one eval). ``disable=True`` from the caller still wins.
+    Redirected, tqdm would write every update as a new line (200 kB for one eval), and a silent
+    bar says nothing for minutes; so off a terminal the bar is hidden and each finished item (a
+    sequence, an epoch, a report section: :meth:`finished`, called by iteration itself for a bar
+    over items, labelled by the postfix the loop body set) prints ``desc: unit k/N [label] done,
+    T s elapsed``. A ``leave=False`` bar (one nested in another) prints no lines.
     """
-    kwargs["disable"] = kwargs.get("disable", False) or not sys.stderr.isatty()
-    return tqdm(*args, **kwargs)
+
+    def __init__(self, *args: Any, item: str | None = None, items: int | None = None,
+                 items_done: int = 0, **kwargs: Any) -> None:
+        """tqdm's arguments; where the bar counts something finer than the items it reports
+        (frames of sequences, pairs of shards), ``item`` names the items, ``items`` is their
+        number and ``items_done`` how many were done before (a resumed run)."""
+        shown = not kwargs.get("disable", False)
+        self.lines = shown and not sys.stderr.isatty() and kwargs.get("leave", True) is not False
+        kwargs["disable"] = not shown or not sys.stderr.isatty()
+        if item is None:  # the bar's own units are the items
+            iterable = args[0] if args else kwargs.get("iterable")
+            items = kwargs.get("total")
+            if items is None and hasattr(iterable, "__len__"):
+                items = len(iterable)
+            items_done = int(kwargs.get("initial") or 0)
+        self.what = (kwargs.get("desc") or "", item or kwargs.get("unit") or "item", items)
+        self.count = items_done
+        self.started = time.monotonic()
+        super().__init__(*args, **kwargs)
+
+    def __iter__(self) -> Iterator[Any]:
+        for obj in super().__iter__():
+            yield obj  # the caller's loop body runs here; its postfix labels the line
+            self.finished(str(getattr(self, "postfix", None) or ""))
+
+    def finished(self, label: str = "") -> None:
+        """Say that one item is done: a line off a terminal (nothing on one, where the bar
+        shows it)."""
+        self.count += 1
+        if not self.lines:
+            return
+        desc, unit, total = self.what
+        of = f"/{total}" if total else ""
+        name = f" {label}" if label else ""
+        status(f"{desc}: {unit} {self.count}{of}{name} done, "
+               f"{time.monotonic() - self.started:.1f} s elapsed")
+
+
+def progress_bar(*args: Any, **kwargs: Any) -> Progress:
+    """A :class:`Progress` bar (tqdm's arguments): a bar on a terminal, one line per finished
+    item off one. ``disable=True`` from the caller silences both."""
+    return Progress(*args, **kwargs)
+
+
+def status(message: str) -> None:
+    """Say what long work did or where it put its output (``results in ...``, ``resuming ...``,
+    an item finished): one plain line on stderr, above any progress bar. With :func:`note`, the
+    one channel for library messages; stdout stays for a command's result."""
+    tqdm.write(message, file=sys.stderr)
 
 
 _NOTED: set[str] = set()
@@ -147,7 +199,7 @@ def note(message: str) -> None:
     (two loaders reading one folder must not say the same thing twice)."""
     if message not in _NOTED:
         _NOTED.add(message)
-        tqdm.write(f"note: {message}", file=sys.stderr)
+        status(f"note: {message}")
 
 
 def read_table(

@@ -1,6 +1,7 @@
 """Every figure pul_bench draws: OTB success / precision / attribute plots, VOT expected-overlap,
-AR and EAO-ranking plots, and the report's bar, line, claim (forest) and compare figures (their
-captions are in the report's Markdown and JSON, not in the images).
+AR and EAO-ranking plots, the report's bar, line, claim (forest) and compare figures (their
+captions are in the report's Markdown and JSON, not in the images), and training's pictures
+(loss curve, proposals on a frame, mined-pair sheet).
 
 One palette, one saver (PNG + PDF, atomic, reproducible bytes). Figures are built with
 matplotlib's object API (``Figure()``, no pyplot), so nothing needs a display or touches global
@@ -459,3 +460,69 @@ def compare_curves(scores: Scores, ours: Set[str], where: str, stem: Path) -> li
                            title_fontsize="small")
         files += save(fig, stem.with_name(f"{stem.name}-{kind}"))
     return files
+
+
+# ---- training figures ----------------------------------------------------------------------
+
+
+def loss_curve(rows: Sequence[Mapping[str, Any]], stem: Path) -> list[Path]:
+    """The per-epoch loss of a training run (``log.csv`` rows), one line per phase (e.g. random
+    vs AHM mini-batches); written as ``stem``.png/.pdf."""
+    fig = Figure(figsize=(6, 3.5), dpi=100, layout="constrained")
+    ax = fig.add_subplot()
+    for i, phase in enumerate(dict.fromkeys(r["phase"] for r in rows)):
+        pts = [(r["epoch"], r["loss"]) for r in rows if r["phase"] == phase]
+        ax.plot(*zip(*pts, strict=True), marker=".", label=phase or "loss",
+                color=COLORS[i % len(COLORS)])
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return save(fig, stem)
+
+
+def draw_proposals(image: np.ndarray, boxes: np.ndarray, top: int | None = None) -> np.ndarray:
+    """The RGB frame with the ``top`` best boxes ``[x, y, w, h, ...]`` drawn (best in red, then
+    yellow to blue): what ``pul_train proposals`` shows."""
+    import cv2
+    from matplotlib import colormaps
+
+    canvas = image.copy()
+    shown = boxes if top is None else boxes[:top]
+    cmap = colormaps["plasma"]
+    for rank in range(len(shown) - 1, -1, -1):  # best box drawn last, on top
+        x, y, bw, bh = shown[rank, :4]
+        c = (255, 0, 0) if rank == 0 else tuple(
+            int(255 * v) for v in cmap(1.0 - rank / max(len(shown), 1))[:3])
+        cv2.rectangle(canvas, (round(x), round(y)), (round(x + bw) - 1, round(y + bh) - 1),
+                      c, 2 if rank == 0 else 1)
+    return canvas
+
+
+def pair_sheet(cells: Sequence[tuple[np.ndarray, np.ndarray, str]], cols: int = 4) -> np.ndarray:
+    """A contact sheet of training pairs, ``cols`` a row: each cell is the exemplar crop beside
+    the centre of its search crop (same size), labelled underneath; RGB uint8."""
+    import cv2
+
+    drawn = []
+    for z, x, label in cells:
+        c = (x.shape[0] - z.shape[0]) // 2
+        cell = np.concatenate([z, np.full((z.shape[0], 4, 3), 255, np.uint8),
+                               x[c:c + z.shape[0], c:c + z.shape[0]]], axis=1)
+        cell = np.concatenate([cell, np.full((18, cell.shape[1], 3), 255, np.uint8)], axis=0)
+        cv2.putText(cell, label, (3, cell.shape[0] - 5), cv2.FONT_HERSHEY_SIMPLEX, 0.4,
+                    (0, 0, 0), 1, cv2.LINE_AA)
+        drawn.append(np.pad(cell, ((3, 3), (3, 3), (0, 0)), constant_values=255))
+    while len(drawn) % cols:
+        drawn.append(np.full_like(drawn[0], 255))
+    rows = [np.concatenate(drawn[r:r + cols], axis=1) for r in range(0, len(drawn), cols)]
+    return np.concatenate(rows, axis=0)
+
+
+def save_image(image: np.ndarray, path: str | Path) -> Path:
+    """Write an RGB uint8 picture (a sheet, a frame with boxes) as a full-colour PNG,
+    atomically; return the path."""
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        Image.fromarray(image).save(tmp, format="png")
+    return path

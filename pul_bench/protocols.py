@@ -32,7 +32,6 @@ from pul_bench.benchmarks import Benchmark
 from pul_bench.datasets.otb import OTBSequence, canonical_name
 from pul_bench.errors import InputError, PulBenchError
 from pul_bench.io import read_table
-from pul_bench.paths import data_root
 
 PROTOCOLS = ("ope", "tre", "sre")
 #: ``shiftTypeSet`` of ``main_running.m``, in its order.
@@ -176,9 +175,9 @@ def init_omit_dirs(bench: Benchmark, root: str | Path) -> list[Path]:
     annotation copy in the shared data (image folders carry none). Raises if neither exists,
     since TRE starts without them would silently differ from the toolkit's."""
     dirs = [Path(root) / "initOmit"]
-    shared = data_root(required=False)
-    if shared is not None and bench.annotations:
-        dirs.append(shared / bench.annotations / "initOmit")
+    copy = bench.annotation_copy()
+    if copy is not None:
+        dirs.append(copy / "initOmit")
     found = [d for d in dirs if d.is_dir()]
     if not found:
         raise PulBenchError(f"TRE and SRE need the toolkit's initOmit/ frame ranges; none in "

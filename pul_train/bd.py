@@ -152,7 +152,7 @@ class BDTask:
         self.timing: dict[str, float] = {}  # seconds of the last epoch_batches, by part
 
     def build_model(self) -> nn.Module:
-        from pul_train.trainer import build_backbone
+        from pul_bench.models.siamese import build_backbone
 
         return build_backbone(self.recipe.backbone)
 

@@ -51,7 +51,10 @@ def _train_recipe(config: str, task: str, out: Path | None, resume: bool,
     if recipe.task != task:
         raise PulBenchError(f"{recipe.source}: task is {recipe.task!r}, not {task!r}")
     out = out or Path("runs") / "train" / Path(recipe.source).stem
-    summary = train(recipe, out, resume=resume, data_root=data_root, progress=not quiet)
+    from pul_bench.paths import data_root as shared_data_root
+
+    data = data_root if data_root is not None else shared_data_root(required=False)
+    summary = train(recipe, out, resume=resume, data_root=data, progress=not quiet)
     if "model" not in summary:
         return
     last = summary["log"][-1] if summary["log"] else {}
@@ -214,10 +217,8 @@ def proposals_cmd(source: Path, video: str | None, frame: int, out: Path | None,
                   workers: int) -> None:
     """Show EdgeBox proposals on one frame of SOURCE (an image, a video file or a video folder)
     as a PNG, or with --all precompute them for training."""
-    import cv2
-
-    from pul_bench.io import atomic_path
-    from pul_train.proposals import ProposalSettings, draw_proposals, frame_proposals
+    from pul_bench.plots import draw_proposals, save_image
+    from pul_train.proposals import ProposalSettings, frame_proposals
     from pul_train.video import IMAGE_EXTS, FrameRef, open_videos
 
     settings = ProposalSettings(edge_model=str(edge_model) if edge_model else None)
@@ -242,9 +243,7 @@ def proposals_cmd(source: Path, video: str | None, frame: int, out: Path | None,
     boxes = frame_proposals([ref], settings, progress=False)[0]
     image = draw_proposals(ref.read(), boxes, top)
     out = out or Path(f"proposals_{name}.png")
-    with atomic_path(out) as tmp:
-        ok, png = cv2.imencode(".png", cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
-        tmp.write_bytes(png.tobytes())
+    save_image(image, out)
     where = f"{ref.path}" + (f" frame {ref.index}" if ref.index >= 0 else "")
     click.echo(f"{len(boxes)} proposals on {where}; drew {min(top, len(boxes))} (best in red) "
                f"-> {out}")

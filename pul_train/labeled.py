@@ -27,7 +27,7 @@ from pul_bench.datasets.otb import canonical_name
 from pul_bench.errors import InputError, PulBenchError
 from pul_bench.geometry import polygon_to_box
 from pul_bench.io import read_table
-from pul_train.video import image_files, subdirs
+from pul_train.video import detect_kind, image_files, subdirs
 
 KINDS = ("auto", "folders", "got10k", "lasot", "vid")
 
@@ -127,19 +127,6 @@ def _vid(root: Path) -> list[LabeledSequence]:
     return out
 
 
-def detect_kind(root: Path) -> str:
-    """Guess the layout of ``root`` (see the module docstring)."""
-    if (root / "Annotations" / "VID" / "train").is_dir():
-        return "vid"
-    train = root / "train" if (root / "train").is_dir() else root
-    if any(p.name.startswith("GOT-10k_Train_") for p in subdirs(train)):
-        return "got10k"
-    for d in subdirs(root)[:3]:
-        if any((s / "img").is_dir() and (s / "out_of_view.txt").is_file() for s in subdirs(d)):
-            return "lasot"
-    return "folders"
-
-
 def open_labeled(root: str | Path, kind: str = "auto") -> list[LabeledSequence]:
     """Every labeled sequence under ``root``, sorted by name."""
     root = Path(root)
@@ -147,7 +134,7 @@ def open_labeled(root: str | Path, kind: str = "auto") -> list[LabeledSequence]:
         raise InputError(root, "labeled training data not found")
     if kind not in KINDS:
         raise PulBenchError(f"unknown labeled layout {kind!r}; choose from {', '.join(KINDS)}")
-    kind = detect_kind(root) if kind == "auto" else kind
+    kind = detect_kind(root, labeled=True) if kind == "auto" else kind
     if kind == "vid":
         seqs = _vid(root)
     elif kind == "got10k":

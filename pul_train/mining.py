@@ -4,7 +4,7 @@ keep (first patch, last patch) as a training pair, with the tracker's confidence
 Tracks start on the sampled frames (one in ``stride``, as in BD) and run through the *next*
 ``length`` consecutive frames of the original video. Many tracks advance together: per frame
 step, the search crops of every track (all scales) are cut on the device in one batched
-resampling and embedded in one forward pass; each track then takes the SiamFC update step of
+resampling and embedded in one forward pass; each track then takes the SiamFC step (``follow``) of
 :class:`~pul_bench.trackers.siamfc.SiamFCTracker` itself, so mining follows exactly the tracking
 procedure used in evaluation.
 
@@ -86,15 +86,6 @@ def plan_tracks(videos: Sequence[Video], cfg: MiningConfig, proposals: ProposalS
     return plan
 
 
-class _Track(SiamFCTracker):
-    """One track's SiamFC state; :meth:`responses` returns the maps computed for the batch."""
-
-    pending: np.ndarray
-
-    def responses(self, image: np.ndarray) -> np.ndarray:
-        return self.pending
-
-
 class BatchMiner:
     """Advances a batch of tracks of one video frame by frame with one forward pass per step."""
 
@@ -140,8 +131,7 @@ class BatchMiner:
         tracks = []
         first = [frame(s.frame) for s in starts]
         for s, ref in zip(starts, first, strict=True):
-            track = object.__new__(_Track)  # shares the base tracker's network, owns its state
-            track.__dict__.update(t.__dict__)
+            track = t.fork()
             track.init(cache[ref], s.box)
             tracks.append(track)
         z_sz = context_size(np.array([s.box for s in starts]), t.context)
@@ -168,8 +158,7 @@ class BatchMiner:
             r = r[:, 0].float().cpu().numpy().reshape(n, s_n, *r.shape[-2:])
             peaks[:, step - 1] = 1 / (1 + np.exp(-r.reshape(n, -1).max(1)))
             for i, tr in enumerate(tracks):
-                tr.pending = r[i]
-                boxes[i] = tr.update(cache[which[i * s_n]])
+                boxes[i] = tr.follow(r[i])
         last = [video.frames[s.frame + length] for s in starts]
         x_sz = context_size(boxes, t.context) * t.instance_size / t.exemplar_size
         x_crops = self._crops(frames, last, box_center(boxes), x_sz, fills, t.instance_size)
@@ -227,13 +216,15 @@ def mine(tracker: SiamFCTracker, videos: Sequence[Video], out: str | Path, cfg: 
                             f"nothing to mine")
     write_json(meta_path, {**ident, "pairs": len(plan), "shards": math.ceil(len(plan) / cfg.shard)})
     miner = BatchMiner(tracker)
-    done = sum(min(cfg.shard, len(plan) - s) for s in range(0, len(plan), cfg.shard)
-               if _shard_path(out, s // cfg.shard).is_file())
-    bar = progress_bar(total=len(plan), initial=done, desc=f"mining L={cfg.length}",
-                       unit="pair", disable=not progress)
-    for s in range(0, len(plan), cfg.shard):
+    shards = range(0, len(plan), cfg.shard)
+    finished = [s for s in shards if _shard_path(out, s // cfg.shard).is_file()]
+    bar = progress_bar(total=len(plan), initial=sum(min(cfg.shard, len(plan) - s)
+                                                    for s in finished),
+                       desc=f"mining L={cfg.length}", unit="pair", disable=not progress,
+                       item="shard", items=len(shards), items_done=len(finished))
+    for s in shards:
         path = _shard_path(out, s // cfg.shard)
-        if path.is_file():
+        if s in finished:
             continue
         part = plan[s:s + cfg.shard]
         results = []
@@ -249,6 +240,7 @@ def mine(tracker: SiamFCTracker, videos: Sequence[Video], out: str | Path, cfg: 
             np.savez(f, z_jpg=z_jpg, z_off=z_off, x_jpg=x_jpg, x_off=x_off,
                      video=np.array([p.video for p in part], np.int32),
                      frame=np.array([p.frame for p in part], np.int32), **merged)
+        bar.finished(path.name)
     bar.close()
     return out
 
@@ -306,29 +298,13 @@ class PairSet:
 
 def contact_sheet(pairs: PairSet, path: str | Path, count: int = 24, seed: int = 0) -> Path:
     """A PNG of ``count`` random pairs: first patch | last patch (search centre), confidence."""
+    from pul_bench.plots import pair_sheet, save_image
+
     rng = np.random.default_rng(seed)
     pick = np.sort(rng.choice(len(pairs), min(count, len(pairs)), replace=False))
     conf = pairs.field("confidence")
-    cells = []
-    for n in pick:
-        z, x = pairs.pair(int(n))
-        c = (x.shape[0] - z.shape[0]) // 2
-        cell = np.concatenate([z, np.full((z.shape[0], 4, 3), 255, np.uint8),
-                               x[c:c + z.shape[0], c:c + z.shape[0]]], axis=1)
-        cell = np.concatenate([cell, np.full((18, cell.shape[1], 3), 255, np.uint8)], axis=0)
-        cv2.putText(cell, f"#{n} conf {conf[n]:.2f}", (3, cell.shape[0] - 5),
-                    cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 1, cv2.LINE_AA)
-        cells.append(np.pad(cell, ((3, 3), (3, 3), (0, 0)), constant_values=255))
-    cols = 4
-    while len(cells) % cols:
-        cells.append(np.full_like(cells[0], 255))
-    rows = [np.concatenate(cells[r:r + cols], axis=1) for r in range(0, len(cells), cols)]
-    sheet = np.concatenate(rows, axis=0)
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        ok, png = cv2.imencode(".png", cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))
-        tmp.write_bytes(png.tobytes())
-    return path
+    cells = [(*pairs.pair(int(n)), f"#{n} conf {conf[n]:.2f}") for n in pick]
+    return save_image(pair_sheet(cells), path)
 
 
 @click.command("mine")

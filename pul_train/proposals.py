@@ -201,19 +201,3 @@ def frame_proposals(
             bar.update()
     bar.close()
     return [b for b in out if b is not None]
-
-
-def draw_proposals(image: np.ndarray, boxes: np.ndarray, top: int | None = None) -> np.ndarray:
-    """The RGB frame with the ``top`` best boxes drawn (best in red, then yellow to blue)."""
-    canvas = image.copy()
-    shown = boxes if top is None else boxes[:top]
-    from matplotlib import colormaps
-
-    cmap = colormaps["plasma"]
-    for rank in range(len(shown) - 1, -1, -1):  # best box drawn last, on top
-        x, y, bw, bh = shown[rank, :4]
-        c = (255, 0, 0) if rank == 0 else tuple(
-            int(255 * v) for v in cmap(1.0 - rank / max(len(shown), 1))[:3])
-        cv2.rectangle(canvas, (round(x), round(y)), (round(x + bw) - 1, round(y + bh) - 1),
-                      c, 2 if rank == 0 else 1)
-    return canvas

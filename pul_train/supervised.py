@@ -83,8 +83,7 @@ class SupervisedTask:
         """Nothing to precompute: frames are read when batches are made."""
 
     def build_model(self) -> nn.Module:
-        from pul_bench.models.siamese import SiamFCNet
-        from pul_train.trainer import build_backbone
+        from pul_bench.models.siamese import SiamFCNet, build_backbone
 
         backbone = build_backbone(self.recipe.backbone)
         if self.cfg.init:

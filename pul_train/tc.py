@@ -116,8 +116,7 @@ class TCTask:
 
     def build_model(self) -> nn.Module:
         from pul_bench.checkpoint import apply_state_dict, load_checkpoint
-        from pul_bench.models.siamese import SiamFCNet
-        from pul_train.trainer import build_backbone
+        from pul_bench.models.siamese import SiamFCNet, build_backbone
 
         backbone = build_backbone(self.recipe.backbone)
         path = _repo_path(self.cfg.init)

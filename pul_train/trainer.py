@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import importlib
 import io
 import os
 import time
@@ -24,12 +23,10 @@ import numpy as np
 import torch
 import torch.distributed as dist
 from torch import nn
-from tqdm import tqdm
 
 from pul_bench.errors import InputError, PulBenchError
-from pul_bench.io import atomic_path, progress_bar, write_json, write_text
-from pul_bench.paths import REPO_ROOT
-from pul_bench.paths import data_root as shared_data_root
+from pul_bench.io import atomic_path, progress_bar, status, write_json, write_text
+from pul_bench.paths import DATA_ENV, REPO_ROOT
 from pul_train.recipe import Recipe, task_class
 
 LOG_FIELDS = ("epoch", "phase", "steps", "loss", "lr", "images", "seconds", "images_per_s",
@@ -145,20 +142,6 @@ def to_device(batch: dict[str, torch.Tensor], device: torch.device, prec: Precis
             else v.to(device, non_blocking=True) for k, v in batch.items()}
 
 
-def build_backbone(ref: str) -> nn.Module:
-    """A backbone by name (``alexnet``, ``ciresnet22``) or by factory reference ``module:attr``."""
-    if ":" in ref:
-        module, _, attr = ref.partition(":")
-        try:
-            factory = getattr(importlib.import_module(module), attr)
-        except (ImportError, AttributeError) as e:
-            raise PulBenchError(f"cannot load backbone factory {ref!r}: {e}") from None
-        return factory()
-    from pul_bench.models.siamese import build_backbone as build
-
-    return build(ref)
-
-
 @dataclasses.dataclass(frozen=True)
 class Dist:
     """This process's place in a (possibly one-process) run."""
@@ -192,12 +175,15 @@ def _setup(recipe: Recipe) -> Dist:
 
 
 def resolve_root(recipe: Recipe, data_root: Path | None) -> Path:
-    """The recipe's video folder; a relative ``data.root`` is under ``data_root`` (or shared)."""
+    """The recipe's video folder; a relative ``data.root`` is under ``data_root`` (the CLI's
+    ``--data-root``, else the shared data folder it found)."""
     root = Path(recipe.data.root).expanduser()
     if root.is_absolute():
         return root
-    base = data_root if data_root is not None else shared_data_root()
-    return Path(base) / root
+    if data_root is None:
+        raise PulBenchError(f"{recipe.source}: data.root {root} is relative, but no data folder "
+                            f"was found: pass --data-root DIR or set {DATA_ENV}")
+    return Path(data_root) / root
 
 
 def _comparable(recipe: Recipe) -> dict[str, Any]:
@@ -207,10 +193,10 @@ def _comparable(recipe: Recipe) -> dict[str, Any]:
     return d
 
 
-def _portable(path: str) -> str:
-    """``path`` relative to the checkout or the shared data folder when under one (for meta)."""
+def _portable(path: str, data_root: Path | None) -> str:
+    """``path`` relative to the checkout or the data folder when under one (for meta)."""
     p = Path(path).resolve()
-    shared = shared_data_root(required=False)
+    shared = data_root.resolve() if data_root is not None else None
     for base, label in ((REPO_ROOT, ""), (shared, "<data>/")):
         if base is not None and p.is_relative_to(base):
             return label + str(p.relative_to(base))
@@ -237,26 +223,9 @@ def _write_logs(out: Path, recipe: Recipe, rows: list[dict[str, Any]], world: in
     write_text(out / "log.csv", buf.getvalue())
     write_json(out / "log.json", {"recipe": recipe.to_dict(), "source": recipe.source,
                                   "world_size": world, "epochs": rows})
-    plot_loss(rows, out / "loss")
+    from pul_bench.plots import loss_curve  # the plotting library loads only when needed
 
-
-def plot_loss(rows: list[dict[str, Any]], stem: Path) -> None:
-    """The per-epoch loss curve, coloured by phase (e.g. random vs AHM mini-batches)."""
-    from matplotlib.figure import Figure
-
-    from pul_bench.plots import COLORS, save
-
-    fig = Figure(figsize=(6, 3.5), dpi=100, layout="constrained")
-    ax = fig.add_subplot()
-    for i, phase in enumerate(dict.fromkeys(r["phase"] for r in rows)):
-        pts = [(r["epoch"], r["loss"]) for r in rows if r["phase"] == phase]
-        ax.plot(*zip(*pts, strict=True), marker=".", label=phase or "loss",
-                color=COLORS[i % len(COLORS)])
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("loss")
-    ax.grid(alpha=0.3)
-    ax.legend()
-    save(fig, stem)
+    loss_curve(rows, out / "loss")
 
 
 def _shard(plan: list[Any], rank: int, world: int) -> list[Any]:
@@ -290,7 +259,9 @@ def train(
                                f"use another --out")
     if d.main:  # an --out that cannot be written fails now, not after the first epoch
         ckpt.parent.mkdir(parents=True, exist_ok=True)
-    root = resolve_root(recipe, None if data_root is None else Path(data_root))
+    data = None if data_root is None else Path(data_root)
+    root = resolve_root(recipe, data)
+    made_of = {"recipe": _portable(recipe.source, data), "data": _portable(str(root), data)}
     show = progress and d.main
     torch.manual_seed(recipe.seed)
     task: Task = task_class(recipe.task)(recipe, root, d.device, show)
@@ -314,7 +285,7 @@ def train(
         scaler.load_state_dict(state["scaler"])
         start, rows = int(state["epoch"]), list(state["log"])
         if show:
-            tqdm.write(f"resuming {ckpt} after epoch {start}")
+            status(f"resuming {ckpt} after epoch {start}")
     net = nn.parallel.DistributedDataParallel(model) if d.world > 1 else model
     bar = progress_bar(range(start, recipe.epochs), desc=recipe.task, unit="epoch",
                        disable=not show, initial=start, total=recipe.epochs)
@@ -336,7 +307,7 @@ def train(
             if d.main:
                 every = recipe.runtime.snapshot_every  # before last.pt: a resume never skips one
                 if every and (epoch + 1) % every == 0:
-                    _export(task, model, recipe, root, prec, rows,
+                    _export(task, model, recipe, made_of, prec, rows,
                             out / "snapshots" / f"epoch-{epoch + 1:03d}.pt")
                 state = {"epoch": epoch + 1, "model": model.state_dict(),
                          "optimizer": opt.state_dict(), "scaler": scaler.state_dict(),
@@ -349,18 +320,19 @@ def train(
                 dist.barrier()
     summary = {"epochs": recipe.epochs, "world_size": d.world, "log": rows}
     if d.main:
-        _export(task, model, recipe, root, prec, rows, out / "model.pt")
+        _export(task, model, recipe, made_of, prec, rows, out / "model.pt")
         summary["model"] = str(out / "model.pt")
     return summary
 
 
-def _export(task: Task, model: nn.Module, recipe: Recipe, root: Path, prec: Precision,
-            rows: list[dict[str, Any]], path: Path) -> None:
-    """Write the model as a checkpoint (the tracker's format) with what made it."""
+def _export(task: Task, model: nn.Module, recipe: Recipe, made_of: dict[str, str],
+            prec: Precision, rows: list[dict[str, Any]], path: Path) -> None:
+    """Write the model as a checkpoint (the tracker's format) with what made it (``made_of``:
+    the recipe file and the data folder, as portable paths)."""
     from pul_bench.checkpoint import save_checkpoint
 
     weights, meta = task.export(model)
-    meta.update(recipe=_portable(recipe.source), data=_portable(str(root)),
+    meta.update(**made_of,
                 epochs=len(rows), precision=prec.name,
                 seed=recipe.seed, final_loss=rows[-1]["loss"] if rows else None)
     save_checkpoint(path, weights, meta)

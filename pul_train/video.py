@@ -114,19 +114,22 @@ def _video_file(path: Path) -> Video:
     return Video(path.stem, tuple(FrameRef(path, i) for i in range(n)))
 
 
-def detect_kind(root: Path) -> str:
-    """Guess the layout of ``root`` (see the module docstring)."""
-    if root.is_file():
+def detect_kind(root: Path, labeled: bool = False) -> str:
+    """Guess the layout of ``root`` (see the module docstring): for unlabeled frames, or with
+    ``labeled`` for :mod:`pul_train.labeled` (VID by its annotations, LaSOT by its
+    ``out_of_view.txt``, no video files)."""
+    if root.is_file() and not labeled:
         return "files"
-    if (root / "Data" / "VID" / "train").is_dir():
+    if (root / ("Annotations" if labeled else "Data") / "VID" / "train").is_dir():
         return "vid"
     train = root / "train" if (root / "train").is_dir() else root
     if any(p.name.startswith("GOT-10k_Train_") for p in subdirs(train)):
         return "got10k"
-    if any(p.suffix.lower() in VIDEO_EXTS for p in root.iterdir()):
+    if not labeled and any(p.suffix.lower() in VIDEO_EXTS for p in root.iterdir()):
         return "files"
     for d in subdirs(root)[:3]:
-        if any((s / "img").is_dir() for s in subdirs(d)):
+        if any((s / "img").is_dir() and (not labeled or (s / "out_of_view.txt").is_file())
+               for s in subdirs(d)):
             return "lasot"
     return "folders"
 

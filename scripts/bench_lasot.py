@@ -22,6 +22,7 @@ from pathlib import Path
 from pul_bench.analysis import stats
 from pul_bench.analysis.otb import score
 from pul_bench.benchmarks import get_benchmark
+from pul_bench.paths import data_root
 
 GOAL_S = 10.0
 TRACKERS = 8
@@ -32,7 +33,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--root", type=Path, help="LaSOT annotations (default: the shared copy)")
     args = ap.parse_args()
-    bench = get_benchmark("lasot")
+    bench = get_benchmark("lasot", data_root(required=False))
     root = args.root or bench.default_root(annotations_only=True)
     published = sorted(p for p in (root / "results").iterdir() if p.is_dir())
     with tempfile.TemporaryDirectory() as tmp:

@@ -50,7 +50,7 @@ def main() -> None:
                     help="time intervals + compare on 30 trackers against plain scoring")
     args = ap.parse_args()
 
-    bench = get_benchmark("otb2015")
+    bench = get_benchmark("otb2015", data_root())
     root = args.root or bench.default_root(annotations_only=True)
     dirs = sorted(p for p in (data_root() / "reference" / "otb" / "results").iterdir()
                   if p.is_dir())

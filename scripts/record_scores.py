@@ -22,7 +22,7 @@ from pathlib import Path
 from pul_bench.analysis import otb, vot
 from pul_bench.benchmarks import get_benchmark
 from pul_bench.checkpoint import update_manifest
-from pul_bench.paths import REPO_ROOT
+from pul_bench.paths import REPO_ROOT, data_root
 from pul_bench.registry import all_specs
 from pul_bench.reports.evaluation import precision_runs
 
@@ -40,7 +40,7 @@ def _scores(runs: Path, tracker: str) -> dict[str, dict]:
         folder = results / kind / tracker
         if not folder.is_dir():
             continue
-        bench = get_benchmark(kind)
+        bench = get_benchmark(kind, data_root())
         result = analysis.score(bench=bench, result_dirs=[folder], root=bench.default_root(),
                                 convention=None)[tracker]
         entry = {k: round(float(result[k]), 4) for k in _KEYS[kind]}

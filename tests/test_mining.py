@@ -55,6 +55,19 @@ def test_batched_tracks_follow_the_siamfc_tracker(clip, tracker):
     assert ((batched["confidence"] >= 0) & (batched["confidence"] <= 1)).all()
 
 
+def test_forked_tracks_share_the_network_not_the_state(clip, tracker):
+    """Mining's tracks are :meth:`SiamFCTracker.fork`s: stepping one leaves the others alone."""
+    frames = clip[0].frames
+    a, b = tracker.fork(), tracker.fork()
+    assert a.net is tracker.net
+    a.init(frames[0].read(), (40.0, 40.0, 30.0, 30.0))
+    b.init(frames[0].read(), (90.0, 60.0, 20.0, 40.0))
+    center_b = b.center.copy()
+    a.follow(a.responses(frames[1].read()))
+    np.testing.assert_array_equal(b.center, center_b)
+    assert not np.array_equal(a.center, b.center)
+
+
 def test_mine_stores_pairs_once_and_resumes(clip, tracker, tmp_path):
     out = mine(tracker, clip, tmp_path / "m", CFG, PROPOSALS, batch=4, progress=False)
     shards = sorted(out.glob("pairs-*.npz"))

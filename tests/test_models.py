@@ -35,6 +35,10 @@ def test_build_backbone_types_and_unknown_name() -> None:
     assert isinstance(build_backbone("ciresnet22"), CIResNet22)
     with pytest.raises(PulBenchError, match="unknown backbone 'vgg'"):
         build_backbone("vgg")
+    # a recipe's own backbone, by factory reference: the one builder serves training and tracking
+    assert isinstance(build_backbone("pul_bench.models.alexnet:AlexNetV1"), AlexNetV1)
+    with pytest.raises(PulBenchError, match="cannot load backbone factory"):
+        build_backbone("pul_bench.models.alexnet:Nope")
 
 
 def test_alexnet_layer_layout() -> None:

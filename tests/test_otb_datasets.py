@@ -119,6 +119,16 @@ def test_image_layout_on_the_shared_folders(otb_sequences: Path) -> None:
     assert len(seqs) + len(missing) == 100 and "Basketball" in missing
 
 
+def test_attribute_flags_of_an_image_folder_come_from_the_given_data(otb_sequences: Path,
+                                                                     tmp_path: Path) -> None:
+    """An image folder carries no attribute flags: they come from the annotation copy under the
+    data folder the caller resolved the benchmark with, not from an environment lookup."""
+    shared = otb_sequences.parents[1]
+    (girl,), _ = load_otb(get_benchmark("otb2015", shared), otb_sequences, ["Girl"])
+    (bare,), _ = load_otb(get_benchmark("otb2015", tmp_path), otb_sequences, ["Girl"])
+    assert girl.attributes["SV"] and bare.attributes == {}
+
+
 def _fake_sequence(root: Path, folder: str, n_images: int, gt_files: dict[str, Path | None],
                    first: int = 1) -> None:
     img = root / folder / "img"

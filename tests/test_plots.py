@@ -105,3 +105,28 @@ def test_plot_command_compares_on_common_sequences(otb_reference: Path, tmp_path
     with pytest.raises(SystemExit) as exit_:
         main(["plot", "otb2015", str(partial), str(partial), "--out", str(out)])
     assert exit_.value.code == 2 and "given twice" in capsys.readouterr().err
+
+
+def test_every_figure_is_drawn_in_plots() -> None:
+    """One home for figures: outside plots.py (and overlay.py, the tracking-video renderer)
+    no module of either package draws or encodes a picture."""
+    drawing = ("matplotlib", "savefig", "cv2.putText", "cv2.rectangle", 'imencode(".png"')
+    root = Path(__file__).resolve().parents[1]
+    found = [f"{p.relative_to(root)}: {d}"
+             for pkg in ("pul_bench", "pul_train") for p in sorted((root / pkg).rglob("*.py"))
+             if p.name not in ("plots.py", "overlay.py")
+             for d in drawing if d in p.read_text()]
+    assert found == []
+
+
+def test_pair_sheet_lays_out_labelled_cells(tmp_path: Path) -> None:
+    from pul_bench.plots import pair_sheet, save_image
+
+    z = np.zeros((127, 127, 3), np.uint8)
+    x = np.full((255, 255, 3), 200, np.uint8)
+    sheet = pair_sheet([(z, x, "#0"), (z, x, "#1"), (z, x, "#2")], cols=2)
+    cell_w, cell_h = 127 * 2 + 4 + 6, 127 + 18 + 6
+    assert sheet.shape == (2 * cell_h, 2 * cell_w, 3)
+    assert (sheet[cell_h:, cell_w:] == 255).all()  # the fourth cell is blank padding
+    assert (sheet[3 + 60, 3 + 127 + 4 + 60] == 200).all()  # the search crop's centre
+    assert save_image(sheet, tmp_path / "s.png").stat().st_size > 1000

@@ -9,8 +9,9 @@ import pytest
 
 import pul_train.proposals as proposals
 from pul_bench.errors import InputError
+from pul_bench.plots import draw_proposals
 from pul_bench.tracker import read_image
-from pul_train.proposals import ProposalSettings, draw_proposals, frame_proposals, nms
+from pul_train.proposals import ProposalSettings, frame_proposals, nms
 from pul_train.video import FrameRef
 
 

@@ -194,3 +194,15 @@ def test_every_task_satisfies_the_trainer_protocol() -> None:
             assert [p.kind for p in got] == [p.kind for p in want], (name, m)
         assert list(inspect.signature(cls).parameters) == [
             "recipe", "data_root", "device", "progress"], name
+
+
+def test_relative_data_root_is_under_the_folder_passed_down(tmp_path: Path) -> None:
+    """The trainer reads no data folder from the environment: a relative ``data.root`` is under
+    the ``data_root`` its caller (the CLI) passes, and without one it is refused."""
+    from pul_train.trainer import resolve_root
+
+    recipes = Path(__file__).parents[1] / "pul_train" / "recipes"
+    recipe = load_recipe(recipes / "alexpul-bd-ahm.yaml")
+    assert resolve_root(recipe, tmp_path) == tmp_path / "unlabeled"
+    with pytest.raises(PulBenchError, match="data.root unlabeled is relative.*--data-root"):
+        resolve_root(recipe, None)

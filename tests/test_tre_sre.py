@@ -229,8 +229,7 @@ def test_sre_of_identical_runs_is_the_toolkits_one_pass_score(tmp_path: Path,
 
 
 def test_tre_and_sre_need_the_matlab_convention_and_initomit(tmp_path: Path,
-                                                              otb_reference: Path,
-                                                              monkeypatch) -> None:
+                                                              otb_reference: Path) -> None:
     (tmp_path / "KCF" / "tre").mkdir(parents=True)
     with pytest.raises(PulBenchError, match="MATLAB OTB toolkit only"):
         score(_bench("Girl"), [tmp_path / "KCF"], otb_reference, convention="pysot",
@@ -240,10 +239,12 @@ def test_tre_and_sre_need_the_matlab_convention_and_initomit(tmp_path: Path,
     root = tmp_path / "root"
     (root / "anno").mkdir(parents=True)
     (root / "anno" / "Girl.txt").write_bytes((otb_reference / "anno" / "Girl.txt").read_bytes())
-    monkeypatch.setenv("PULBENCH_DATA", str(tmp_path / "nowhere"))
-    monkeypatch.setattr("pul_bench.protocols.data_root", lambda required=False: None)
+    # the shared annotation copy is where the benchmark value says, not an environment lookup
+    no_copy = dataclasses.replace(_bench("Girl"), data=tmp_path / "nowhere")
     with pytest.raises(PulBenchError, match="initOmit"):
-        score(_bench("Girl"), [tmp_path / "KCF"], root, protocol="tre")
+        score(no_copy, [tmp_path / "KCF"], root, protocol="tre")
+    assert protocols.init_omit_dirs(_bench("Girl"), root) == [
+        get_benchmark("otb2015", otb_reference.parents[1]).annotation_copy() / "initOmit"]
 
 
 def _files(folder: Path) -> dict[str, tuple[int, str]]:

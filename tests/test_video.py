@@ -54,6 +54,21 @@ def test_vid_got10k_lasot_layouts_ignore_labels(tmp_path: Path) -> None:
         assert all(f.path.suffix.lower() in (".jpg", ".jpeg") for f in video.frames)
 
 
+def test_labeled_layouts_need_their_labels(tmp_path: Path) -> None:
+    """One ``detect_kind`` serves both readers: a labeled VID needs its annotations and a labeled
+    LaSOT its ``out_of_view.txt``, where frames alone make an unlabeled source."""
+    vid = tmp_path / "vid"
+    _write_jpgs(vid / "Data/VID/train/chunk/snippet", 2, "{:06d}.JPEG")
+    lasot = tmp_path / "lasot"
+    _write_jpgs(lasot / "cat/cat-1/img", 2)
+    assert (detect_kind(vid), detect_kind(vid, labeled=True)) == ("vid", "folders")
+    assert (detect_kind(lasot), detect_kind(lasot, labeled=True)) == ("lasot", "folders")
+    (vid / "Annotations/VID/train").mkdir(parents=True)
+    (lasot / "cat/cat-1/out_of_view.txt").write_text("0,0\n")
+    assert detect_kind(vid, labeled=True) == "vid"
+    assert detect_kind(lasot, labeled=True) == "lasot"
+
+
 def test_video_files(data_root: Path, tmp_path: Path) -> None:
     frames = sorted((data_root / "unlabeled" / "carphone").glob("*.jpg"))[:12]
     path = tmp_path / "clip.avi"

@@ -40,24 +40,23 @@ def bench_cmd() -> None:
 
 def _frames(root: Path, sequences: list[str] | None, per_sequence: int,
             total: int) -> list[tuple[list[np.ndarray], np.ndarray]]:
-    """Up to ``per_sequence`` decoded frames of each OTB-layout sequence, ``total`` at most."""
-    from pul_bench.io import read_table
+    """Up to ``per_sequence`` decoded frames of each OTB-layout sequence, ``total`` at most, with
+    the first box; read by the OTB dataset reader, so its special cases hold (two targets in one
+    folder, a later first annotated frame, images past the last box)."""
+    from pul_bench.benchmarks import get_benchmark
+    from pul_bench.datasets.otb import load_otb
 
-    names = sequences or sorted(p.name for p in root.iterdir() if (p / "img").is_dir())
-    if not names:
+    seqs, missing = load_otb(get_benchmark("otb"), root, sequences)
+    if missing:
+        raise PulBenchError(f"no OTB-layout sequence {', '.join(missing)} under {root}")
+    if not seqs:
         raise PulBenchError(f"no OTB-layout sequences (<name>/img/) under {root}")
     out, count = [], 0
-    for name in names:
-        seq = root / name
-        gt_file = next(iter(sorted(seq.glob("groundtruth*.txt"))), None)
-        if gt_file is None:
-            raise PulBenchError(f"{seq}: no groundtruth*.txt")
-        box = read_table(gt_file, 4)[0].copy()
-        box[:2] -= 1  # OTB files are 1-based
-        files = sorted((seq / "img").glob("*.jpg"))[: min(per_sequence, total - count)]
+    for seq in seqs:
+        files = seq.frames[: min(per_sequence, total - count)]
         if len(files) < 2:
             continue
-        out.append(([read_image(f) for f in files], box))
+        out.append(([read_image(f) for f in files], seq.groundtruth[0].copy()))
         count += len(files)
         if count >= total:
             break
@@ -204,7 +203,7 @@ def precision_cmd(tracker: str, precision: str, root: Path | None, sequences: st
     from pul_bench.registry import register
 
     spec = get_spec(tracker)
-    bench = get_benchmark("otb")
+    bench = get_benchmark("otb", data_root(required=False))
     names = sequence_names(sequences)
     aucs = {}
     for prec in ("fp32", precision):

@@ -25,6 +25,7 @@ from pul_bench.commands.evaluate import (
 from pul_bench.errors import PulBenchError
 from pul_bench.io import json_text
 from pul_bench.kinds import Options, kind_of
+from pul_bench.paths import data_root
 
 
 @click.command("compare")
@@ -56,7 +57,7 @@ def compare_cmd(benchmark: str, trackers: tuple[str, ...], metric: str | None,
     paired-bootstrap 95% interval, the Wilcoxon signed-rank p-value (Holm-corrected for more
     than two trackers) and a one-line verdict per pair. With --protocol tre|sre (OTB kinds)
     a sequence's value pools its 20 TRE or 12 SRE runs, as the MATLAB toolkit scores them."""
-    bench = get_benchmark(benchmark)
+    bench = get_benchmark(benchmark, data_root(required=False))
     kind = kind_of(bench)
     kind.require(bench, "compare")
     # the trackers run first and the folders are scored without intervals: compare's own

@@ -18,7 +18,7 @@ from pul_bench.benchmarks import Benchmark, get_benchmark
 from pul_bench.errors import PulBenchError, RowCountError
 from pul_bench.io import json_text
 from pul_bench.kinds import Options, kind_of
-from pul_bench.paths import safe_name
+from pul_bench.paths import data_root, safe_name
 from pul_bench.protocols import PROTOCOLS
 from pul_bench.tracker import PRECISIONS
 
@@ -139,7 +139,7 @@ def eval_cmd(benchmark: str, tracker: str, root: Path | None, out: Path, workers
 
     Sequences already finished in --out are skipped, so an interrupted run resumes.
     """
-    bench = get_benchmark(benchmark)
+    bench = get_benchmark(benchmark, data_root(required=False))
     kind = kind_of(bench)
     scores = kind.run(bench, tracker, root or bench.default_root(), out,
                       Options(resamples=resamples, seed=seed, protocol=protocol),
@@ -177,7 +177,7 @@ def score_cmd(benchmark: str, result_dirs: tuple[Path, ...], root: Path | None,
     With --seed-families, seed families are also reported as the mean over seeds, its two-level
     (seeds, then sequences) interval and the seed-to-seed spread (JSON: under ``seeds``).
     """
-    bench = get_benchmark(benchmark)
+    bench = get_benchmark(benchmark, data_root(required=False))
     kind = kind_of(bench)
     scores = score_folders(bench, list(result_dirs), root,
                            Options(convention=convention, resamples=resamples, seed=seed,

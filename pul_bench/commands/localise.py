@@ -11,6 +11,7 @@ from pul_bench.benchmarks import get_benchmark
 from pul_bench.errors import PulBenchError
 from pul_bench.io import json_text
 from pul_bench.kinds import kind_of
+from pul_bench.paths import data_root
 
 
 @click.command("localise")
@@ -51,7 +52,7 @@ def localise_cmd(benchmark: str, trackers: tuple[str, ...], root: Path | None,
 
     if checkpoint is not None and len(trackers) != 1:
         raise PulBenchError("--checkpoint applies to exactly one tracker")
-    bench = get_benchmark(benchmark)
+    bench = get_benchmark(benchmark, data_root(required=False))
     kind_of(bench).require(bench, "localise")
     root = root or bench.default_root()
     seqs, _ = load_otb(bench, root)

@@ -9,6 +9,7 @@ import click
 from pul_bench.benchmarks import get_benchmark
 from pul_bench.commands.evaluate import protocol_option
 from pul_bench.kinds import Options, kind_of
+from pul_bench.paths import data_root
 
 
 @click.command("plot")
@@ -27,7 +28,7 @@ def plot_cmd(benchmark: str, result_dirs: tuple[Path, ...], out: Path, root: Pat
     """Score RESULT_DIRS (folder name = tracker name) on BENCHMARK and plot them together:
     success, precision and per-attribute plots (GOT-10k: its success plot), legends sorted by
     score."""
-    bench = get_benchmark(benchmark)
+    bench = get_benchmark(benchmark, data_root(required=False))
     table, written = kind_of(bench).plot(bench, list(result_dirs),
                                          root or bench.default_root(annotations_only=True), out,
                                          Options(convention=convention, protocol=protocol))

@@ -20,6 +20,7 @@ from pul_bench.benchmarks import Benchmark, get_benchmark
 from pul_bench.errors import PulBenchError
 from pul_bench.geometry import box_to_polygon, iou
 from pul_bench.overlay import Scene, Track, output_kind, write
+from pul_bench.paths import data_root
 
 
 def load_scene(bench: Benchmark, sequence: str, result_dirs: list[Path], root: Path) -> Scene:
@@ -215,7 +216,7 @@ def show_cmd(benchmark: str, sequence: str, result_dirs: tuple[Path, ...], out: 
       pulbench show vot2018 bag ../shared/data/reference/vot2018/results/DaSiamRPN --out bag.gif
     """
     output_kind(out)  # a wrong suffix fails before any reading
-    bench = get_benchmark(benchmark)
+    bench = get_benchmark(benchmark, data_root(required=False))
     scene = load_scene(bench, sequence, list(result_dirs), root or bench.default_root())
     start, stop = frame_range(frames, len(scene))
     drawn = write(scene, out, start, stop, fps=fps, sheet=sheet)

@@ -9,6 +9,7 @@ import click
 
 from pul_bench.benchmarks import get_benchmark
 from pul_bench.kinds import kind_of
+from pul_bench.paths import data_root
 
 
 @click.command("submit")
@@ -20,7 +21,7 @@ from pul_bench.kinds import kind_of
               help="The zip file to write.")
 def submit_cmd(benchmark: str, result_dir: Path, root: Path | None, out: Path) -> None:
     """Write RESULT_DIR as the evaluation server of BENCHMARK takes it (a zip)."""
-    bench = get_benchmark(benchmark)
+    bench = get_benchmark(benchmark, data_root(required=False))
     if root is None:
         root = bench.default_root(annotations_only=True)
     path = kind_of(bench).submit(bench, result_dir, root, out)

@@ -24,7 +24,6 @@ import numpy as np
 from pul_bench.benchmarks import Benchmark
 from pul_bench.datasets.otb import OTBSequence, match_names, read_attribute_flags, read_boxes
 from pul_bench.errors import InputError, PulBenchError
-from pul_bench.paths import data_root
 
 #: Column order of ``anno/att/<seq>.txt`` (``run_tracker_performance_evaluation.m``).
 ATTRIBUTES = ("IV", "POC", "DEF", "MB", "CM", "ROT", "BC", "VC", "SV", "FOC", "FM", "OV", "LR",
@@ -78,10 +77,10 @@ def _official_files(root: Path) -> dict[str, Path]:
 
 def _shared_attributes(bench: Benchmark) -> Path | None:
     """The shared data's annotation copy of the attribute flags (image folders carry none)."""
-    shared = data_root(required=False)
-    if shared is None or not bench.annotations:
+    copy = bench.annotation_copy()
+    if copy is None:
         return None
-    d = shared / bench.annotations / "anno" / "att"
+    d = copy / "anno" / "att"
     return d if d.is_dir() else None
 
 

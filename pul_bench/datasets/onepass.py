@@ -30,7 +30,6 @@ from pul_bench.datasets.otb import (
     read_boxes,
 )
 from pul_bench.errors import InputError, PulBenchError
-from pul_bench.paths import data_root
 
 
 def load_uav123(bench: Benchmark, root: str | Path, sequences: Sequence[str] | None = None
@@ -46,9 +45,9 @@ def load_uav123(bench: Benchmark, root: str | Path, sequences: Sequence[str] | N
         raise PulBenchError(f"{root}: official UAV123 layout without {anno_dir}")
     wanted = list(sequences or bench.sequences or sorted(p.stem for p in anno_dir.glob("*.txt")))
     att_dir = anno_dir / "att"
-    shared = data_root(required=False)
-    if not att_dir.is_dir() and shared is not None and bench.annotations:
-        att_dir = shared / bench.annotations / "anno" / "att"
+    copy = bench.annotation_copy()
+    if not att_dir.is_dir() and copy is not None:
+        att_dir = copy / "anno" / "att"
     found: list[OTBSequence] = []
     missing: list[str] = []
     for name in wanted:

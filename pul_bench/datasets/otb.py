@@ -28,7 +28,6 @@ import numpy as np
 from pul_bench.benchmarks import Benchmark
 from pul_bench.errors import InputError, PulBenchError
 from pul_bench.io import note, read_table
-from pul_bench.paths import data_root
 
 #: Column order of the toolkit's ``anno_att/<Seq>.txt`` flags.
 ATTRIBUTES = ("IV", "OPR", "SV", "OCC", "DEF", "MB", "FM", "IPR", "OV", "BC", "LR")
@@ -256,8 +255,8 @@ def _image_layout_files(root: Path) -> tuple[dict[str, tuple[Path, Path | None]]
 def _attribute_dir(root: Path, bench: Benchmark) -> Path | None:
     """``<root>/anno_att`` (OTB) or ``<root>/anno/att`` (UAV123), else the benchmark's
     annotation copy in the shared data (image folders carry no attribute flags)."""
-    shared = data_root(required=False)
-    bases = [root] + ([shared / bench.annotations] if shared and bench.annotations else [])
+    copy = bench.annotation_copy()
+    bases = [root] + ([copy] if copy else [])
     for base in bases:
         for sub in ("anno_att", "anno/att"):
             if (base / sub).is_dir():

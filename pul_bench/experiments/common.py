@@ -37,10 +37,9 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 import cv2
-from tqdm import tqdm
 
 from pul_bench.errors import InputError, PulBenchError
-from pul_bench.io import file_sha256, progress_bar, update_json
+from pul_bench.io import Progress, file_sha256, progress_bar, status, update_json
 from pul_bench.registry import INIT_BOXES, TrackerSpec
 from pul_bench.tracker import Tracker
 
@@ -119,9 +118,9 @@ def shard_note(shard: tuple[int, int], ran: int, total: int, result_dir: Path) -
     """Say what a shard did and how the whole benchmark gets scored (a shard scores nothing:
     it holds part of the sequences, and its partial scores would overwrite the whole's)."""
     k, n = shard
-    tqdm.write(f"shard {k}/{n}: {ran} of {total} sequences, results in {result_dir}. Once every "
-               "shard is done, the same eval without --shard scores them, writes "
-               "performance.json and the plots, and runs nothing.", file=sys.stderr)
+    status(f"shard {k}/{n}: {ran} of {total} sequences, results in {result_dir}. Once every "
+           "shard is done, the same eval without --shard scores them, writes "
+           "performance.json and the plots, and runs nothing.")
 
 
 def check_set_up(result_dir: Path, made_by: dict[str, Any]) -> None:
@@ -326,12 +325,13 @@ def run_jobs(jobs: Sequence[J], run: RunFn, workers: int, desc: str) -> None:
         raise PulBenchError(f"--workers must be at least 1, got {workers}")
     failures: list[str] = []
     with progress_bar(total=sum(j.budget for j in jobs), unit="frame", desc=desc,
-                      dynamic_ncols=True) as bar:
+                      dynamic_ncols=True, item="sequence", items=len(jobs)) as bar:
         if workers == 1 or len(jobs) == 1:
             for job in jobs:
                 bar.set_postfix_str(job.name)
                 message, ticks = _run_counted(run, job, bar.update)
                 bar.update(max(job.budget - ticks, 0))  # a job may finish early
+                bar.finished(job.name + (" (failed)" if message else ""))
                 if message:
                     failures.append(message)
         else:
@@ -373,7 +373,7 @@ def _worker(run: RunFn, job: Job) -> tuple[str | None, int]:
     return _run_counted(run, job, _progress_queue.put)
 
 
-def _run_parallel(jobs: Sequence[Job], run: RunFn, workers: int, bar: Any) -> list[str]:
+def _run_parallel(jobs: Sequence[Job], run: RunFn, workers: int, bar: Progress) -> list[str]:
     try:
         pickle.dumps((run, jobs[0]))
     except (pickle.PicklingError, AttributeError, TypeError) as e:
@@ -396,6 +396,7 @@ def _run_parallel(jobs: Sequence[Job], run: RunFn, workers: int, bar: Any) -> li
                     message, ticks = fut.result()
                     _drain(progress_queue, bar)
                     bar.update(max(job.budget - ticks, 0))
+                    bar.finished(job.name + (" (failed)" if message else ""))
                     if message:
                         failures.append(message)
         except BaseException:

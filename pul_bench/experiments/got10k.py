@@ -16,12 +16,9 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
-
-from tqdm import tqdm
 
 from pul_bench import results
 from pul_bench.analysis import got10k as analysis
@@ -30,7 +27,7 @@ from pul_bench.benchmarks import Benchmark
 from pul_bench.datasets.got10k import load_got10k
 from pul_bench.errors import PulBenchError
 from pul_bench.experiments import common
-from pul_bench.io import note
+from pul_bench.io import note, status
 from pul_bench.registry import TrackerSpec, get_spec
 
 REPETITIONS = 3
@@ -89,9 +86,8 @@ def evaluate(bench: Benchmark, tracker: str, root: str | Path, out: str | Path,
         common.shard_note(shard, len(seqs), total, result_dir)
         return {}
     if any(s.cover is None for s in seqs):
-        tqdm.write(f"results in {result_dir}; the test split is scored by the server: pulbench "
-                   f"submit {bench.name} {result_dir} --root {root} --out {tracker}.zip",
-                   file=sys.stderr)
+        status(f"results in {result_dir}; the test split is scored by the server: pulbench "
+               f"submit {bench.name} {result_dir} --root {root} --out {tracker}.zip")
         return {}
     scored = dataclasses.replace(bench, sequences=tuple(s.name for s in seqs))
     scores = analysis.score(scored, [result_dir], root, resamples=resamples, seed=seed)

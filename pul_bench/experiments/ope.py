@@ -28,14 +28,12 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from PIL import Image
-from tqdm import tqdm
 
 from pul_bench import protocols, results
 from pul_bench.analysis import stats
@@ -43,6 +41,7 @@ from pul_bench.benchmarks import Benchmark
 from pul_bench.datasets.otb import OTBSequence
 from pul_bench.errors import InputError, PulBenchError
 from pul_bench.experiments import common
+from pul_bench.io import note, status
 from pul_bench.registry import TrackerSpec, get_spec
 
 
@@ -98,8 +97,8 @@ def evaluate(
     if not seqs:
         raise PulBenchError(f"no {bench.name} sequences found under {root}")
     if missing:
-        tqdm.write(f"{bench.name}: {len(seqs)} of {len(seqs) + len(missing)} sequences are under "
-                   f"{root}; the scores list the missing ones", file=sys.stderr)
+        note(f"{bench.name}: {len(seqs)} of {len(seqs) + len(missing)} sequences are under "
+             f"{root}; the scores list the missing ones")
 
     result_dir = out / "results" / bench.name / tracker
     total = len(seqs)
@@ -126,9 +125,8 @@ def evaluate(
         common.shard_note(shard, len(seqs), total, result_dir)
         return {}
     if any(len(s) < len(s.frames) for s in seqs):  # a test split: only the first box is given
-        tqdm.write(f"results in {result_dir}; {bench.name}'s ground truth is withheld: pulbench "
-                   f"submit {bench.name} {result_dir} --root {root} --out FILE.zip",
-                   file=sys.stderr)
+        status(f"results in {result_dir}; {bench.name}'s ground truth is withheld: pulbench "
+               f"submit {bench.name} {result_dir} --root {root} --out FILE.zip")
         return {}
 
     scores = _score(bench, seqs, result_dir, root, bool(sequences), protocol, resamples, seed)
@@ -137,7 +135,7 @@ def evaluate(
         report_dir /= protocol
     _report(report_dir, bench.name, scores, protocol,
             norm_precision=bench.layout in ("lasot", "trackingnet"))
-    tqdm.write(f"results in {result_dir}; scores and plots in {report_dir}", file=sys.stderr)
+    status(f"results in {result_dir}; scores and plots in {report_dir}")
     return scores
 
 

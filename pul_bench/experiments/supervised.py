@@ -14,14 +14,12 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from tqdm import tqdm
 
 from pul_bench import results
 from pul_bench.analysis import stats
@@ -32,7 +30,7 @@ from pul_bench.datasets.vot import VOTSequence, load_sequences, read_sequence_na
 from pul_bench.errors import PulBenchError
 from pul_bench.experiments import common
 from pul_bench.geometry import box_to_polygon, polygon_to_box_pysot
-from pul_bench.io import note
+from pul_bench.io import note, status
 from pul_bench.metrics import vot as M
 from pul_bench.registry import TrackerSpec, get_spec
 from pul_bench.tracker import Tracker, read_image
@@ -174,7 +172,7 @@ def evaluate(bench: Benchmark, tracker: str, root: Path, out: Path, workers: int
     from pul_bench.plots import vot_plots
 
     vot_plots(scored, report_dir, bench.eao_interval, title=bench.name)
-    tqdm.write(f"results in {result_dir}; scores and plots in {report_dir}", file=sys.stderr)
+    status(f"results in {result_dir}; scores and plots in {report_dir}")
     return scores
 
 

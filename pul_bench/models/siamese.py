@@ -5,6 +5,8 @@ logits start in a range where the logistic loss trains well and tracking sees th
 
 from __future__ import annotations
 
+import importlib
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -17,7 +19,15 @@ BACKBONES: dict[str, type[nn.Module]] = {"alexnet": AlexNetV1, "ciresnet22": CIR
 
 
 def build_backbone(name: str) -> nn.Module:
-    """A freshly initialised backbone by name: ``alexnet`` or ``ciresnet22``."""
+    """A freshly initialised backbone by name (``alexnet``, ``ciresnet22``) or by factory
+    reference ``module:callable`` (your own backbone, e.g. in a training recipe)."""
+    if ":" in name:
+        module, _, attr = name.partition(":")
+        try:
+            factory = getattr(importlib.import_module(module), attr)
+        except (ImportError, AttributeError) as e:
+            raise PulBenchError(f"cannot load backbone factory {name!r}: {e}") from None
+        return factory()
     try:
         return BACKBONES[name]()
     except KeyError:

@@ -74,7 +74,7 @@ class Context:
         return p if p.is_absolute() else self.data_root / p
 
     def benchmark(self, src: DataSource) -> Benchmark:
-        bench = get_benchmark(src.benchmark)
+        bench = get_benchmark(src.benchmark, self.data_root)
         if src.eao_interval is not None:
             bench = dataclasses.replace(bench, eao_interval=src.eao_interval)
         return bench

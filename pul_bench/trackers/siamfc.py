@@ -195,8 +195,17 @@ class SiamFCTracker(Tracker):
             / self.response_up
         return self.center + disp * self.x_sz * scale / self.instance_size
 
+    def fork(self) -> SiamFCTracker:
+        """A tracker sharing this one's network and settings with its own tracking state (set by
+        :meth:`init`): what advances many targets in one batched forward pass (mining)."""
+        return copy.copy(self)
+
     def update(self, image: np.ndarray) -> Box:
-        r = self.responses(image)
+        return self.follow(self.responses(image))
+
+    def follow(self, r: np.ndarray) -> Box:
+        """Take the tracking step on raw responses ``r`` (:meth:`responses`' shape), computed
+        here or in a caller's batch; move the state and return the new box."""
         up = self.window.shape[0]
         resp = cv2.resize(np.ascontiguousarray(r.transpose(1, 2, 0)), (up, up),
                           interpolation=cv2.INTER_CUBIC).reshape(up, up, -1)
