@@ -145,9 +145,11 @@ def test_nr_settings_are_one_nested_config(tmp_path: Path) -> None:
     assert tc.nr == sup.nr == NRConfig()
     assert load_recipe("siamfc", ["supervised.nr.alpha_cells2=2"]).options.nr.alpha_cells2 == 2.0
     bad = tmp_path / "bad.yaml"
-    bad.write_text((REPO_ROOT / "pul_train" / "recipes" / "alexpul-tcl10.yaml").read_text()
-                   .replace("    guard: -0.9", "    guard: 0.5"))
-    with pytest.raises(InputError, match=r"bad\.yaml:\d+: tc\.nr: NR guard must lie in"):
+    text = (REPO_ROOT / "pul_train" / "recipes" / "alexpul-tcl10.yaml").read_text()
+    bad.write_text(text.replace("    guard: -0.9", "    guard: 0.5"))
+    line = text.splitlines().index("    guard: -0.9") + 1  # the field's own line, not its section's
+    with pytest.raises(InputError, match=rf"bad\.yaml:{line}: tc\.nr\.guard must be <= 0\.0, "
+                                         r"got 0\.5"):
         load_recipe(bad)
 
 
