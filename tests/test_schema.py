@@ -110,6 +110,7 @@ sections:
 """
 
 
+@pytest.mark.slow
 def test_report_recipe_errors_name_the_recipe_line(data_root: Path, tmp_path: Path) -> None:
     recipe = tmp_path / "tiny.yaml"
     recipe.write_text(TINY_COMPARE)

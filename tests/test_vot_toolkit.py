@@ -51,6 +51,7 @@ def _vot(*args: str, cwd: Path, env: dict) -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+@pytest.mark.slow
 def test_vot_toolkit_runs_our_tracker_and_agrees(vot_sequences: Path, tmp_path: Path) -> None:
     specs = tmp_path / "specs"
     specs.mkdir()
