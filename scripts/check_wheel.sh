@@ -37,9 +37,11 @@ run() { env -u PYTHONPATH -u PULBENCH_TRACKERS -u PULBENCH_DATASETS -u PULBENCH_
           PULBENCH_DATA="$data" "$work/venv/bin/pulbench" "$@"; }
 "$work/venv/bin/python" -c "import pul_bench, sys; p = pul_bench.__file__; print(p); \
 sys.exit(p.startswith('$repo'))"
-run trackers | tee trackers.txt | head -5
+run trackers >trackers.txt
+head -5 trackers.txt
 grep -q "alexpul-bd" trackers.txt
-run report --help | head -3
+run report --help >report-help.txt
+head -3 report-help.txt
 set +e
 run report no-such-report 2>report.err
 rc=$?
