@@ -32,7 +32,7 @@ class Benchmark:
     kind: str = bounded(choices=KINDS)
     description: str = ""
     sequences: tuple[str, ...] | None = bounded(None, filename=True, distinct=True)
-    eao_interval: tuple[int, int] | None = bounded(None, increasing=True)
+    eao_interval: tuple[int, int] | None = bounded(None, lo=1, increasing=True)
     images: str | None = None
     annotations: str | None = None
     layout: str = bounded("otb", choices=LAYOUTS)  # a manifest of kind vot defaults to vot
@@ -41,7 +41,8 @@ class Benchmark:
     #: groundtruth: a short result is scored on its frames; results: a long result is cut
     truncate: str | None = bounded(None, choices=("groundtruth", "results"))
     #: name -> [image folder, first frame, last frame]
-    ranges: dict[str, tuple[str, int, int]] | None = field(default=None, compare=False)
+    ranges: dict[str, tuple[str, int, int]] | None = field(default=None, compare=False, metadata={
+        "unbounded": "[folder, first, last] frame numbers: load_manifest checks first <= last"})
     metric: str = ""
     source: str = ""
     split: str | None = None

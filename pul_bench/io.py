@@ -1,10 +1,10 @@
-"""Atomic writes, strict JSON, locked JSON updates, file hashes, strict numeric-table reading,
-progress (a bar on a terminal, a line per finished item off one), notes and status lines: the
-file and terminal plumbing shared by every command, and the one channel for library messages."""
+"""Atomic writes, strict JSON, portable file locks and locked JSON updates, file hashes, strict
+numeric-table reading, progress (a bar on a terminal, a line per finished item off one), notes
+and status lines: the file and terminal plumbing shared by every command, and the one channel
+for library messages."""
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import math
@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from filelock import BaseFileLock, FileLock
 from tqdm import tqdm
 
 from pul_bench.errors import InputError, os_error
@@ -104,9 +105,7 @@ def update_json(path: str | Path, fn: Callable[[Any], Any]) -> Any:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path.with_name(f".{path.name}.lock"), os.O_RDWR | os.O_CREAT, 0o666 & ~_UMASK)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+    with file_lock(path.with_name(f".{path.name}.lock")):
         old: Any = {}
         if path.is_file():
             try:
@@ -116,8 +115,14 @@ def update_json(path: str | Path, fn: Callable[[Any], Any]) -> Any:
         new = fn(old)
         write_json(path, new)
         return new
-    finally:
-        os.close(fd)  # closing releases the lock
+
+
+def file_lock(path: str | Path) -> BaseFileLock:
+    """An exclusive lock on the file ``path`` (created as needed, never deleted here) that works
+    on every OS (``filelock``: flock on POSIX, msvcrt on Windows); one object per holder, held
+    by the process, not one thread: ``acquire(timeout=0)`` only tries. Created group-writable
+    where the umask allows, so the people sharing a results folder can all lock it."""
+    return FileLock(path, mode=0o666 & ~_UMASK, thread_local=False)
 
 
 def file_sha256(path: str | Path) -> str:

@@ -55,10 +55,12 @@ def safe_name(name: str, what: str) -> str:
 
 
 def resource_dirs(kind: str) -> list[Path]:
-    """Folders holding ``kind`` ('trackers' or 'datasets') YAML files, most specific first.
+    """Folders holding ``kind`` ('trackers', 'datasets' or 'reports') YAML files, most specific
+    first.
 
     ``$PULBENCH_<KIND>`` (os.pathsep-separated) comes first, then the checkout, then the
-    copy installed under ``<prefix>/share/pul_bench``.
+    copy a wheel installs under ``<prefix>/share/pul_bench`` (setup.cfg's data_files;
+    scripts/check_wheel.sh checks it).
     """
     dirs: list[Path] = []
     env = os.environ.get(f"PULBENCH_{kind.upper()}")

@@ -33,19 +33,49 @@ _MAPPINGS = (dict, collections.abc.Mapping)
 
 
 def bounded(default: Any = dataclasses.MISSING, *, lo: float | None = None,
-            hi: float | None = None, choices: Collection[Any] | None = None,
+            hi: float | None = None, above: bool = False,
+            choices: Collection[Any] | None = None,
             nonempty: bool = False, increasing: bool = False, filename: bool = False,
-            distinct: bool = False, path: bool = False,
+            distinct: bool = False, path: bool = False, unbounded: str = "",
             default_factory: Any = dataclasses.MISSING) -> Any:
     """A dataclass field with limits :func:`read` enforces; on a list or mapping they apply to
-    each item (``nonempty``: a non-blank string or a list with items; ``increasing``: strictly;
+    each item (``lo``/``hi``: inclusive, but ``above`` makes ``lo`` exclusive; ``nonempty``: a
+    non-blank string or a list with items; ``increasing``: strictly;
     ``filename``: a name that becomes a file or folder under ``--out``,
     :func:`pul_bench.paths.name_problem`; ``distinct``: a list without repeats; ``path``: a file
     path, which a ``--set`` value gives relative to the working folder, as any command-line path,
-    and is made absolute here: a file's relative paths keep the base its reader gives them)."""
+    and is made absolute here: a file's relative paths keep the base its reader gives them).
+    Every number in a config has ``lo``, ``hi`` or ``choices``, or says in ``unbounded`` why it
+    needs none (tests/test_schema_bounds.py checks)."""
     return dataclasses.field(default=default, default_factory=default_factory, metadata={
-        "lo": lo, "hi": hi, "choices": choices, "nonempty": nonempty, "increasing": increasing,
-        "filename": filename, "distinct": distinct, "path": path})
+        "lo": lo, "hi": hi, "above": above, "choices": choices, "nonempty": nonempty,
+        "increasing": increasing, "filename": filename, "distinct": distinct, "path": path,
+        "unbounded": unbounded})
+
+
+def out_of_bounds(obj: Any) -> str | None:
+    """Why a dataclass instance built in code breaks its fields' ``lo``/``hi``/``choices``
+    (:func:`bounded`), or None: the check :func:`read` makes, for a config not read from YAML."""
+    for f in dataclasses.fields(obj):
+        meta, value = f.metadata, getattr(obj, f.name)
+        values = value.values() if isinstance(value, dict) else \
+            value if isinstance(value, list | tuple) else [value]
+        for v in values:
+            if v is not None and (why := _limit_problem(v, meta)):
+                return f"{f.name} {why}, got {v!r}"
+    return None
+
+
+def _limit_problem(value: Any, meta: Mapping[str, Any]) -> str | None:
+    """How ``value`` breaks the ``choices``, ``lo`` and ``hi`` in ``meta``, or None."""
+    if meta.get("choices") and value not in meta["choices"]:
+        return f"must be one of {list(meta['choices'])}"
+    lo, hi = meta.get("lo"), meta.get("hi")
+    if lo is not None and (value <= lo if meta.get("above") else value < lo):
+        return f"must be {'>' if meta.get('above') else '>='} {lo}"
+    if hi is not None and value > hi:
+        return f"must be <= {hi}"
+    return None
 
 
 def load(path: str | Path, text: str | None = None) -> yaml.Node:
@@ -206,12 +236,8 @@ def read(node: yaml.Node, hint: Any, what: str, meta: Mapping[str, Any] | None =
     if meta.get("filename") and (why := name_problem(raw)):
         raise fail(node, f"{what} {raw!r} {why}: it names a file or folder, so it must be a "
                    "plain name")
-    if meta.get("choices") and value not in meta["choices"]:
-        raise fail(node, f"{what} must be one of {list(meta['choices'])}, got {raw!r}")
-    if meta.get("lo") is not None and value < meta["lo"]:
-        raise fail(node, f"{what} must be >= {meta['lo']}, got {raw!r}")
-    if meta.get("hi") is not None and value > meta["hi"]:
-        raise fail(node, f"{what} must be <= {meta['hi']}, got {raw!r}")
+    if why := _limit_problem(value, meta):
+        raise fail(node, f"{what} {why}, got {raw!r}")
     return value
 
 

@@ -114,17 +114,18 @@ def augment(base: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray
 class BDConfig:
     """The ``bd`` recipe section."""
 
-    patches_per_video: int = 12  # proposals per video per epoch
+    patches_per_video: int = bounded(12, lo=1)  # proposals per video per epoch
     frames_per_video: int = bounded(1, lo=1)  # random sampled frames they come from
     sampling: str = bounded("paper", choices=("paper", "across_clips"))
     mask_iou: float | None = bounded(None, lo=0.0, hi=1.0)  # same-frame pairs not negatives
-    batch_size: int = 64  # N: patches per mini-batch (2N views)
-    temperature: float = 0.5
-    patch_size: int = 127  # SiamFC exemplar size
-    context: float = 0.5  # SiamFC exemplar context
-    ahm_start_epoch: int | None = 20  # first AHM epoch (0-based); null: random batches only
-    ahm_expansion: int = 5  # E: N * E candidate anchors per epoch
-    embed_batch: int = 128  # patches per forward pass when embedding for AHM
+    batch_size: int = bounded(64, lo=2)  # N: patches per mini-batch (2N views)
+    temperature: float = bounded(0.5, lo=1e-3)  # NT-Xent tau, as tc.temperature
+    patch_size: int = bounded(127, lo=1)  # SiamFC exemplar size
+    context: float = bounded(0.5, lo=0.0)  # SiamFC exemplar context
+    #: first AHM epoch (0-based); null: random batches only
+    ahm_start_epoch: int | None = bounded(20, lo=0)
+    ahm_expansion: int = bounded(5, lo=1)  # E: N * E candidate anchors per epoch
+    embed_batch: int = bounded(128, lo=1)  # patches per forward pass when embedding for AHM
 
 
 class BDTask:

@@ -33,6 +33,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from pul_bench.schema import bounded, out_of_bounds
+
 #: SiamFC's positive radius: 16 search-image pixels / total stride 8.
 SIAMFC_RADIUS_CELLS = 2.0
 
@@ -41,21 +43,17 @@ SIAMFC_RADIUS_CELLS = 2.0
 class NRConfig:
     """Settings of the NR loss; every length is in response-map cells (see the module doc)."""
 
-    radius_cells: float = SIAMFC_RADIUS_CELLS
+    radius_cells: float = bounded(SIAMFC_RADIUS_CELLS, lo=0.0, above=True)
     #: variance of the label-centre noise, in cells squared (the paper's alpha)
-    alpha_cells2: float = 0.5
-    samples: int = 16
-    #: g below which the Taylor term is replaced by its tangent (must be > -1)
-    guard: float = -0.9
-    form: str = "taylor"
+    alpha_cells2: float = bounded(0.5, lo=0.0)
+    samples: int = bounded(16, lo=1)
+    #: g below which the Taylor term is replaced by its tangent, in (-1, 0]
+    guard: float = bounded(-0.9, lo=-1.0, above=True, hi=0.0)
+    form: str = bounded("taylor", choices=("taylor", "mc"))
 
     def __post_init__(self) -> None:
-        if self.form not in ("taylor", "mc"):
-            raise ValueError(f"NR form must be 'taylor' or 'mc', not {self.form!r}")
-        if not -1.0 < self.guard <= 0.0:
-            raise ValueError(f"NR guard must lie in (-1, 0], not {self.guard}")
-        if self.samples < 1 or self.alpha_cells2 < 0 or self.radius_cells <= 0:
-            raise ValueError("NR needs samples >= 1, alpha_cells2 >= 0 and radius_cells > 0")
+        if why := out_of_bounds(self):  # a recipe is checked as read; this is for code
+            raise ValueError(f"NR {why}")
 
 
 def cell_grid(size: int, device: torch.device | None = None) -> torch.Tensor:

@@ -34,6 +34,7 @@ import torch
 from pul_bench.errors import InputError, PulBenchError
 from pul_bench.geometry import box_center, context_size, crop_batch
 from pul_bench.io import atomic_path, progress_bar, write_json
+from pul_bench.schema import bounded, out_of_bounds
 from pul_bench.trackers.siamfc import SiamFCTracker
 from pul_train.proposals import ProposalSettings, frame_proposals
 from pul_train.video import FrameRef, Video
@@ -47,16 +48,16 @@ CROP_CHUNK = 16  # crops resampled per call (bounds the per-call copy of the fra
 class MiningConfig:
     """What to mine; every field is part of the on-disk identity of a mining run."""
 
-    length: int = 10  # frames tracked after the start frame (TCL-10 / TCL-20)
-    stride: int = 10  # start frames: one in ``stride``
-    per_frame: int = 2  # proposals tracked from each start frame
-    top: int = 32  # proposals drawn from the ``top`` best of a frame
-    shard: int = 256  # pairs per file
-    seed: int = 0
+    length: int = bounded(10, lo=1)  # frames tracked after the start frame (TCL-10 / TCL-20)
+    stride: int = bounded(10, lo=1)  # start frames: one in ``stride``
+    per_frame: int = bounded(2, lo=1)  # proposals tracked from each start frame
+    top: int = bounded(32, lo=1)  # proposals drawn from the ``top`` best of a frame
+    shard: int = bounded(256, lo=1)  # pairs per file
+    seed: int = bounded(0, lo=0)
 
     def __post_init__(self) -> None:
-        if min(self.length, self.stride, self.per_frame, self.top, self.shard) < 1:
-            raise PulBenchError(f"mining settings must all be >= 1: {self}")
+        if why := out_of_bounds(self):
+            raise PulBenchError(f"mining settings: {why}: {self}")
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ import numpy as np
 from pul_bench import geometry
 from pul_bench.errors import InputError, PulBenchError
 from pul_bench.io import atomic_path, progress_bar
+from pul_bench.schema import bounded
 from pul_train.video import FrameRef
 
 CACHE_ENV = "PUL_TRAIN_CACHE"
@@ -39,12 +40,16 @@ _VERSION = 1  # bump when the computation changes, so old cache entries are not 
 class ProposalSettings:
     """EdgeBoxes settings; everything here is part of the cache key."""
 
-    candidates: int = 500  # boxes EdgeBoxes returns before our NMS
-    nms_iou: float = 0.6  # boxes overlapping a better one by this IoU or more are dropped
-    keep: int = 64  # boxes kept per frame after NMS
-    max_side: int = 640  # frames are shrunk to this long side for speed; boxes are scaled back
-    min_side: int = 16  # boxes thinner than this (full-size pixels) are dropped
-    edge_floor: float = 0.5  # default edge map: weaker (scaled) edges are dropped
+    candidates: int = bounded(500, lo=1)  # boxes EdgeBoxes returns before our NMS
+    #: boxes overlapping a better one by this IoU or more are dropped
+    nms_iou: float = bounded(0.6, lo=0.0, hi=1.0)
+    keep: int = bounded(64, lo=1)  # boxes kept per frame after NMS
+    #: frames are shrunk to this long side for speed; boxes are scaled back
+    max_side: int = bounded(640, lo=1)
+    #: boxes thinner than this (full-size pixels) are dropped
+    min_side: int = bounded(16, lo=0)
+    #: default edge map: weaker (scaled, [0, 1]) edges are dropped
+    edge_floor: float = bounded(0.5, lo=0.0, hi=1.0)
     edge_model: str | None = None  # structured-forest model file (model.yml.gz), optional
 
 

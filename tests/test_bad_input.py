@@ -140,6 +140,7 @@ def test_serial_vot_continues_after_a_bad_sequence(vot_sequences: Path, tmp_path
             / "bag_001.txt").is_file()
 
 
+@pytest.mark.slow
 def test_parallel_vot_reports_bad_input_clearly(vot_sequences: Path, tmp_path: Path,
                                                 capsys: pytest.CaptureFixture) -> None:
     root = short_vot(vot_sequences, tmp_path / "vot", names=("ball1", "bag"))
@@ -201,6 +202,7 @@ def _add_many(path: str, key: str) -> None:
         update_json(path, lambda d, i=i: {**d, f"{key}{i}": i})
 
 
+@pytest.mark.slow
 def test_update_json_keeps_every_concurrent_write(tmp_path: Path) -> None:
     path = tmp_path / "performance.json"
     ctx = multiprocessing.get_context("spawn")

@@ -35,6 +35,7 @@ def test_copy_takes_the_smallest_clips_within_the_budget(data_root: Path, tmp_pa
     assert (tmp_path / "otb" / gpu_chain.TRACK_SEQUENCE / "groundtruth_rect.txt").is_file()
 
 
+@pytest.mark.slow
 def test_cpu_dry_run_reports_every_stage(data_root: Path, tmp_path: Path) -> None:
     """Copy here, then run the chain as on the GPU machine: no shared folder and an OpenCV
     without the contrib modules, so the stored proposals are all BD gets."""

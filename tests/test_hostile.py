@@ -40,6 +40,7 @@ class Probe:
     says: str = ""  # a regex that stdout + stderr must match
     prepare: Callable[[Ctx], None] | None = None
     check: Callable[[Ctx], None] | None = None  # asserts on what is left on disk
+    slow: bool = False  # runs real evaluations (several seconds): left out by -m "not slow"
 
 
 def cut_otb(src: Path, root: Path, names: tuple[str, ...] = ("Crossing", "Football1"),
@@ -202,14 +203,14 @@ def nothing_escaped(ctx: Ctx) -> None:
 SETUP_PROBES: list[Probe] = [
     Probe("23.2 complete bf16 folder, then the default precision",
           lambda c: eval_otb(c), 2, r"different set-up: args\.precision bf16 -> fp32",
-          prepare=lambda c: quiet_main(eval_otb(c, "--precision", "bf16"))),
+          prepare=lambda c: quiet_main(eval_otb(c, "--precision", "bf16")), slow=True),
     Probe("23 minor a: the same tensors saved again over the checkpoint are the same set-up",
           lambda c: eval_resaved(c, "--sequences", "Crossing"), 0, r"alexpul",
-          prepare=resaved_first),
+          prepare=resaved_first, slow=True),
     Probe("23 minor a: a record from before tensor hashes compares the file",
           lambda c: eval_resaved(c, "--sequences", "Crossing"), 2,
           r"different set-up: checkpoint sha256 ",
-          prepare=record_of_old_format),
+          prepare=record_of_old_format, slow=True),
     Probe("23.3 a sequence named twice in --sequences",
           lambda c: eval_identity(c, "Crossing,Crossing,Football1"), 2,
           r"--sequences names Crossing more than once", check=nothing_written),
@@ -511,7 +512,8 @@ OS_PROBES: list[Probe] = [
 PROBES = [*SETUP_PROBES, *NAN_PROBES, *OS_PROBES]
 
 
-@pytest.mark.parametrize("probe", PROBES, ids=[p.case for p in PROBES])
+@pytest.mark.parametrize("probe", [pytest.param(p, marks=pytest.mark.slow) if p.slow else p
+                                   for p in PROBES], ids=[p.case for p in PROBES])
 def test_probe(probe: Probe, ctx: Ctx, capsys: pytest.CaptureFixture) -> None:
     run_probe(probe, ctx, capsys)
 
@@ -558,6 +560,7 @@ def race(ctx: Ctx, *argvs: list[str]) -> list[subprocess.CompletedProcess]:
      ["--checkpoint", str(WEIGHTS / "alexpul-tcl10.pt")], "weights_sha256"),
     ("vot", [], ["--precision", "bf16"], "precision"),
 ], ids=["otb-precision", "otb-checkpoint", "vot-precision"])
+@pytest.mark.slow
 def test_shards_of_two_set_ups_started_at_once(ctx: Ctx, kind: str, first: list[str],
                                                second: list[str], record_key: str) -> None:
     """23.1: shards 1/2 and 2/2 with different set-ups, started at the same instant: one set-up

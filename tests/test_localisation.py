@@ -41,6 +41,7 @@ def test_peak_maps_back_to_the_target_centre(seqs) -> None:
     assert errors[:, 1].max() < 0.15, errors
 
 
+@pytest.mark.slow
 def test_trained_network_localises_better_than_random_weights(seqs) -> None:
     pairs = sample_pairs(seqs, 4, 10, seed=0)
     mean = {}

@@ -41,6 +41,7 @@ def test_plan_is_seeded_and_stays_inside_the_video(clip):
     assert len(a) == CFG.per_frame * len({s.frame for s in a})
 
 
+@pytest.mark.slow
 def test_batched_tracks_follow_the_siamfc_tracker(clip, tracker):
     starts = plan_tracks(clip, CFG, PROPOSALS, progress=False)[:4]
     batched = BatchMiner(tracker).run(clip[0], starts, CFG.length)
@@ -68,6 +69,7 @@ def test_forked_tracks_share_the_network_not_the_state(clip, tracker):
     assert not np.array_equal(a.center, b.center)
 
 
+@pytest.mark.slow
 def test_mine_stores_pairs_once_and_resumes(clip, tracker, tmp_path):
     out = mine(tracker, clip, tmp_path / "m", CFG, PROPOSALS, batch=4, progress=False)
     shards = sorted(out.glob("pairs-*.npz"))

@@ -126,6 +126,7 @@ def test_interrupted_run_resumes_without_redoing_or_losing(otb_sequences: Path, 
     assert drifting.started == ["Crossing"]
 
 
+@pytest.mark.slow
 def test_workers_give_the_same_files(otb_sequences: Path, tmp_path: Path) -> None:
     seqs = ["Football1", "Crossing"]
     evaluate(OTB, "kcf", otb_sequences, tmp_path / "serial", sequences=seqs)
@@ -149,6 +150,7 @@ def _copy_with_corrupt_frame(otb_sequences: Path, root: Path, name: str, frame: 
     return bad
 
 
+@pytest.mark.slow
 def test_corrupt_jpeg_names_the_file_and_keeps_other_sequences(otb_sequences: Path,
                                                                tmp_path: Path) -> None:
     root = tmp_path / "otb"

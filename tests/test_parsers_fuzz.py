@@ -110,6 +110,7 @@ def test_result_reader_raises_only_input_error(work: Path, content: bytes, n: in
 
 @FUZZ
 @given(anno=ANY_BYTES, att=ANY_BYTES)
+@pytest.mark.slow
 def test_annotation_root_raises_only_clear_errors(work: Path, anno: bytes, att: bytes) -> None:
     root = work / "root"
     (root / "anno").mkdir(parents=True, exist_ok=True)

@@ -84,6 +84,7 @@ def test_retrained_checkpoint_at_the_same_path_is_detected(otb_root: Path,
     assert "weights sha256" in message and "{" not in message and len(message) < 600
 
 
+@pytest.mark.slow
 def test_same_weights_at_another_path_are_accepted(otb_root: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     first = ope.evaluate(OTB, "alexpul-bd", otb_root, out)
@@ -158,6 +159,7 @@ def test_cli_refusal_is_one_readable_paragraph(otb_root: Path, tmp_path: Path,
     assert len(err.strip().splitlines()) <= 3 and len(err) < 800
 
 
+@pytest.mark.slow
 def test_vot_scores_merge_into_the_benchmark_report(vot_root: Path, tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     from pul_bench import plots

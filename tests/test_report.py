@@ -89,6 +89,7 @@ def _otb(data_root: Path) -> tuple[list, object]:
     return seqs, bench
 
 
+@pytest.mark.slow
 def test_table_matches_scorers(report: dict) -> None:
     rows = {r["label"]: r["cells"][0] for r in _section(report, "tab")["rows"]}
     data_root, runs = report["data_root"], report["tmp"] / "runs"
@@ -116,6 +117,7 @@ def test_table_matches_scorers(report: dict) -> None:
     assert set(ghost["ours"].values()) == {None}
 
 
+@pytest.mark.slow
 def test_compare_matches_published_scores(report: dict) -> None:
     sec = _section(report, "cmp")
     data_root = report["data_root"]
@@ -131,6 +133,7 @@ def test_compare_matches_published_scores(report: dict) -> None:
     assert sec["trackers"]["identity (ours)"]["source"] == "ours"
 
 
+@pytest.mark.slow
 def test_clip_length_matches_numpy(report: dict) -> None:
     sec = _section(report, "clips")
     seqs, _ = _otb(report["data_root"])
@@ -156,6 +159,7 @@ def test_clip_length_matches_numpy(report: dict) -> None:
     assert sec["clips"]["10"]["starts_1based"]["Crossing"] == [1, 111]
 
 
+@pytest.mark.slow
 def test_missing_checkpoints_marked_never_scored(report: dict) -> None:
     sec = _section(report, "noise")
     points = sec["series"][0]["points"]
@@ -168,6 +172,7 @@ def test_missing_checkpoints_marked_never_scored(report: dict) -> None:
         "no/such/ghost.pt", "no/such/n1.pt", "no/such/n2.pt"}
 
 
+@pytest.mark.slow
 def test_figures_and_reuse(report: dict) -> None:
     out, runs = report["tmp"] / "out", report["tmp"] / "runs"
     for sec in report["json"]["sections"]:
@@ -190,6 +195,7 @@ def test_bad_recipe_names_file_and_line(tmp_path: Path) -> None:
         load_recipe(f)
 
 
+@pytest.mark.slow
 def test_intervals_and_verdicts(report: dict) -> None:
     rows = {r["label"]: r["cells"][0] for r in _section(report, "tab")["rows"]}
     kcf = rows["kcf"]
@@ -251,6 +257,7 @@ sections:
 """
 
 
+@pytest.mark.slow
 def test_seeds_are_merged(data_root: Path, tmp_path: Path, monkeypatch) -> None:
     """kcf with 'seeds: 2' is kcf and kcf-s2 (here a CSRT spec, so that the seeds differ)."""
     specs = _second_seed(tmp_path, None, "kcf-s2", "pul_bench.trackers.opencv:OpenCVTracker",
@@ -311,6 +318,7 @@ sections:
 
 
 @pytest.mark.filterwarnings("error::UserWarning")  # one clip length: no singular x-axis
+@pytest.mark.slow
 def test_clip_length_seed_family_is_the_per_clip_seed_mean(data_root: Path, tmp_path: Path,
                                                           monkeypatch) -> None:
     """kcf with 'seeds: 2' (kcf-s2 a CSRT spec) scores each clip by the mean of kcf's and
@@ -358,6 +366,7 @@ sections:
 """
 
 
+@pytest.mark.slow
 def test_compare_sections_on_lasot_and_uav123(data_root: Path, tmp_path: Path) -> None:
     """Compare sections score each benchmark by its own rules (LaSOT: absent frames fail;
     UAV123: NaN ground-truth rows), as 'pulbench score' does, with verdicts between published
@@ -426,6 +435,7 @@ sections:
 """
 
 
+@pytest.mark.slow
 def test_recipe_data_source_runs_a_protocol(data_root: Path, tmp_path: Path) -> None:
     """'protocol: tre' runs and scores the toolkit's 20 TRE runs; VOT data cannot take it."""
     (tmp_path / "tre.yaml").write_text(TRE_RECIPE)
@@ -495,6 +505,7 @@ def claims(data_root: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
             "sections": {s["id"]: s for s in out["sections"]}}
 
 
+@pytest.mark.slow
 def test_claims_equal_stats_compare_on_the_per_sequence_scores(claims: dict) -> None:
     """Δ, interval and Holm p of each claim are stats.compare's on the raw results' scores."""
     runs = claims["tmp"] / "runs" / "results" / "otb"
@@ -520,6 +531,7 @@ def test_claims_equal_stats_compare_on_the_per_sequence_scores(claims: dict) -> 
             assert c["a"]["value"] - c["b"]["value"] == pytest.approx(got["delta"], abs=1e-12)
 
 
+@pytest.mark.slow
 def test_claim_outcomes_follow_the_rule(claims: dict) -> None:
     by = {c["label"]: c for s in claims["sections"].values() for c in s["claims"]}
     assert by["csrt >= kcf"]["outcome"] == "holds" and by["csrt >= kcf"]["comparison"]["ci"][0] > 0
@@ -547,6 +559,7 @@ def test_claim_outcomes_follow_the_rule(claims: dict) -> None:
         assert (claims["tmp"] / "out" / f"{sid}.png").stat().st_size > 1000
 
 
+@pytest.mark.slow
 def test_claim_with_a_missing_checkpoint_is_not_ready(claims: dict) -> None:
     ghost = next(c for c in claims["sections"]["claims"]["claims"]
                  if c["label"] == "ghost > identity")
@@ -577,6 +590,7 @@ def test_bad_claims_name_file_and_line(tmp_path: Path, old: str, new: str, messa
         load_recipe(f)
 
 
+@pytest.mark.slow
 def test_claim_on_a_seed_family_pairs_per_sequence_seed_means(data_root: Path, tmp_path: Path,
                                                              monkeypatch) -> None:
     """identity with 'seeds: 2' (identity-s2: the same tracker) has per-sequence seed means

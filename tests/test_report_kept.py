@@ -19,6 +19,8 @@ from pul_bench.reports import evaluation
 from pul_bench.reports.build import run_report
 from pul_bench.reports.recipe import load_recipe
 
+pytestmark = pytest.mark.slow  # every test here builds a report from kept runs
+
 RECIPE = """
 title: kept results
 scale: "test scale, no training"

@@ -53,6 +53,7 @@ def _direct(name: str, seqs: list, pairs: list) -> list[float]:
     return [per_seq[s]["error"] for s in SEQS]
 
 
+@pytest.mark.slow
 def test_report_loc_error_equals_the_analysis_and_is_reused(
         data_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     specs = tmp_path / "specs"
@@ -116,6 +117,7 @@ def test_localise_recipes_are_checked_at_their_line(tmp_path: Path) -> None:
             load_recipe(bad)
 
 
+@pytest.mark.slow
 def test_fig6_recipe_names_every_seed_checkpoint() -> None:
     """Fig. 6 in nr-vs-bce: tracking AUC on all shared OTB-layout sequences and loc_error on
     seeded pairs of the same, the same points in both, three seeds per BCE and NR point, each
@@ -138,6 +140,7 @@ def test_fig6_recipe_names_every_seed_checkpoint() -> None:
             assert f"noise_px={x:g} " in get_spec(e.tracker).train
 
 
+@pytest.mark.slow
 def test_claims_on_loc_error_read_lower_as_better(data_root: Path, tmp_path: Path) -> None:
     """On peak error 'a > b' means a's error is smaller: siamfc beside random weights holds
     (Δ below 0 on both sequences), the reverse claim is contradicted, and Δ is still a − b."""

@@ -41,6 +41,7 @@ def _eval(*args: str) -> tuple[int, str]:
     return out.exit_code, out.stdout if out.exit_code == 0 else f"{out.exception}"
 
 
+@pytest.mark.slow
 def test_precision_runs_apart_and_equals_the_cli(data_root: Path, tmp_path: Path) -> None:
     (tmp_path / "p.yaml").write_text(RECIPE)
     runs = tmp_path / "runs"
@@ -84,6 +85,7 @@ def test_bad_precision_names_file_and_line(tmp_path: Path) -> None:
         load_recipe(f)
 
 
+@pytest.mark.slow
 def test_precision_leaves_a_correlation_filter_as_it_is(data_root: Path, tmp_path: Path) -> None:
     """A bf16 data source runs kcf (no network, no precision argument) as it is, apart from the
     default-precision results; it used to stop the report with '--precision bf16 is for

@@ -110,6 +110,7 @@ sections:
 """
 
 
+@pytest.mark.slow
 def test_report_recipe_errors_name_the_recipe_line(data_root: Path, tmp_path: Path) -> None:
     recipe = tmp_path / "tiny.yaml"
     recipe.write_text(TINY_COMPARE)
@@ -145,9 +146,11 @@ def test_nr_settings_are_one_nested_config(tmp_path: Path) -> None:
     assert tc.nr == sup.nr == NRConfig()
     assert load_recipe("siamfc", ["supervised.nr.alpha_cells2=2"]).options.nr.alpha_cells2 == 2.0
     bad = tmp_path / "bad.yaml"
-    bad.write_text((REPO_ROOT / "pul_train" / "recipes" / "alexpul-tcl10.yaml").read_text()
-                   .replace("    guard: -0.9", "    guard: 0.5"))
-    with pytest.raises(InputError, match=r"bad\.yaml:\d+: tc\.nr: NR guard must lie in"):
+    text = (REPO_ROOT / "pul_train" / "recipes" / "alexpul-tcl10.yaml").read_text()
+    bad.write_text(text.replace("    guard: -0.9", "    guard: 0.5"))
+    line = text.splitlines().index("    guard: -0.9") + 1  # the field's own line, not its section's
+    with pytest.raises(InputError, match=rf"bad\.yaml:{line}: tc\.nr\.guard must be <= 0\.0, "
+                                         r"got 0\.5"):
         load_recipe(bad)
 
 

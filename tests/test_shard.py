@@ -46,6 +46,7 @@ def _boxes(result_dir: Path) -> dict[str, bytes]:
             if p.is_file() and not p.name.startswith(".")}
 
 
+@pytest.mark.slow
 def test_shards_in_parallel_make_what_one_process_makes(four: Path, tmp_path: Path) -> None:
     shared, single = tmp_path / "shared", tmp_path / "single"
     procs = [subprocess.Popen(_pulbench("eval", "otb", "kcf", "--root", str(four), "--out",
@@ -187,6 +188,7 @@ def test_fp16_on_a_cpu_and_a_device_for_kcf_are_clear_errors(
         assert not (tmp_path / "out" / "results" / "otb" / tracker / "run.json").exists()
 
 
+@pytest.mark.slow
 def test_tre_and_vot_shards_leave_nothing_for_the_whole_run(
         four: Path, vot_sequences: Path, tmp_path: Path) -> None:
     """Sharded by sequence, TRE runs and VOT repetitions are all made by the shards: the

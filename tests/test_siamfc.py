@@ -145,6 +145,7 @@ def test_per_benchmark_values_come_from_the_spec() -> None:
     assert not tracker.set_benchmark("lasot")
 
 
+@pytest.mark.slow
 def test_specs_hold_the_published_hyper_parameters() -> None:
     for name in SIAMESE:
         a = get_spec(name).args
@@ -210,6 +211,7 @@ def _eval(*args: str) -> tuple[int, str, BaseException | None]:
     return result.exit_code, result.stdout, result.exception
 
 
+@pytest.mark.slow
 def test_random_and_checkpoint_trackers_run_through_eval(short_otb: Path, tmp_path: Path) -> None:
     """siamfc-random runs; the same seeded weights saved as a checkpoint and loaded into the
     'siamfc' spec give identical boxes, so the checkpoint path loads exactly."""
@@ -264,6 +266,7 @@ def test_init_file_initialises_the_backbone(tmp_path: Path) -> None:
     assert torch.equal(got["layer1.0.conv2.weight"], src["layer1.0.conv2.weight"])
 
 
+@pytest.mark.slow
 def test_reference_checkpoint_tracks_real_frames(otb_sequences: Path, tmp_path: Path) -> None:
     """A committed trained checkpoint, loaded by its spec, follows real targets through eval
     (random weights of the same network drift off at once: AUC about 0.06 on these frames)."""

@@ -121,6 +121,7 @@ def test_same_seed_same_interval(otb_reference: Path, results: Path) -> None:
     assert "auc_ci" not in none and none["auc"] == first["auc"]
 
 
+@pytest.mark.slow
 def test_vot_eao_replicates_recompute_the_curve(vot2018_reference: Path) -> None:
     """Each bootstrap EAO equals the EAO of the resampled dataset scored from scratch."""
     seqs, _ = vot.load_sequences(vot2018_reference, get_benchmark("vot2018").sequences)
@@ -316,6 +317,7 @@ def test_compare_and_score_through_the_cli(results: Path, tmp_path: Path) -> Non
     assert "ATOM better than KCF (2 seeds): ΔAUC +" in out.output
 
 
+@pytest.mark.slow
 def test_compare_evaluates_tracker_names_resumably(otb_sequences: Path, tmp_path: Path
                                                    ) -> None:
     root = tmp_path / "root"

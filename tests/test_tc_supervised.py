@@ -97,6 +97,7 @@ def _recipe(path: Path, text: str):
     return load_recipe(path)
 
 
+@pytest.mark.slow
 def test_tc_mines_once_and_trains_nr_and_bce_on_the_same_pairs(
         data_root: Path, tmp_path: Path, bd_checkpoint: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
@@ -135,6 +136,7 @@ tc:
     assert out["log"][-1]["phase"] == "tc-nr" and bce["log"][-1]["phase"] == "tc-bce"
 
 
+@pytest.mark.slow
 def test_supervised_noisy_nr_run(data_root: Path, tmp_path: Path):
     recipe = _recipe(tmp_path / "sup.yaml", """task: supervised
 backbone: alexnet

@@ -53,6 +53,7 @@ def _calls(tmp: Path) -> list[list[str]]:
     return [line.split() for line in (tmp / "calls.log").read_text().splitlines()]
 
 
+@pytest.mark.slow
 def test_respul_chain_order_and_resume_after_a_kill(fake: Path) -> None:
     (fake / "die-in").write_text("respul-tcl10")
     killed = _chain(fake, "respul", "2")

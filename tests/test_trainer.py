@@ -73,6 +73,7 @@ def _epochs_done(out: Path) -> int:
         return 0
 
 
+@pytest.mark.slow
 def test_kill_and_resume_matches_uninterrupted_run(setup: dict) -> None:
     tmp, env, recipe = setup["tmp"], setup["env"], str(setup["recipe"])
     subprocess.run(_cli("--config", recipe, "--out", str(tmp / "full")), env=env, check=True)
@@ -113,6 +114,7 @@ def test_kill_and_resume_matches_uninterrupted_run(setup: dict) -> None:
     assert (killed / "log.csv").read_text().count("\n") == 7
 
 
+@pytest.mark.slow
 def test_ddp_two_cpu_processes(setup: dict) -> None:
     tmp, env = setup["tmp"], setup["env"]
     out = tmp / "ddp"

@@ -251,6 +251,7 @@ def _files(folder: Path) -> dict[str, tuple[int, str]]:
     return {p.name: (p.stat().st_mtime_ns, p.read_text()) for p in sorted(folder.glob("*.txt"))}
 
 
+@pytest.mark.slow
 def test_tre_run_resumes_run_by_run(tmp_path: Path, otb_sequences: Path,
                                     capsys: pytest.CaptureFixture) -> None:
     bench = _bench("Football1")
@@ -283,6 +284,7 @@ def test_tre_run_resumes_run_by_run(tmp_path: Path, otb_sequences: Path,
     assert json.loads(capsys.readouterr().out)["kcf"]["auc"] == first["auc"]
 
 
+@pytest.mark.slow
 def test_sre_run_starts_from_the_shifted_boxes(tmp_path: Path, otb_sequences: Path,
                                                monkeypatch) -> None:
     titles: list[str] = []

@@ -135,6 +135,7 @@ def test_corrupt_result_is_reported_not_overwritten(short_root: Path, tmp_path: 
 
 
 @pytest.mark.skipif("kcf" not in all_specs(), reason="the OpenCV KCF tracker is not registered")
+@pytest.mark.slow
 def test_cli_eval_kcf_on_real_sequences(vot_sequences: Path, tmp_path: Path,
                                         monkeypatch: pytest.MonkeyPatch,
                                         capsys: pytest.CaptureFixture) -> None:

@@ -51,6 +51,7 @@ def _vot(*args: str, cwd: Path, env: dict) -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+@pytest.mark.slow
 def test_vot_toolkit_runs_our_tracker_and_agrees(vot_sequences: Path, tmp_path: Path) -> None:
     specs = tmp_path / "specs"
     specs.mkdir()
@@ -108,3 +109,26 @@ def test_vot_toolkit_runs_our_tracker_and_agrees(vot_sequences: Path, tmp_path: 
     vt_style = sum(a * n for a, n in seq_acc) / sum(n for _, n in seq_acc)
     assert vt_style == pytest.approx(vt_accuracy, abs=0.002)
     assert 0 < eao[0][0] < 1 and 0 < ours["eao"] < 1
+
+
+def test_trax_regions_become_boxes() -> None:
+    """The fast-path check of the TraX server's one conversion (the slow test runs it)."""
+    import trax
+
+    from pul_bench.interop.trax import region_to_box
+
+    assert region_to_box(trax.Rectangle.create(1, 2, 3, 4)).tolist() == [1, 2, 3, 4]
+    polygon = trax.Polygon.create([(1, 1), (5, 1), (5, 3), (1, 3)])
+    assert np.allclose(region_to_box(polygon), [1, 1, 4, 2])
+
+
+def test_write_replaces_the_trackers_section_and_keeps_the_others(tmp_path: Path) -> None:
+    from pul_bench.cli import main
+
+    ini = tmp_path / "trackers.ini"
+    ini.write_text("[other]\nlabel = other\n")
+    for _ in range(2):
+        main(["vot-toolkit", "csrt", "--write", str(ini)])
+    text = ini.read_text()
+    assert text.count("[csrt]") == 1 and text.startswith("[other]\nlabel = other\n\n[csrt]")
+    assert "-m pul_bench.interop.trax csrt" in text

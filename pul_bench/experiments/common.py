@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import dataclasses
-import fcntl
 import functools
 import json
 import multiprocessing
@@ -32,14 +31,16 @@ import os
 import pickle
 import queue
 import sys
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 import cv2
+from filelock import BaseFileLock, Timeout
 
 from pul_bench.errors import InputError, PulBenchError
-from pul_bench.io import Progress, file_sha256, progress_bar, status, update_json
+from pul_bench.io import Progress, file_lock, file_sha256, progress_bar, status, update_json
 from pul_bench.registry import INIT_BOXES, TrackerSpec
 from pul_bench.tracker import Tracker
 
@@ -185,7 +186,7 @@ def build_tracker(spec: TrackerSpec, checkpoint: str | Path | None, benchmark: s
     The record is written if absent and kept if it names this set-up (``auto`` arguments
     resolved); a differing one is replaced only where the folder holds no results and no
     running process claims it (a run that stopped before its first result), else refused.
-    Every process that passes holds a shared claim (:data:`CLAIM`) until it ends, so shards of
+    Every process that passes holds its own claim (:data:`CLAIM`) until it ends, so shards of
     one set-up run together while a different set-up started at the same moment is refused
     before it tracks anything.
     """
@@ -195,30 +196,43 @@ def build_tracker(spec: TrackerSpec, checkpoint: str | Path | None, benchmark: s
     return tracker
 
 
-#: Held (shared) by every process using a results folder; taken exclusively, without waiting,
-#: by a set-up that would replace the record: it fails while any such process runs.
+#: Every process using a results folder holds its own claim file ``.run.json.claim.<id>``
+#: there, locked (exclusively, by that process alone) until it ends; a set-up that would replace
+#: the record fails while any other claim is held. Claims are taken and tested only under the
+#: record's lock (:func:`_decide`), so none appears while one process looks.
 CLAIM = ".run.json.claim"
-_claims: dict[Path, int] = {}
+#: this process's claim name: the pid for people, a random part so hosts sharing a folder differ
+_CLAIM_ID = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+_claims: dict[Path, BaseFileLock] = {}
 
 
 def _claim(result_dir: Path, exclusive: bool) -> bool:
-    """Hold this process's claim on ``result_dir`` (shared; ``exclusive``: only if no other
-    process holds one, then shared again); return False, holding nothing, if that failed."""
-    path = result_dir / CLAIM
-    key = path.resolve()
-    fd = _claims.get(key)
-    if fd is not None and (not path.exists() or os.fstat(fd).st_ino != path.stat().st_ino):
-        os.close(_claims.pop(key))  # the folder was deleted and made again: a new claim file
-        fd = None
-    if fd is None:
-        fd = _claims[key] = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB if exclusive else fcntl.LOCK_SH)
-    except BlockingIOError:
-        os.close(_claims.pop(key))
+    """Hold this process's claim on ``result_dir`` (``exclusive``: only if no other process
+    holds one); return False, holding nothing new, if that failed. Claims whose process has
+    died (their lock is free) are removed on the way."""
+    live = False
+    for other in sorted(result_dir.glob(f"{CLAIM}.*")):
+        if other.name == f"{CLAIM}.{_CLAIM_ID}":
+            continue
+        probe = file_lock(other)
+        try:
+            probe.acquire(timeout=0)
+        except Timeout:
+            live = True
+            continue
+        probe.release()
+        other.unlink(missing_ok=True)  # its process is gone
+    if exclusive and live:
         return False
-    if exclusive:
-        fcntl.flock(fd, fcntl.LOCK_SH)
+    path = result_dir / f"{CLAIM}.{_CLAIM_ID}"
+    key = path.resolve()
+    held = _claims.get(key)
+    if held is not None and not path.exists():  # the folder was deleted and made again
+        held.release()
+        held = None
+    if held is None:
+        held = _claims[key] = file_lock(path)
+        held.acquire(timeout=0)  # a name no other process uses: free at once
     return True
 
 

@@ -205,9 +205,11 @@ class CompareSection(_Section):
     trackers: tuple[Entry, ...] = ()
     published_trackers: tuple[str, ...] | None = bounded(None, nonempty=True)
     annotations: str | None = None
-    published_scores: dict[str, dict[str, float]] = field(default_factory=dict)
+    published_scores: dict[str, dict[str, float]] = bounded(default_factory=dict, lo=0.0)
     published_scores_note: str = ""
-    published_line: int | None = field(default=None, compare=False)  # for errors at run time
+    #: for errors at run time; set by the parser, never read from the file
+    published_line: int | None = field(default=None, compare=False,
+                                       metadata={"unbounded": "a line number, not read"})
 
 
 @dataclass(frozen=True, kw_only=True)
