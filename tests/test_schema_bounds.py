@@ -62,7 +62,7 @@ def test_the_enumeration_sees_the_configs() -> None:
     names = {c.__name__ for c in config_classes()}
     assert {"Recipe", "DataConfig", "OptimizerConfig", "RuntimeConfig", "ProposalSettings",
             "BDConfig", "TCConfig", "SupervisedConfig", "NRConfig", "MiningConfig",
-            "Benchmark", "Section"} <= names
+            "Benchmark", "CompareSection", "ClipLengthSection"} <= names
 
 
 @pytest.mark.parametrize("cls", config_classes(), ids=lambda c: c.__name__)
