@@ -133,6 +133,7 @@ def _plan(recipe: Path) -> tuple[BDTask, list[np.ndarray], np.ndarray]:
     return task, plan, task._patch_overlaps(chosen)
 
 
+@pytest.mark.slow
 def test_paper_batches_hold_overlapping_negatives_across_clips_batches_none(
         clips: Path, tmp_path: Path, tiny: None) -> None:
     task, plan, overlap = _plan(_recipe(clips, tmp_path, "sampling: paper"))
@@ -150,6 +151,7 @@ def test_paper_batches_hold_overlapping_negatives_across_clips_batches_none(
     assert task.stats == {"overlap_neg": 0.0, "overlap_neg_loss": 0.0}
 
 
+@pytest.mark.slow
 def test_mask_iou_excludes_exactly_the_overlapping_same_frame_pairs(
         clips: Path, tmp_path: Path, tiny: None) -> None:
     task, plan, overlap = _plan(_recipe(clips, tmp_path, "mask_iou: 0.3"))
@@ -160,6 +162,7 @@ def test_mask_iou_excludes_exactly_the_overlapping_same_frame_pairs(
     assert task.stats["overlap_neg"] > 0 and task.stats["overlap_neg_loss"] == 0.0
 
 
+@pytest.mark.slow
 def test_overlap_shares_are_logged_per_epoch(clips: Path, tmp_path: Path, tiny: None) -> None:
     recipe = load_recipe(_recipe(clips, tmp_path, "mask_iou: 0.3", epochs=2))
     train(recipe, tmp_path / "run", progress=False)

@@ -36,6 +36,7 @@ def uav(data_root: Path) -> Path:
     return data_root / "reference" / "uav123"
 
 
+@pytest.mark.slow
 def test_uav123_lists_123_targets_with_their_frame_ranges(uav: Path) -> None:
     bench = get_benchmark("uav123")
     seqs, missing = load_otb(bench, uav)

@@ -201,6 +201,7 @@ def _split(commands: list[str]) -> tuple[list[str], list[str]]:
     return quick, run
 
 
+@pytest.mark.slow
 def test_readme_quick_commands_run_on_a_fresh_clone(data_root, tmp_path):
     quick, _ = _split(_readme_commands())
     assert len(quick) >= 4

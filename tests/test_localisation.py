@@ -53,6 +53,7 @@ def test_trained_network_localises_better_than_random_weights(seqs) -> None:
     assert mean["alexpul"] < mean["siamfc-random"] - 0.3, mean
 
 
+@pytest.mark.slow
 def test_cli_gives_interval_and_refuses_a_tracker_without_response(
         otb_sequences: Path, capsys, tmp_path: Path) -> None:
     root = tmp_path / "otb"

@@ -47,6 +47,7 @@ sections:
 """
 
 
+@pytest.mark.slow
 def test_figures_carry_no_caption_paragraph(data_root: Path, tmp_path: Path,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     """The caption (scale, data, the statistics' rule: ~25 lines under the claims forest plot
