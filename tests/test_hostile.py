@@ -18,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from test_provenance import short_otb, short_vot
 
 from pul_bench.cli import main
 
@@ -46,29 +47,13 @@ class Probe:
 def cut_otb(src: Path, root: Path, names: tuple[str, ...] = ("Crossing", "Football1"),
             n: int = 40) -> Path:
     """The first ``n`` frames of each OTB sequence (images linked, not copied)."""
-    for name in names:
-        seq = root / name
-        (seq / "img").mkdir(parents=True)
-        rows = (src / name / "groundtruth_rect.txt").read_text().splitlines()[:n]
-        (seq / "groundtruth_rect.txt").write_text("\n".join(rows) + "\n")
-        for i in range(1, n + 1):
-            (seq / "img" / f"{i:04d}.jpg").symlink_to(src / name / "img" / f"{i:04d}.jpg")
-    return root
+    return short_otb(src, root, n, names)
 
 
 def cut_vot(src: Path, root: Path, names: tuple[str, ...] = ("ball1", "bag"),
             n: int = 20) -> Path:
     """The first ``n`` frames of each VOT sequence (images linked, not copied)."""
-    root.mkdir(parents=True)
-    (root / "list.txt").write_text("".join(f"{name}\n" for name in names))
-    for name in names:
-        seq = root / name
-        (seq / "color").mkdir(parents=True)
-        rows = (src / name / "groundtruth.txt").read_text().splitlines()[:n]
-        (seq / "groundtruth.txt").write_text("\n".join(rows) + "\n")
-        for i in range(1, n + 1):
-            (seq / "color" / f"{i:08d}.jpg").symlink_to(src / name / "color" / f"{i:08d}.jpg")
-    return root
+    return short_vot(src, root, n, names)
 
 
 @pytest.fixture

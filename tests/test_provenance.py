@@ -21,15 +21,17 @@ VOT_SHORT = Benchmark(name="vot_short", kind="vot", description="test", eao_inte
 WEIGHTS = REPO_ROOT / "trackers" / "weights"
 
 
-def short_otb(otb_sequences: Path, root: Path, n: int = 6) -> Path:
-    """The first ``n`` frames of Football1 as an OTB folder (images linked, not copied)."""
-    seq = root / "Football1"
-    (seq / "img").mkdir(parents=True)
-    gt = (otb_sequences / "Football1" / "groundtruth_rect.txt").read_text().splitlines()[:n]
-    (seq / "groundtruth_rect.txt").write_text("\n".join(gt) + "\n")
-    for i in range(1, n + 1):
-        (seq / "img" / f"{i:04d}.jpg").symlink_to(otb_sequences / "Football1" / "img"
-                                                  / f"{i:04d}.jpg")
+def short_otb(otb_sequences: Path, root: Path, n: int = 6,
+              names: tuple[str, ...] = ("Football1",)) -> Path:
+    """The first ``n`` frames of ``names`` as an OTB folder (images linked, not copied)."""
+    for name in names:
+        seq = root / name
+        (seq / "img").mkdir(parents=True)
+        gt = (otb_sequences / name / "groundtruth_rect.txt").read_text().splitlines()[:n]
+        (seq / "groundtruth_rect.txt").write_text("\n".join(gt) + "\n")
+        for i in range(1, n + 1):
+            (seq / "img" / f"{i:04d}.jpg").symlink_to(otb_sequences / name / "img"
+                                                      / f"{i:04d}.jpg")
     return root
 
 
