@@ -27,6 +27,7 @@ from pul_bench.analysis import stats
 from pul_bench.benchmarks import Benchmark
 from pul_bench.errors import PulBenchError
 from pul_bench.io import note, write_json
+from pul_bench.paths import require_distinct_trackers
 
 
 @dataclasses.dataclass(frozen=True)
@@ -171,11 +172,7 @@ class OTBKind(Kind):
         from pul_bench.plots import plot_all
 
         self.check(bench, options)
-        names = [d.name for d in result_dirs]
-        twice = sorted({n for n in names if names.count(n) > 1})
-        if twice:
-            raise PulBenchError(f"result folders must have distinct names (tracker names): "
-                                f"{', '.join(twice)} given twice")
+        require_distinct_trackers([d.name for d in result_dirs])
         score = self.analysis().score
         run = {"convention": options.convention, "resamples": options.resamples,
                "seed": options.seed, "protocol": options.protocol, "curve_bands": True}

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from pul_bench.errors import PulBenchError
 
@@ -52,6 +54,19 @@ def safe_name(name: str, what: str) -> str:
         raise PulBenchError(f"{what} {name!r} {why}: it names a file or folder under --out, "
                             "so it must be a plain name")
     return name
+
+
+def repeated(names: Sequence[Any]) -> list[str]:
+    """The names that occur more than once in ``names``, sorted (empty when all differ)."""
+    return sorted({str(n) for n in names if names.count(n) > 1})
+
+
+def require_distinct_trackers(names: Sequence[str]) -> None:
+    """Result folders name their trackers, so two folders of one name cannot be told apart."""
+    twice = repeated(names)
+    if twice:
+        raise PulBenchError(f"result folders must have distinct names (tracker names): "
+                            f"{', '.join(twice)} given twice")
 
 
 def resource_dirs(kind: str) -> list[Path]:

@@ -24,7 +24,7 @@ from typing import Any
 import yaml
 
 from pul_bench.errors import InputError, PulBenchError
-from pul_bench.paths import name_problem
+from pul_bench.paths import name_problem, repeated
 
 #: the file name given to values that came from ``--set KEY=VALUE`` on the command line
 SET_PREFIX = "--set "
@@ -255,7 +255,7 @@ def _sequence(node: yaml.Node, hint: Any, what: str, meta: Mapping[str, Any]) ->
     if meta.get("nonempty") and not items:
         raise fail(node, f"{what} must not be empty")
     if meta.get("distinct") and len(set(items)) < len(items):
-        twice = sorted({str(v) for v in items if items.count(v) > 1})
+        twice = repeated(items)
         raise fail(node, f"{what} names {', '.join(twice)} more than once")
     if meta.get("increasing") and any(a >= b for a, b in zip(items, items[1:], strict=False)):
         raise fail(node, f"{what} must increase, got {items}")

@@ -18,7 +18,7 @@ from pul_bench.benchmarks import Benchmark, get_benchmark
 from pul_bench.errors import PulBenchError, RowCountError
 from pul_bench.io import json_text
 from pul_bench.kinds import Options, kind_of
-from pul_bench.paths import data_root, safe_name
+from pul_bench.paths import data_root, repeated, safe_name
 from pul_bench.protocols import PROTOCOLS
 from pul_bench.tracker import PRECISIONS
 
@@ -72,7 +72,7 @@ def sequence_names(text: str | None) -> list[str] | None:
     if not text:
         return None
     names = [safe_name(s.strip(), "--sequences: sequence") for s in text.split(",") if s.strip()]
-    twice = sorted({n for n in names if names.count(n) > 1})
+    twice = repeated(names)
     if twice:
         raise PulBenchError(f"--sequences names {', '.join(twice)} more than once; list each "
                             "sequence once")

@@ -20,7 +20,7 @@ from pul_bench.benchmarks import Benchmark, get_benchmark
 from pul_bench.errors import PulBenchError
 from pul_bench.geometry import box_to_polygon, iou
 from pul_bench.overlay import Scene, Track, output_kind, write
-from pul_bench.paths import data_root
+from pul_bench.paths import data_root, require_distinct_trackers
 
 
 def load_scene(bench: Benchmark, sequence: str, result_dirs: list[Path], root: Path) -> Scene:
@@ -31,11 +31,7 @@ def load_scene(bench: Benchmark, sequence: str, result_dirs: list[Path], root: P
     """
     load = {"otb": _one_pass, "vot": _reset, "got10k": _got10k}[bench.kind]
     scene = load(bench, sequence, [Path(d) for d in result_dirs], Path(root))
-    names = [t.name for t in scene.tracks]
-    twice = sorted({n for n in names if names.count(n) > 1})
-    if twice:
-        raise PulBenchError(f"result folders must have distinct names (tracker names): "
-                            f"{', '.join(twice)} given twice")
+    require_distinct_trackers([t.name for t in scene.tracks])
     return scene
 
 
