@@ -21,7 +21,7 @@ from pul_bench.paths import DATA_ENV, data_root, resource_dirs
 from pul_bench.schema import bounded
 
 KINDS = ("otb", "vot", "got10k")
-LAYOUTS = ("otb", "lasot", "uav123", "trackingnet", "got10k", "vot")
+LAYOUTS = ("otb", "lasot", "uav123", "trackingnet", "got10k", "vot", "labeled")
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,10 @@
 * TrackingNet: one chunk folder (``TEST`` or ``TRAIN_<k>``) with ``anno/<seq>.txt`` and
   ``frames/<seq>/0.jpg, 1.jpg…`` (numbered from 0). The test chunk's annotation holds only the
   first frame; its results are scored by the evaluation server.
+* ``labeled``: the shared ``train_labeled`` folders, ``<seq>/img/NNNNNN.jpg`` (the source's frame
+  number; every second frame kept), ``frames.txt`` (those numbers, one per line) and
+  ``groundtruth.txt`` (x,y,w,h in the resized frames, read as 0-based pixels; ``NaN`` rows where
+  the target is out of view, scored by the OTB rules as UAV123's are).
 """
 
 from __future__ import annotations
@@ -75,6 +79,49 @@ def load_uav123(bench: Benchmark, root: str | Path, sequences: Sequence[str] | N
                                  frames=frames, start_frame=first, attributes=attributes,
                                  source=gt_file))
     return found, missing
+
+
+def load_labeled(bench: Benchmark, root: str | Path, sequences: Sequence[str] | None = None
+                 ) -> tuple[list[OTBSequence], list[str]]:
+    """Load the ``labeled``-layout sequences of ``bench`` under ``root``."""
+    root = Path(root)
+    if not root.is_dir():
+        raise PulBenchError(f"{root}: no such folder (pass --root DIR)")
+    avail = sorted(p.name for p in root.iterdir() if (p / "groundtruth.txt").is_file())
+    wanted = list(sequences or bench.sequences or avail)
+    names = match_names(wanted, avail)
+    found: list[OTBSequence] = []
+    missing: list[str] = []
+    for name in wanted:
+        if name not in names:
+            missing.append(name)
+            continue
+        folder = root / names[name]
+        gt_file = folder / "groundtruth.txt"
+        boxes = read_boxes(gt_file)
+        numbers = _frame_numbers(folder / "frames.txt", len(boxes))
+        frames = [folder / "img" / f"{k:06d}.jpg" for k in numbers]
+        lost = [f for f in frames if not f.is_file()]
+        if lost:
+            raise InputError(folder / "frames.txt", f"{len(lost)} of the {len(frames)} listed "
+                             f"frames have no image (first: {lost[0]})")
+        found.append(OTBSequence(name=name, groundtruth=boxes, valid=np.all(boxes > 0, axis=1),
+                                 frames=frames, start_frame=numbers[0], source=gt_file))
+    return found, missing
+
+
+def _frame_numbers(path: Path, n: int) -> list[int]:
+    """The source frame number of each of the ``n`` boxes, from ``frames.txt``."""
+    try:
+        lines = path.read_text().split()
+    except OSError as e:
+        raise InputError(path, f"cannot read: {e.strerror or e}") from None
+    for i, v in enumerate(lines, 1):
+        if not v.isdigit():
+            raise InputError(path, f"not a frame number: {v!r}", i)
+    if len(lines) != n:
+        raise InputError(path, f"{len(lines)} frame numbers for {n} ground-truth boxes")
+    return [int(v) for v in lines]
 
 
 def load_trackingnet(bench: Benchmark, root: str | Path, sequences: Sequence[str] | None = None

@@ -222,9 +222,10 @@ def _layout_loader(layout: str) -> Callable[..., tuple[list[OTBSequence], list[s
     if layout == "lasot":
         from pul_bench.datasets.lasot import load_lasot
         return load_lasot
-    if layout in ("uav123", "trackingnet"):
+    if layout in ("uav123", "trackingnet", "labeled"):
         from pul_bench.datasets import onepass
-        return onepass.load_uav123 if layout == "uav123" else onepass.load_trackingnet
+        return {"uav123": onepass.load_uav123, "trackingnet": onepass.load_trackingnet,
+                "labeled": onepass.load_labeled}[layout]
     raise PulBenchError(f"layout {layout!r} has no one-pass sequence reader")
 
 
