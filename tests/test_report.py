@@ -460,12 +460,15 @@ def test_recipe_data_source_runs_a_protocol(data_root: Path, tmp_path: Path) -> 
 #: the six shortest shared OTB-layout sequences (702 frames), and three of them
 SIX = ("dtb_SnowBoarding4", "Football1", "Human3", "dtb_MountainBike6", "Crossing", "uav_building5")
 THREE = SIX[:3]
+#: the three shortest train_labeled sequences (208 frames)
+TL = ("uavdt_S0310", "uav_truck2", "windingRope")
 CLAIMS_RECIPE = f"""
 title: claims report
 scale: "test scale, no training"
 data:
   three: {{benchmark: otb, root: sequences/otb, sequences: [{", ".join(THREE)}]}}
   six: {{benchmark: otb, root: sequences/otb, sequences: [{", ".join(SIX)}]}}
+  tl: {{benchmark: train-labeled, root: train_labeled, sequences: [{", ".join(TL)}]}}
 """ + """
 sections:
   - kind: claims
@@ -489,6 +492,14 @@ sections:
     metric: auc
     claims:
       - {label: "csrt > identity", a: csrt, b: identity, relation: ">"}
+  - kind: claims
+    id: pooled
+    title: one claim on three OTB-layout and three train_labeled sequences
+    data: three
+    pooled: [tl]
+    metric: auc
+    claims:
+      - {label: "csrt > kcf, pooled", a: csrt, b: kcf, relation: ">"}
 """
 
 
@@ -529,6 +540,28 @@ def test_claims_equal_stats_compare_on_the_per_sequence_scores(claims: dict) -> 
                 assert got[key] == pytest.approx(w[key], abs=1e-12), (c["label"], key)
             assert got["ci"] == pytest.approx(w["ci"], abs=1e-12)
             assert c["a"]["value"] - c["b"]["value"] == pytest.approx(got["delta"], abs=1e-12)
+
+
+@pytest.mark.slow
+def test_pooled_claims_pair_the_sequences_of_both_sources(claims: dict) -> None:
+    """A pooled claim is stats.compare over both sources' sequences, named <data key>/<seq>."""
+    values: dict[str, dict[str, float]] = {"csrt": {}, "kcf": {}}
+    for key, bench, names in (("three", "otb", THREE), ("tl", "train-labeled", TL)):
+        runs = claims["tmp"] / "runs" / "results" / bench
+        b = dataclasses.replace(get_benchmark(bench), sequences=names)
+        root = claims["data_root"] / ("sequences/otb" if bench == "otb" else "train_labeled")
+        for t, sc in otb_analysis.score(b, [runs / "csrt", runs / "kcf"], root).items():
+            values[t].update({f"{key}/{q}": e["auc"] for q, e in sc["per_sequence"].items()})
+    want = stats.compare(values, "auc", pairs=[("csrt", "kcf")])[0]
+    sec = claims["sections"]["pooled"]
+    got = sec["claims"][0]["comparison"]
+    assert sec["pooled"] == ["tl"] and got["n_sequences"] == 6
+    for key in ("delta", "p_value", "se"):
+        assert got[key] == pytest.approx(want[key], abs=1e-12)
+    assert got["ci"] == pytest.approx(want["ci"], abs=1e-12)
+    a = sec["claims"][0]["a"]["value"]
+    assert a == pytest.approx(np.mean(list(values["csrt"].values())), abs=1e-12)
+    assert "train_labeled" in claims["md"]  # the caption names both sources
 
 
 @pytest.mark.slow

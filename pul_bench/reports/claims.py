@@ -9,18 +9,19 @@ from typing import Any
 
 from pul_bench.analysis import stats
 from pul_bench.reports import evaluation as ev
-from pul_bench.reports.model import ClaimReading, ClaimsResult, Evaluated, NotReady, unique
+from pul_bench.reports.model import OK, ClaimReading, ClaimsResult, Evaluated, NotReady, unique
 from pul_bench.reports.recipe import METRIC_LABELS, Claim, Recipe, Section, entry_name
 from pul_bench.reports.shared import caption, comparisons
 
 
 def claims(ctx: ev.Context, recipe: Recipe, sec: Section, data: dict[str, Any]) -> ClaimsResult:
     """Evaluate both sides of every claim, test each distinct pair once, read each claim."""
-    src = recipe.data[sec.data]
     states: dict[str, Evaluated] = {}
     res = ClaimsResult(sec)
     for e in (e for c in sec.claims for e in (c.a, c.b)):
-        states[entry_name(e)] = state = ev.evaluate(ctx, e, src)
+        per_source = {k: ev.evaluate(ctx, e, recipe.data[k]) for k in sec.data_keys()}
+        states[entry_name(e)] = state = (pooled(per_source, sec.metric) if sec.pooled
+                                         else per_source[sec.data])
         res.not_ready += NotReady.of(e, state)
     res.not_ready = unique(res.not_ready)
     named = {n: s.scores for n, s in states.items() if s.ok}
@@ -30,9 +31,32 @@ def claims(ctx: ev.Context, recipe: Recipe, sec: Section, data: dict[str, Any]) 
                                                        sec.metric) if p["n_sequences"]}
     res.claims = [claim_outcome(c, tested.get(pair), len(tested), states, sec.metric)
                   for c, pair in zip(sec.claims, pairs, strict=True)]
-    res.caption = caption(recipe, sec, data, [sec.data], res.not_ready,
+    res.caption = caption(recipe, sec, data, sec.data_keys(), res.not_ready,
                           _rule(sec, len(tested)))
     return res
+
+
+def pooled(states: dict[str, Evaluated], metric: str) -> Evaluated:
+    """One entry's scores on several data sources as one set of sequences, each named
+    ``<data key>/<sequence>``: the value is the mean over all of them, with its bootstrap
+    interval over them (seed families keep their per-seed values where every source has the
+    same seeds). Not scored on one source: that source's state."""
+    lacking = [s for s in states.values() if not s.ok]
+    if lacking:
+        return lacking[0]
+    per_seq = {f"{k}/{q}": v for k, s in states.items()
+               for q, v in s.scores["per_sequence"].items()}
+    out: dict[str, Any] = {"per_sequence": per_seq, "n_sequences": len(per_seq),
+                           "n_seeds": min(s.scores.get("n_seeds", 1) for s in states.values())}
+    by_seed = [s.scores.get("seed_per_sequence") for s in states.values()]
+    if all(by_seed) and len({len(b) for b in by_seed}) == 1:
+        out["seed_per_sequence"] = [
+            {f"{k}/{q}": v for k, b in zip(states, by_seed, strict=True) for q, v in b[i].items()}
+            for i in range(len(by_seed[0]))]
+    values = [stats.sequence_value(v, metric) for v in per_seq.values()]
+    out[metric] = sum(values) / len(values)
+    out[f"{metric}_ci"] = stats.interval(values)
+    return Evaluated(OK, out)
 
 
 def _rule(sec: Section, n_tested: int) -> str:

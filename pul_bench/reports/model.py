@@ -273,8 +273,9 @@ class ClaimsResult(Computed):
 
     def to_json(self, figures: list[Path]) -> dict[str, Any]:
         s = self.section
-        return {**self.head(), "data": s.data, "metric": s.metric,
-                "claims": [c.to_json() for c in self.claims], "figures": names(figures)}
+        return {**self.head(), "data": s.data, **({"pooled": list(s.pooled)} if s.pooled else {}),
+                "metric": s.metric, "claims": [c.to_json() for c in self.claims],
+                "figures": names(figures)}
 
 
 def names(files: list[Path]) -> list[str]:

@@ -80,7 +80,7 @@ _SECTION_KEYS = {
     "compare": ({"data", "published", "trackers"},
                 {"caption", "published_trackers", "annotations", "published_scores",
                  "published_scores_note"}),
-    "claims": ({"data", "metric", "claims"}, {"caption"}),
+    "claims": ({"data", "metric", "claims"}, {"caption", "pooled"}),
 }
 
 
@@ -212,6 +212,15 @@ class _Parser:
         if _bench_kind(self.data[f["data"]]) != "otb":
             raise schema.fail(m["data"], "claims need an OTB-kind data source (they pair "
                                          "per-sequence scores)")
+        for key in f.get("pooled", ()):
+            others = sorted(set(self.data) - {f["data"]})
+            if key not in others:
+                raise schema.fail(m["pooled"], f"pooled: {key!r} is not one of the recipe's "
+                                               f"other data keys {others}")
+            if bool(self.data[key].localise) != bool(self.data[f["data"]].localise) or \
+                    _bench_kind(self.data[key]) != "otb":
+                raise schema.fail(m["pooled"], f"pooled: {key!r} does not give "
+                                               f"'{f['metric']}' as '{f['data']}' does")
         claims, names = [], {}
         for x in _nodes(m["claims"], "claims"):
             cm = schema.keys(x, "claims[]", {"label", "a", "b", "relation"},

@@ -7,7 +7,8 @@ metric against an x value such as injected label noise), ``clip-length`` (DP@20 
 length of clips cut from the sequences), ``compare`` (our trackers beside published raw
 results on the sequences both cover) and ``claims`` (statements "a > b" or "a >= b" on one
 metric of OTB-kind data, each tested by a paired comparison over sequences, Holm-corrected over
-the section's claims)::
+the section's claims; ``pooled: [key, ...]`` adds other data sources' sequences to each
+paired comparison)::
 
     - kind: claims
       id: claims
@@ -220,6 +221,12 @@ class ClaimsSection(_Section):
     data: str
     metric: str
     claims: tuple[Claim, ...] = ()
+    #: more data keys whose sequences are pooled with ``data``'s (named ``<key>/<sequence>``):
+    #: each claim is then one paired comparison over all of them
+    pooled: tuple[str, ...] = bounded((), distinct=True)
+
+    def data_keys(self) -> list[str]:
+        return [self.data, *self.pooled]
 
 
 #: one table/figure of a report, of one of the kinds
