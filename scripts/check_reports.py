@@ -21,7 +21,6 @@ from pathlib import Path
 
 from pul_bench.paths import REPO_ROOT, data_root
 from pul_bench.reports.build import run_report
-from pul_bench.reports.evaluation import KEPT
 from pul_bench.reports.recipe import find_recipe, load_recipe
 
 
@@ -35,7 +34,7 @@ def regenerate(name: str, into: Path) -> Path:
     try:
         out = Path("reports") / name
         run_report(recipe, data_root(), out, Path(committed["runs"]), 1, committed["command"],
-                   KEPT)
+                   REPO_ROOT / "reports" / "runs")
     finally:
         os.chdir(cwd)
     return into / "reports" / name

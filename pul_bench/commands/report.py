@@ -41,9 +41,8 @@ def report_cmd(name: str, root: Path | None, out: Path | None, runs: Path, worke
     raw results made by that very checkpoint stand in for it (--kept); nothing is invented.
     """
     from pul_bench.errors import PulBenchError
-    from pul_bench.paths import data_root
+    from pul_bench.paths import REPO_ROOT, data_root
     from pul_bench.reports.build import run_report
-    from pul_bench.reports.evaluation import KEPT
     from pul_bench.reports.recipe import find_recipe, load_recipe
 
     if workers < 1:
@@ -51,11 +50,11 @@ def report_cmd(name: str, root: Path | None, out: Path | None, runs: Path, worke
     recipe = load_recipe(find_recipe(name))
     out = out or Path("reports") / recipe.name
     command = shlex.join(["pulbench", "report", name,
-                          *(["--root", str(root)] if root else []), "--out", str(out),
+                          *(["--data-root", str(root)] if root else []), "--out", str(out),
                           *(["--runs", str(runs)] if runs != Path("runs") else []),
                           *(["--workers", str(workers)] if workers != 1 else [])])
     result = run_report(recipe, root or data_root(), out, runs, workers, command,
-                        kept or KEPT, keep)
+                        kept or REPO_ROOT / "reports" / "runs", keep)
     for n in result["not_ready"]:
         click.echo(f"not trained: {n['tracker']}"
                    + (f" ({n['checkpoint']})" if n["checkpoint"] else "")

@@ -119,10 +119,6 @@ def _spec(entry: Entry, src: DataSource) -> TrackerSpec:
                                  entry.checkpoint is not None)
 
 
-KEPT = REPO_ROOT / "reports" / "runs"
-MANIFEST = REPO_ROOT / "trackers" / "weights" / "MANIFEST.yaml"
-
-
 def precision_runs(base: Path, precision: str | None) -> Path:
     """The folder of one inference ``precision`` under a runs folder ``base`` (results of each
     precision are kept apart; None: the specs' own, ``base`` itself)."""
@@ -175,12 +171,14 @@ def evaluate(ctx: Context, entry: Entry, src: DataSource) -> Evaluated:
 
 def _set_up(entry: Entry, src: DataSource) -> dict[str, Any] | None:
     """The set-up record that results of ``entry`` on ``src`` must carry; for an absent
-    checkpoint, the one the manifest lists under its name (None if it lists none)."""
+    checkpoint, the one listed under its name in ``weights/MANIFEST.yaml`` beside the tracker's
+    spec file (None if it lists none)."""
     ckpt, spec = checkpoint_path(entry), _spec(entry, src)
     path = ckpt or spec.checkpoint
     if path is None or path.is_file():
         return common.set_up(spec, ckpt)
-    sha = listed_sha256(MANIFEST, path.stem)
+    manifest = Path(spec.source).parent / "weights" / "MANIFEST.yaml"
+    sha = listed_sha256(manifest, path.stem) if manifest.is_file() else None
     return None if sha is None else common.set_up(spec, ckpt, sha)
 
 
