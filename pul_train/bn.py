@@ -72,3 +72,36 @@ def recalibrate(backbone: nn.Module, batches: Sequence[torch.Tensor]) -> None:
     for m, momentum in zip(norms, momenta, strict=True):
         m.momentum = momentum
     backbone.eval()
+
+
+def mismatch(backbone: nn.Module, batches: Sequence[torch.Tensor]) -> dict[str, float]:
+    """How far the eval-mode batch norms' running statistics are from their inputs on
+    ``batches``: ``bn_shift``, |input mean - running mean| / running std averaged over channels,
+    then over layers (``bn_shift_max`` the worst layer); ``bn_var``, the median over layers of
+    the channel-median ratio input variance / running variance (1 where they agree)."""
+    sums: dict[str, list[torch.Tensor]] = {}
+
+    def hook(name: str):
+        def f(m: nn.BatchNorm2d, inp: tuple[torch.Tensor], _out: torch.Tensor) -> None:
+            x = inp[0].float().transpose(0, 1).flatten(1)
+            sums.setdefault(name, []).append(torch.stack([x.mean(1), (x * x).mean(1)]))
+        return f
+
+    handles = [m.register_forward_hook(hook(n)) for n, m in backbone.named_modules()
+               if isinstance(m, nn.BatchNorm2d)]
+    backbone.eval()
+    with torch.no_grad():
+        for b in batches:
+            backbone(b)
+    for h in handles:
+        h.remove()
+    shifts, ratios = [], []
+    for name, parts in sums.items():
+        m = dict(backbone.named_modules())[name]
+        mean, sq = torch.stack(parts).mean(0)
+        var = (sq - mean ** 2).clamp_min(0)
+        std = (m.running_var + m.eps).sqrt()
+        shifts.append(float(((mean - m.running_mean).abs() / std).mean()))
+        ratios.append(float((var / (m.running_var + m.eps)).median()))
+    return {"bn_shift": float(np.mean(shifts)), "bn_shift_max": float(np.max(shifts)),
+            "bn_var": float(np.median(ratios)), "layers": len(shifts)}

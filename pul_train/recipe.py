@@ -71,6 +71,10 @@ class Recipe:
     proposals: ProposalSettings = field(default_factory=ProposalSettings)
     optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
     runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
+    #: exemplar crops (and half as many search crops) of the training video on which the batch
+    #: norms' running statistics are re-estimated before each export (0: as training left them;
+    #: see pul_train.bn)
+    bn_recalibration: int = bounded(0, lo=0)
     options: Any = None  # the task's own section, an instance of its ``Config``
     source: str = ""  # the file it came from
 

@@ -10,6 +10,7 @@ A task (BD, TC, supervised) satisfies the :class:`Task` protocol.
 
 from __future__ import annotations
 
+import copy
 import csv
 import dataclasses
 import io
@@ -308,7 +309,7 @@ def train(
                 every = recipe.runtime.snapshot_every  # before last.pt: a resume never skips one
                 if every and (epoch + 1) % every == 0:
                     _export(task, model, recipe, made_of, prec, rows,
-                            out / "snapshots" / f"epoch-{epoch + 1:03d}.pt")
+                            out / "snapshots" / f"epoch-{epoch + 1:03d}.pt", root)
                 state = {"epoch": epoch + 1, "model": model.state_dict(),
                          "optimizer": opt.state_dict(), "scaler": scaler.state_dict(),
                          "recipe": _comparable(recipe), "log": rows}
@@ -320,22 +321,38 @@ def train(
                 dist.barrier()
     summary = {"epochs": recipe.epochs, "world_size": d.world, "log": rows}
     if d.main:
-        _export(task, model, recipe, made_of, prec, rows, out / "model.pt")
+        _export(task, model, recipe, made_of, prec, rows, out / "model.pt", root)
         summary["model"] = str(out / "model.pt")
     return summary
 
 
 def _export(task: Task, model: nn.Module, recipe: Recipe, made_of: dict[str, str],
-            prec: Precision, rows: list[dict[str, Any]], path: Path) -> None:
+            prec: Precision, rows: list[dict[str, Any]], path: Path, root: Path) -> None:
     """Write the model as a checkpoint (the tracker's format) with what made it (``made_of``:
-    the recipe file and the data folder, as portable paths)."""
+    the recipe file and the data folder, as portable paths); with ``bn_recalibration``, a copy
+    whose batch-norm statistics are re-estimated on the training video (pul_train.bn)."""
     from pul_bench.checkpoint import save_checkpoint
 
+    if recipe.bn_recalibration:
+        from pul_train.bn import probe_batches, recalibrate
+        from pul_train.video import open_videos
+
+        model = copy.deepcopy(model)
+        videos = open_videos(root, recipe.data.kind)
+        recalibrate(backbone_of(model),
+                    probe_batches(videos, recipe.bn_recalibration, recipe.seed))
     weights, meta = task.export(model)
-    meta.update(**made_of,
+    meta.update(**made_of, bn_recalibration=recipe.bn_recalibration,
                 epochs=len(rows), precision=prec.name,
                 seed=recipe.seed, final_loss=rows[-1]["loss"] if rows else None)
     save_checkpoint(path, weights, meta)
+
+
+def backbone_of(model: nn.Module) -> nn.Module:
+    """The backbone inside a task's model: BD trains the backbone itself, TC and supervised a
+    :class:`~pul_train.tc.PairNet` around a SiamFC network."""
+    net = getattr(model, "net", model)
+    return getattr(net, "backbone", net)
 
 
 def run_epoch(task: Task, net: nn.Module, opt: torch.optim.Optimizer,

@@ -22,45 +22,14 @@ import argparse
 import json
 from pathlib import Path
 
-import numpy as np
 import torch
 from torch import nn
 
 from pul_bench.checkpoint import load_checkpoint, save_checkpoint
 from pul_bench.paths import data_root
 from pul_bench.trackers.siamfc import load_net
-from pul_train.bn import probe_batches, recalibrate
+from pul_train.bn import mismatch, probe_batches, recalibrate
 from pul_train.video import open_videos
-
-
-def bn_mismatch(backbone: nn.Module, batches: list[torch.Tensor]) -> dict[str, float]:
-    """How far each eval-mode batch norm's running statistics are from its real inputs."""
-    sums: dict[str, list[torch.Tensor]] = {}
-
-    def hook(name: str):
-        def f(m: nn.BatchNorm2d, inp: tuple[torch.Tensor], _out: torch.Tensor) -> None:
-            x = inp[0].float().transpose(0, 1).flatten(1)
-            sums.setdefault(name, []).append(torch.stack([x.mean(1), (x * x).mean(1)]))
-        return f
-
-    handles = [m.register_forward_hook(hook(n)) for n, m in backbone.named_modules()
-               if isinstance(m, nn.BatchNorm2d)]
-    backbone.eval()
-    with torch.no_grad():
-        for b in batches:
-            backbone(b)
-    for h in handles:
-        h.remove()
-    shifts, ratios = [], []
-    for name, parts in sums.items():
-        m = dict(backbone.named_modules())[name]
-        mean, sq = torch.stack(parts).mean(0)
-        var = (sq - mean ** 2).clamp_min(0)
-        std = (m.running_var + m.eps).sqrt()
-        shifts.append(float(((mean - m.running_mean).abs() / std).mean()))
-        ratios.append(float((var / (m.running_var + m.eps)).median()))
-    return {"bn_shift": float(np.mean(shifts)), "bn_shift_max": float(np.max(shifts)),
-            "bn_var": float(np.median(ratios)), "layers": len(shifts)}
 
 
 def effective_rank(backbone: nn.Module, batch: torch.Tensor) -> float:
@@ -87,7 +56,7 @@ def main() -> None:
     for path in args.checkpoints:
         _, meta = load_checkpoint(path)
         net = load_net(meta["architecture"], 1.0, path).backbone.float()
-        row = {**bn_mismatch(net, probe), "rank": effective_rank(net, z)}
+        row = {**mismatch(net, probe), "rank": effective_rank(net, z)}
         if args.recalibrated:
             recalibrate(net, probe)
             row["rank_recal"] = effective_rank(net, z)
