@@ -59,6 +59,9 @@ class TCConfig:
     head_scale: float = bounded(0.001, lo=0.0)
     shift_px: int = bounded(8, lo=0, hi=64)
     pairs_per_epoch: int = bounded(0, lo=0)  # 0: every pair once per epoch
+    #: train on a seeded subset of this many kept pairs (0: all); for one pair set, a smaller
+    #: size's subset is part of every larger one's, so sizes form a learning curve
+    max_pairs: int = bounded(0, lo=0)
 
 
 def _repo_path(p: str) -> Path:
@@ -110,6 +113,9 @@ class TCTask:
         self.pairs = PairSet([f for f, _ in folders]
                              + [_repo_path(p) for p in self.cfg.extra_pairs])
         self.keep = np.flatnonzero(self.pairs.field("confidence") >= self.cfg.min_confidence)
+        if self.cfg.max_pairs:
+            order = np.random.default_rng([self.recipe.seed, 5]).permutation(len(self.keep))
+            self.keep = np.sort(self.keep[order[: self.cfg.max_pairs]])
         if len(self.keep) < 2:
             raise PulBenchError(f"{self.recipe.source}: fewer than 2 mined pairs reach "
                                 f"min_confidence {self.cfg.min_confidence}")

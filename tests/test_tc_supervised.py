@@ -17,7 +17,7 @@ from pul_train.labeled import check_disjoint, open_labeled
 from pul_train.proposals import CACHE_ENV
 from pul_train.recipe import load_recipe
 from pul_train.supervised import noisy_boxes
-from pul_train.tc import shift_search
+from pul_train.tc import TCTask, shift_search
 from pul_train.trainer import train
 
 
@@ -134,6 +134,15 @@ tc:
         assert meta["architecture"] == "alexnet" and meta["lengths"] == [2]
         assert any(not torch.equal(trained[k], init[k]) for k in init)
     assert out["log"][-1]["phase"] == "tc-nr" and bce["log"][-1]["phase"] == "tc-bce"
+    # a learning curve's sizes: seeded subsets of the same pairs, each inside the next
+    kept = []
+    for n in (2, 3):
+        task = TCTask(_recipe(tmp_path / f"m{n}.yaml", base + f"  max_pairs: {n}\n"), clips,
+                      torch.device("cpu"), False)
+        task.prepare(compute=False)
+        kept.append(set(task.keep.tolist()))
+    assert len(kept[0]) == 2 and len(kept[1]) == 3 and kept[0] < kept[1]
+    assert shards[0].stat().st_mtime_ns == stamp
 
 
 @pytest.mark.slow
