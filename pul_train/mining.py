@@ -157,7 +157,9 @@ class BatchMiner:
                                 t.instance_size)
             r = t.net.correlate(zf, t.net.embed(self._net_input(crops)))
             r = r[:, 0].float().cpu().numpy().reshape(n, s_n, *r.shape[-2:])
-            peaks[:, step - 1] = 1 / (1 + np.exp(-r.reshape(n, -1).max(1)))
+            # the logistic of the peak logit, as tanh: exp overflows below -709 (a CIResNet-22
+            # response reaches -1e3 with SiamDW's head scale)
+            peaks[:, step - 1] = 0.5 + 0.5 * np.tanh(0.5 * r.reshape(n, -1).max(1))
             for i, tr in enumerate(tracks):
                 boxes[i] = tr.follow(r[i])
         last = [video.frames[s.frame + length] for s in starts]

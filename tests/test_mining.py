@@ -3,6 +3,7 @@ weights, is under test)."""
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -102,3 +103,16 @@ def test_damaged_shard_names_the_file(clip, tracker, tmp_path):
     shard.write_bytes(shard.read_bytes()[:100])
     with pytest.raises(InputError, match=shard.name):
         PairSet([out])
+
+
+def test_confidence_of_huge_logits_is_finite_and_silent(clip, tmp_path):
+    """A network whose responses reach -1e3 and beyond (CIResNet-22 with SiamDW's head scale)
+    mines without an overflow warning, its confidences in [0, 1] (exp overflowed before)."""
+    loud = create("siamfc-random", device="cpu")
+    loud.net.head_scale *= 1e6
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = mine(loud, clip, tmp_path / "m", MiningConfig(length=2, stride=200, per_frame=1),
+                   PROPOSALS, progress=False)
+    conf = PairSet([out]).field("confidence")
+    assert len(conf) and np.isfinite(conf).all() and ((conf >= 0) & (conf <= 1)).all()
