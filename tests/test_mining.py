@@ -109,7 +109,7 @@ def test_confidence_of_huge_logits_is_finite_and_silent(clip, tmp_path):
     """A network whose responses reach -1e3 and beyond (CIResNet-22 with SiamDW's head scale)
     mines without an overflow warning, its confidences in [0, 1] (exp overflowed before)."""
     loud = create("siamfc-random", device="cpu")
-    loud.net.head_scale *= 1e6
+    loud.net.head_scale *= -1e6  # every logit far below zero
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         out = mine(loud, clip, tmp_path / "m", MiningConfig(length=2, stride=200, per_frame=1),
