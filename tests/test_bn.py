@@ -36,8 +36,8 @@ def test_recalibration_is_the_average_of_the_batch_statistics(probe: list[torch.
     recalibrate(net, probe)
     want_mean = torch.stack([f.mean(dim=(0, 2, 3)) for f in feats]).mean(0)
     want_var = torch.stack([f.var(dim=(0, 2, 3)) for f in feats]).mean(0)  # unbiased, as BN
-    torch.testing.assert_close(net[1].running_mean, want_mean, rtol=1e-4, atol=1e-3)
-    torch.testing.assert_close(net[1].running_var, want_var, rtol=1e-4, atol=1e-3)
+    torch.testing.assert_close(net[1].running_mean, want_mean, rtol=1e-3, atol=1e-3)
+    torch.testing.assert_close(net[1].running_var, want_var, rtol=1e-3, atol=1e-3)
     assert not net.training and net[1].momentum == 0.3 and net[4].momentum == 0.1
     assert all(torch.equal(net.state_dict()[k], v) for k, v in weights.items())
 
