@@ -343,6 +343,15 @@ def _source(path: Path) -> str:
     return str(path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path)
 
 
+def spec_file(spec: TrackerSpec) -> Path | None:
+    """The YAML file ``spec`` was read from (None for one registered in code): ``source`` is
+    shown relative to the checkout, so it is resolved against it here, whatever the cwd."""
+    if spec.source == "built-in":
+        return None
+    path = Path(spec.source)
+    return path if path.is_absolute() else REPO_ROOT / path
+
+
 _registered: dict[str, TrackerSpec] = {}
 
 

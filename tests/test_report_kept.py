@@ -58,8 +58,8 @@ def setup(data_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> d
         "checkpoint: weights/siamfc.pt", f"checkpoint: {ckpt}")
     (specs / "kept-net.yaml").write_text(spec.replace("train: pul_train", "train: make kept-net #"))
     monkeypatch.setenv("PULBENCH_TRACKERS", str(specs))
-    manifest = tmp_path / "MANIFEST.yaml"
-    monkeypatch.setattr(evaluation, "MANIFEST", manifest)
+    manifest = specs / "weights" / "MANIFEST.yaml"  # the manifest beside the spec file
+    manifest.parent.mkdir()
     update_manifest(manifest, "kept-net", ckpt, section="uncommitted")
     (tmp_path / "kept.yaml").write_text(RECIPE)
     return {"tmp": tmp_path, "ckpt": ckpt, "manifest": manifest, "data": data_root,

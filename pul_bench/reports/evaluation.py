@@ -52,7 +52,7 @@ from pul_bench.experiments import common
 from pul_bench.io import atomic_path, update_json
 from pul_bench.kinds import Options, kind_of
 from pul_bench.paths import REPO_ROOT
-from pul_bench.registry import TrackerSpec, get_spec
+from pul_bench.registry import TrackerSpec, get_spec, spec_file
 from pul_bench.reports.model import OK, READY, Evaluated
 from pul_bench.reports.recipe import DataSource, Entry
 
@@ -177,8 +177,9 @@ def _set_up(entry: Entry, src: DataSource) -> dict[str, Any] | None:
     path = ckpt or spec.checkpoint
     if path is None or path.is_file():
         return common.set_up(spec, ckpt)
-    manifest = Path(spec.source).parent / "weights" / "MANIFEST.yaml"
-    sha = listed_sha256(manifest, path.stem) if manifest.is_file() else None
+    source = spec_file(spec)
+    manifest = source.parent / "weights" / "MANIFEST.yaml" if source else None
+    sha = listed_sha256(manifest, path.stem) if manifest and manifest.is_file() else None
     return None if sha is None else common.set_up(spec, ckpt, sha)
 
 
