@@ -105,6 +105,7 @@ def test_damaged_shard_names_the_file(clip, tracker, tmp_path):
         PairSet([out])
 
 
+@pytest.mark.slow
 def test_confidence_of_huge_logits_is_finite_and_silent(clip, tmp_path):
     """A network whose responses reach -1e3 and beyond (CIResNet-22 with SiamDW's head scale)
     mines without an overflow warning, its confidences in [0, 1] (exp overflowed before)."""
