@@ -55,12 +55,16 @@ def probe_batches(videos: Sequence[Video], n: int, seed: int) -> list[torch.Tens
     return out
 
 
+def _norms(backbone: nn.Module) -> list[nn.modules.batchnorm._BatchNorm]:
+    return [m for m in backbone.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+
+
 @torch.no_grad()
 def recalibrate(backbone: nn.Module, batches: Sequence[torch.Tensor]) -> None:
     """Set ``backbone``'s batch-norm running statistics, in place, to the plain average of their
     batch statistics over ``batches``; the weights and each norm's momentum are untouched, and
     the module is left in eval mode."""
-    norms = [m for m in backbone.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    norms = _norms(backbone)
     momenta = [m.momentum for m in norms]
     for m in norms:
         m.reset_running_stats()
@@ -79,16 +83,14 @@ def mismatch(backbone: nn.Module, batches: Sequence[torch.Tensor]) -> dict[str, 
     ``batches``: ``bn_shift``, |input mean - running mean| / running std averaged over channels,
     then over layers (``bn_shift_max`` the worst layer); ``bn_var``, the median over layers of
     the channel-median ratio input variance / running variance (1 where they agree)."""
-    sums: dict[str, list[torch.Tensor]] = {}
+    norms = _norms(backbone)
+    sums: dict[nn.Module, list[torch.Tensor]] = {m: [] for m in norms}
 
-    def hook(name: str):
-        def f(m: nn.BatchNorm2d, inp: tuple[torch.Tensor], _out: torch.Tensor) -> None:
-            x = inp[0].float().transpose(0, 1).flatten(1)
-            sums.setdefault(name, []).append(torch.stack([x.mean(1), (x * x).mean(1)]))
-        return f
+    def hook(m: nn.Module, inp: tuple[torch.Tensor], _out: torch.Tensor) -> None:
+        x = inp[0].float().transpose(0, 1).flatten(1)
+        sums[m].append(torch.stack([x.mean(1), (x * x).mean(1)]))
 
-    handles = [m.register_forward_hook(hook(n)) for n, m in backbone.named_modules()
-               if isinstance(m, nn.BatchNorm2d)]
+    handles = [m.register_forward_hook(hook) for m in norms]
     backbone.eval()
     with torch.no_grad():
         for b in batches:
@@ -96,8 +98,7 @@ def mismatch(backbone: nn.Module, batches: Sequence[torch.Tensor]) -> dict[str, 
     for h in handles:
         h.remove()
     shifts, ratios = [], []
-    for name, parts in sums.items():
-        m = dict(backbone.named_modules())[name]
+    for m, parts in sums.items():
         mean, sq = torch.stack(parts).mean(0)
         var = (sq - mean ** 2).clamp_min(0)
         std = (m.running_var + m.eps).sqrt()
